@@ -1,0 +1,54 @@
+# The single entry point. `make run` and `make test` are the two commands of the README.
+VENV ?= .venv
+BIN  := $(VENV)/bin
+PP   := $(BIN)/profilepipe
+LINT_PATHS := lib tests notebooks bench
+
+.PHONY: help setup up down status logs run test test-unit lint format lab bench reset clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## venv, pinned packages, Jupyter kernel, Maven jars (idempotent)
+	@bash scripts/setup.sh
+
+up: setup  ## start Kafka, Cassandra and the MongoDB-compatible server (reuses a running stack)
+	@$(PP) stack up
+
+down:  ## stop the processes `make up` started
+	@if [ -x $(PP) ]; then $(PP) stack down; fi
+
+status:  ## health of each service
+	@$(PP) stack status
+
+logs:  ## tail the stack's logs
+	@$(PP) stack logs
+
+run: up  ## the main job: set-up, stack, then the notebooks headless (papermill) into output/
+	@$(PP) run
+
+lint: setup  ## ruff lint and format check (lib, tests, notebooks, bench)
+	@$(BIN)/ruff check $(LINT_PATHS)
+	@$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: setup  ## apply ruff's formatting and safe fixes
+	@$(BIN)/ruff check --fix $(LINT_PATHS)
+	@$(BIN)/ruff format $(LINT_PATHS)
+
+test: lint up  ## the full suite: unit, integration against the stack, notebooks (nbval)
+	@$(BIN)/pytest tests notebooks
+
+test-unit: setup  ## unit tests only, no services needed
+	@$(BIN)/pytest tests/unit
+
+lab: up  ## JupyterLab with the project's kernel
+	@$(PP) lab --no-stack
+
+bench: up  ## end-to-end benchmark; writes bench/results/<date>.md
+	@$(PP) bench
+
+reset: setup  ## empty topics, table, aggregates and checkpoints
+	@$(PP) reset
+
+clean: down  ## stop the stack and delete its data and the outputs (keeps the venv and jars)
+	rm -rf .stack output

@@ -1,0 +1,242 @@
+"""The ``profilepipe`` command: one entry point for the stack, the pipeline and the notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import Settings, get_settings
+
+DESCRIPTION = """\
+profilepipe: randomuser.me -> Kafka -> Spark Structured Streaming -> Cassandra + MongoDB.
+
+Typical session:
+  profilepipe stack up                  start Kafka, Cassandra and the MongoDB-compatible server
+  profilepipe produce --count 1000      send generated users to Kafka
+  profilepipe stream --until-idle       transform, hash, filter minors, store; stop when caught up
+  profilepipe run                       execute the notebooks headless (papermill)
+  profilepipe stack down                stop what `stack up` started
+
+Configuration comes from PROFILEPIPE_* environment variables (`profilepipe config`).
+"""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("pii_mode", "bcrypt_cost", "as_of", "seed", "source", "checkpoint_dir", "min_age"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return get_settings(**overrides)
+
+
+def _add_privacy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pii-mode", choices=["bcrypt", "hmac"], help="hashing of phone and address")
+    p.add_argument("--bcrypt-cost", type=int, help="bcrypt cost factor (default 12)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="processing date for exact ages (default today, UTC)")
+    p.add_argument("--min-age", type=int, help="GDPR threshold (default 18)")
+
+
+# ---------------------------------------------------------------- sub-commands
+def cmd_config(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print("| variable | default | meaning |")
+        print("|---|---|---|")
+        for name, default, help_text in Settings.describe():
+            print(f"| `{name}` | `{default}` | {help_text} |")
+        return 0
+    for key, value in get_settings().redacted().items():
+        print(f"{Settings.env_name(key):40} {value}")
+    return 0
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from . import stack
+
+    settings = get_settings()
+    services = args.services or None
+    unknown = set(services or []) - {"kafka", "cassandra", "mongo"}
+    if unknown:
+        print(f"error: unknown service(s) {', '.join(sorted(unknown))}; use kafka, cassandra, mongo", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "up":
+            stack.up(settings, services=services)
+        elif args.action == "down":
+            stack.down(settings, services=services)
+        elif args.action == "fetch":
+            stack.fetch_jars(settings)
+        elif args.action == "logs":
+            for name in services or ["kafka", "cassandra", "mongo"]:
+                print(f"==> {name} <==")
+                print(stack.logs(settings, name, lines=args.lines))
+        elif args.action == "status":
+            statuses = stack.status(settings)
+            for st in statuses.values():
+                state = "healthy" if st.healthy else "DOWN"
+                pid = st.pid if st.pid else "-"
+                print(f"{st.name:10} {state:8} pid={pid!s:8} {st.address:22} {st.detail}")
+            return 0 if all(st.healthy for st in statuses.values()) else 1
+    except stack.StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    from . import producer, source
+
+    settings = _settings(args)
+    users = source.users_from(
+        args.source or settings.source, args.count, seed=args.seed or settings.seed,
+        nat=args.nat, settings=settings,
+    )
+    summary = producer.produce(users, settings, rate=args.rate, progress=not args.quiet)
+    if args.malformed:
+        from . import generator
+
+        bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.seed)
+        bad_summary = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
+        print(f"malformed: sent={bad_summary.sent} failed={bad_summary.failed}")
+    print(summary.describe() if hasattr(summary, "describe") else summary)
+    return 0 if summary.failed == 0 else 1
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from . import stream
+
+    settings = _settings(args)
+    result = stream.run(
+        settings,
+        until_idle=args.until_idle,
+        seconds=args.seconds,
+        reset=args.reset,
+        progress=print,
+    )
+    print(result.describe())
+    return 0
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    from . import batch
+
+    settings = _settings(args)
+    batch.transform_file(args.file, settings, as_of=args.as_of)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import notebooks
+
+    params = dict(args.parameter or [])
+    params.update(dict(args.raw_parameter or []))
+    return notebooks.run_all(
+        output_dir=args.output, parameters=params, raw_keys=set(dict(args.raw_parameter or [])),
+        only=args.notebook, timeout=args.cell_timeout,
+    )
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from . import notebooks
+
+    return notebooks.lab(start_stack=not args.no_stack, port=args.port)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.main(quick=args.quick, users=args.users, skip_baseline=args.skip_baseline)
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from . import sinks
+
+    settings = get_settings()
+    sinks.reset_all(settings, echo=print)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="profilepipe", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("config", help="show the effective configuration (secrets masked)")
+    p.add_argument("--markdown", action="store_true", help="print the table of variables for the README")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("stack", help="start, stop and inspect the local Kafka, Cassandra and MongoDB stack")
+    p.add_argument("action", choices=["up", "down", "status", "logs", "fetch"],
+                   help="up: start (idempotent); down: stop what we started; status: health; "
+                        "logs: tail the logs; fetch: resolve the jars with Maven")
+    p.add_argument("services", nargs="*", metavar="SERVICE",
+                   help="limit to some of: kafka, cassandra, mongo (default: all)")
+    p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
+    p.set_defaults(func=cmd_stack)
+
+    p = sub.add_parser("produce", help="send users to Kafka (API, samples or the seeded generator)")
+    p.add_argument("--count", type=int, default=1000, help="users to send (default 1000)")
+    p.add_argument("--source", choices=["api", "samples", "generator"], help="where users come from")
+    p.add_argument("--nat", help="nationalities, comma separated (e.g. GB,FR,IR)")
+    p.add_argument("--seed", help="seed of the generator / API")
+    p.add_argument("--rate", type=float, help="maximum users per second")
+    p.add_argument("--malformed", type=int, default=0, help="also send N malformed messages (dead-letter demo)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_produce)
+
+    p = sub.add_parser("stream", help="run the Structured Streaming query (Kafka -> Cassandra + MongoDB)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--until-idle", action="store_true", help="process what is in Kafka, then stop")
+    mode.add_argument("--seconds", type=float, help="stream for N seconds, then stop")
+    p.add_argument("--checkpoint-dir", help="checkpoint folder (default under .stack/)")
+    p.add_argument("--reset", action="store_true", help="delete the checkpoint first (re-reads the topic)")
+    _add_privacy_args(p)
+    p.set_defaults(func=cmd_stream)
+
+    p = sub.add_parser("transform", help="run the stream's transform on a file, no services needed")
+    p.add_argument("file", help="API response: envelope, single user, or JSON lines")
+    _add_privacy_args(p)
+    p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("run", help="execute the notebooks headless with papermill")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="notebook parameter (value parsed as YAML by papermill, like papermill -p)")
+    p.add_argument("-r", "--raw-parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="notebook parameter kept as a string")
+    p.add_argument("--output", help="output folder (default output/runs)")
+    p.add_argument("--notebook", action="append", help="run only these notebooks (name or number)")
+    p.add_argument("--cell-timeout", type=int, default=900, help="seconds per cell (default 900)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("lab", help="start JupyterLab with the project's kernel (and the stack)")
+    p.add_argument("--no-stack", action="store_true", help="do not start the stack")
+    p.add_argument("--port", type=int, default=8888)
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("bench", help="end-to-end throughput and latency benchmark")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--users", type=int, help="users for the fast modes (default 50000)")
+    p.add_argument("--skip-baseline", action="store_true", help="skip the row-at-a-time baseline")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("reset", help="empty the topics, the Cassandra table, the aggregates and checkpoints")
+    p.set_defaults(func=cmd_reset)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

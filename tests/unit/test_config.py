@@ -1,0 +1,42 @@
+import pytest
+
+from profilepipe.config import Settings
+
+
+def test_defaults_are_localhost():
+    s = Settings.from_env({})
+    assert s.kafka_bootstrap == "127.0.0.1:9092"
+    assert (s.cassandra_host, s.cassandra_port) == ("127.0.0.1", 9042)
+    assert (s.mongo_host, s.mongo_port) == ("127.0.0.1", 27017)
+    assert s.dlq_topic == "users.dlq"
+    assert s.hmac_key == ""
+
+
+def test_environment_overrides_and_types():
+    s = Settings.from_env({
+        "PROFILEPIPE_KAFKA_TOPIC": "people", "PROFILEPIPE_KAFKA_PARTITIONS": "6",
+        "PROFILEPIPE_BCRYPT_COST": "10", "PROFILEPIPE_API_TIMEOUT": "2.5",
+        "PROFILEPIPE_MONGO_URI": "mongodb://u:p@db.example:27018/?authSource=admin",
+    })
+    assert s.kafka_topic == "people" and s.dlq_topic == "people.dlq"
+    assert s.kafka_partitions == 6 and s.bcrypt_cost == 10 and s.api_timeout == 2.5
+    assert (s.mongo_host, s.mongo_port) == ("db.example", 27018)
+    assert "u:p" not in str(s.redacted()["mongo_uri"])
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"PROFILEPIPE_PII_MODE": "md5"}, {"PROFILEPIPE_BCRYPT_COST": "3"}, {"PROFILEPIPE_SOURCE": "web"},
+     {"PROFILEPIPE_KAFKA_PARTITIONS": "zero"}],
+)
+def test_invalid_values_are_refused_with_the_variable_name(env):
+    with pytest.raises(ValueError, match="PROFILEPIPE_"):
+        Settings.from_env(env)
+
+
+def test_secrets_are_masked_and_have_no_default():
+    s = Settings.from_env({"PROFILEPIPE_HMAC_KEY": "k" * 32, "PROFILEPIPE_CASSANDRA_PASSWORD": "pw"})
+    red = s.redacted()
+    assert red["hmac_key"] == "***" and red["cassandra_password"] == "***"
+    described = {name: default for name, default, _ in Settings.describe()}
+    assert described["PROFILEPIPE_HMAC_KEY"] == "(none)"
