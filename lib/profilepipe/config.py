@@ -61,6 +61,7 @@ class Settings:
     # Cassandra
     cassandra_host: str = _f("127.0.0.1", "Cassandra contact point")
     cassandra_port: int = _f(9042, "Cassandra native protocol port")
+    cassandra_storage_port: int = _f(7000, "Internode port of the local Cassandra node (bound by `stack up`)")
     cassandra_keyspace: str = _f("user_profiles", "Cassandra keyspace")
     cassandra_table: str = _f("users", "Cassandra table for transformed rows")
     cassandra_username: str = _f("", "Cassandra user (empty: no authentication)")
@@ -74,6 +75,8 @@ class Settings:
     api_timeout: float = _f(10.0, "Seconds before an API call times out")
     api_retries: int = _f(5, "Attempts per API call before giving up")
     api_min_interval: float = _f(1.0, "Polite pause between API calls, seconds")
+    api_backoff_base: float = _f(1.0, "First API retry delay, seconds (doubles per attempt, plus jitter)")
+    api_backoff_max: float = _f(60.0, "Longest wait between API retries, seconds (caps Retry-After too)")
     source: str = _f("generator", "Default source: api, samples or generator")
     seed: str = _f("profilepipe", "Seed of the offline generator and of the API")
     # Privacy and GDPR

@@ -58,6 +58,8 @@ class BatchReport:
     dead_letter: int
     seconds: float
     batch_key: str = ""
+    started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
+    finished_at: float = 0.0
 
     @property
     def balanced(self) -> bool:
@@ -71,9 +73,11 @@ class BatchWriter:
     settings: Settings
     reports: list[BatchReport] = field(default_factory=list)
     on_batch: object = None  # optional callable(BatchReport), e.g. print
+    hasher: object = None  # (stored_df, settings) -> stored_df with hashes; default privacy.hash_pii
 
     def __call__(self, batch_df, batch_id: int) -> None:
         started = time.monotonic()
+        started_at = time.time()
         settings = self.settings
         as_of = processing_date(settings)
 
@@ -88,13 +92,14 @@ class BatchWriter:
             if not offsets:
                 return
             key = sinks.batch_key(offsets)
-            counts, written = self._write(raw, settings, as_of, key)
+            counts, written = self._write(raw, settings, as_of, key, self.hasher or privacy.hash_pii)
         finally:
             raw.unpersist()
         report = BatchReport(
             batch_id=batch_id, read=counts["read"], stored=written,
             filtered_minor=counts["filtered_minor"], dead_letter=counts["dead_letter"],
             seconds=round(time.monotonic() - started, 3), batch_key=key,
+            started_at=started_at, finished_at=time.time(),
         )
         if written != counts["stored"]:
             raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
@@ -112,12 +117,12 @@ class BatchWriter:
             self.on_batch(report)
 
     @staticmethod
-    def _write(raw, settings: Settings, as_of: dt.date, key: str) -> tuple[dict, int]:
+    def _write(raw, settings: Settings, as_of: dt.date, key: str, hasher) -> tuple[dict, int]:
         """Transform one batch and write its three outputs; returns (counts, rows written)."""
         shaped = transform.validate_and_shape(transform.parse(raw), settings, as_of).persist()
         try:
             counts = transform.outcome_counts(shaped)
-            stored = privacy.hash_pii(transform.stored_rows(shaped), settings).persist()
+            stored = hasher(transform.stored_rows(shaped), settings).persist()
             try:
                 written = sinks.write_cassandra(stored, settings) if counts["stored"] else 0
                 rows = [r.asDict() for r in aggregates.compute(stored).collect()]
@@ -183,13 +188,15 @@ class StreamHandle:
         return StreamResult.of(self.writer.reports, time.monotonic() - self.started)
 
 
-def start(settings: Settings, trigger: str = "processing", on_batch=None, reset: bool = False) -> StreamHandle:
+def start(
+    settings: Settings, trigger: str = "processing", on_batch=None, reset: bool = False, hasher=None,
+) -> StreamHandle:
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``."""
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
     privacy.check_settings(settings)  # refuse early, e.g. hmac mode without a key
     spark = get_spark(settings, app_name="profilepipe-stream")
-    writer = BatchWriter(settings, on_batch=on_batch)
+    writer = BatchWriter(settings, on_batch=on_batch, hasher=hasher)
     stream_writer = (
         read_kafka(spark, settings)
         .writeStream.queryName(QUERY_NAME)
