@@ -84,14 +84,20 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
         f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120))
     docs = sinks.read_aggregates(settings)
     report.rows_scanned, report.documents_scanned = len(rows), len(docs)
-    haystacks = {"cassandra": "\n".join(str(tuple(r)) for r in rows),
-                 "mongodb": "\n".join(str(d) for d in docs)}
+    # Each user's values are searched in that user's own row (the API's usernames are built
+    # from common words, so one user's password can appear in another's username by chance;
+    # the username is a stored column by design) and in every aggregate document.
+    own_rows = {str(r.user_id): " ".join(str(v) for k, v in r._asdict().items() if k != "username")
+                for r in rows}
+    aggregates_text = "\n".join(str(d) for d in docs)
     for user in users:
+        uid = str((user.get("login") or {}).get("uuid"))
         for kind, value in personal_values(user).items():
             report.secrets_checked += 1
-            for where, text in haystacks.items():
-                if value in text:
-                    report.plaintext_found.append(f"{kind} of {user['login'].get('uuid')} in {where}")
+            if value in own_rows.get(uid, ""):
+                report.plaintext_found.append(f"{kind} of {uid} in cassandra")
+            if value in aggregates_text:
+                report.plaintext_found.append(f"{kind} of {uid} in mongodb")
     for r in rows:
         birth = r.birth_date.date() if hasattr(r.birth_date, "date") else r.birth_date
         years = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))

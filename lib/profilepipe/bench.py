@@ -78,20 +78,21 @@ def bcrypt_per_core(cost: int, seconds: float = 3.0) -> float:
     return n / (time.perf_counter() - started)
 
 
-def baseline_hasher(stored_df, settings: Settings):
-    """The seed's approach: a row-at-a-time Python UDF, random salt, cost 12, per field."""
+def baseline_hasher(shaped_df, settings: Settings):
+    """The seed's approach: a row-at-a-time Python UDF, ``bcrypt.hashpw(x, bcrypt.gensalt())``
+    (random salt, cost 12) for phone and address, one call per value."""
     import bcrypt
     from pyspark.sql import functions as F
 
     @F.udf("string")
     def hash_udf(value):
-        return str(bcrypt.hashpw(str(value).encode("utf-8")[:72], bcrypt.gensalt()))
+        if value is None:
+            return None
+        return bcrypt.hashpw(value.encode("utf-8")[:72], bcrypt.gensalt()).decode()
 
-    from . import transform
-
-    return (stored_df.withColumn("phone_hash", hash_udf("phone"))
-            .withColumn("address_hash", hash_udf(transform.full_address_col()))
-            .drop(*[c for c in ("phone", "address") if c in stored_df.columns]))
+    return (shaped_df.withColumn("phone_hash", hash_udf("phone"))
+            .withColumn("address_hash", hash_udf("address"))
+            .drop("phone", "address"))
 
 
 @dataclass

@@ -60,6 +60,7 @@ class BatchReport:
     batch_key: str = ""
     started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
     finished_at: float = 0.0
+    stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
 
     @property
     def balanced(self) -> bool:
@@ -73,7 +74,7 @@ class BatchWriter:
     settings: Settings
     reports: list[BatchReport] = field(default_factory=list)
     on_batch: object = None  # optional callable(BatchReport), e.g. print
-    hasher: object = None  # (stored_df, settings) -> stored_df with hashes; default privacy.hash_pii
+    hasher: object = None  # (shaped_df, settings) -> the same with phone/address hashed; privacy.hash_pii
 
     def __call__(self, batch_df, batch_id: int) -> None:
         started = time.monotonic()
@@ -81,6 +82,7 @@ class BatchWriter:
         settings = self.settings
         as_of = processing_date(settings)
 
+        stages: dict[str, float] = {}
         raw = batch_df.persist()  # read Kafka once; every step below reuses it
         try:
             offsets = {
@@ -92,14 +94,15 @@ class BatchWriter:
             if not offsets:
                 return
             key = sinks.batch_key(offsets)
-            counts, written = self._write(raw, settings, as_of, key, self.hasher or privacy.hash_pii)
+            stages["offsets"] = time.monotonic() - started
+            counts, written = self._write(raw, settings, as_of, key, self.hasher or privacy.hash_pii, stages)
         finally:
             raw.unpersist()
         report = BatchReport(
             batch_id=batch_id, read=counts["read"], stored=written,
             filtered_minor=counts["filtered_minor"], dead_letter=counts["dead_letter"],
             seconds=round(time.monotonic() - started, 3), batch_key=key,
-            started_at=started_at, finished_at=time.time(),
+            started_at=started_at, finished_at=time.time(), stages={k: round(v, 3) for k, v in stages.items()},
         )
         if written != counts["stored"]:
             raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
@@ -117,20 +120,29 @@ class BatchWriter:
             self.on_batch(report)
 
     @staticmethod
-    def _write(raw, settings: Settings, as_of: dt.date, key: str, hasher) -> tuple[dict, int]:
+    def _write(raw, settings: Settings, as_of: dt.date, key: str, hasher, stages: dict) -> tuple[dict, int]:
         """Transform one batch and write its three outputs; returns (counts, rows written)."""
-        shaped = transform.validate_and_shape(transform.parse(raw), settings, as_of).persist()
+
+        def lap(name: str, since: float) -> float:
+            now = time.monotonic()
+            stages[name] = now - since
+            return now
+
+        t = time.monotonic()
+        shaped = hasher(transform.shape(transform.parse(raw), settings, as_of), settings).persist()
         try:
-            counts = transform.outcome_counts(shaped)
-            stored = hasher(transform.stored_rows(shaped), settings).persist()
-            try:
-                written = sinks.write_cassandra(stored, settings) if counts["stored"] else 0
-                rows = [r.asDict() for r in aggregates.compute(stored).collect()]
-                sinks.merge_aggregates(settings, rows, key)
-            finally:
-                stored.unpersist()
+            counts = transform.outcome_counts(shaped)  # runs parse, validation and hashing once
+            t = lap("parse+hash", t)
+            stored = transform.stored_rows(shaped)
+            written = sinks.write_cassandra(stored, settings) if counts["stored"] else 0
+            t = lap("cassandra", t)
+            rows = [r.asDict() for r in aggregates.compute(stored).collect()] if counts["stored"] else []
+            t = lap("aggregates", t)
+            sinks.merge_aggregates(settings, rows, key)
+            t = lap("mongo", t)
             if counts["dead_letter"]:
                 sinks.write_dead_letters(transform.dead_letters(shaped), settings)
+                t = lap("dead_letters", t)
         finally:
             shaped.unpersist()
         return counts, written

@@ -1,0 +1,93 @@
+"""Aggregates of one micro-batch of stored rows, computed in Spark.
+
+``compute`` returns long-format rows ``(dimension, key, count, age_sum)``. Counts and
+age sums add up across batches, so the merged average age (``age_sum / count``) is
+exact however the stream was cut into batches; the MongoDB merge is ``sinks``'.
+
+Dimensions (``DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
+``country_gender`` (``"Germany|female"``: average age by country and gender),
+``email_domain``, ``registered_year`` and ``ingested_minute`` (``YYYY-MM-DDTHH:MM``,
+UTC). A row whose value for a dimension is null is left out of that dimension only.
+
+k-anonymity: a group of fewer than ``Settings.k_anonymity`` users is *marked*
+(``mark_suppressed``) where it is shown, not dropped, so that counts still merge.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+DIMENSIONS = (
+    "nationality",
+    "country",
+    "gender",
+    "age_band",
+    "country_gender",
+    "email_domain",
+    "registered_year",
+    "ingested_minute",
+)
+#: (lowest age, label) of each band; ages below the first band are "under 18".
+AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
+UNDER_18 = "under 18"
+
+
+def age_band(age: int | None) -> str | None:
+    """``18-24``, ``25-34``, ..., ``65+``; ``under 18`` below; ``None`` for ``None``."""
+    if age is None:
+        return None
+    label = UNDER_18
+    for low, name in AGE_BANDS:
+        if age >= low:
+            label = name
+    return label
+
+
+def mark_suppressed(count: int, k: int) -> bool:
+    """True when a group is too small to show (``count < k``)."""
+    return count < k
+
+
+def age_band_col(age: Column) -> Column:
+    """``age_band`` as a Spark expression (same bands as the Python helper)."""
+    expr = F.when(age.isNull(), F.lit(None))
+    for low, name in reversed(AGE_BANDS):
+        expr = expr.when(age >= low, F.lit(name))
+    return expr.otherwise(F.lit(UNDER_18))
+
+
+def utc_minute(ts: Column) -> Column:
+    """``YYYY-MM-DDTHH:MM`` of a timestamp in UTC, whatever the session time zone."""
+    return F.date_format(F.to_utc_timestamp(ts, F.current_timezone()), "yyyy-MM-dd'T'HH:mm")
+
+
+def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at") -> DataFrame:
+    """``(dimension, key, count, age_sum)`` for every dimension of ``stored_df``.
+
+    ``stored_df`` has the stored-row columns (``transform.stored_rows``, hashed or
+    not); ``batch_ingested_minute_col`` is the timestamp column giving
+    ``ingested_minute``.
+    """
+    keys = {
+        "nationality": F.col("nationality"),
+        "country": F.col("country"),
+        "gender": F.col("gender"),
+        "age_band": age_band_col(F.col("age")),
+        "country_gender": F.when(
+            F.col("country").isNotNull() & F.col("gender").isNotNull(),
+            F.concat_ws("|", F.col("country"), F.col("gender")),
+        ),
+        "email_domain": F.col("email_domain"),
+        "registered_year": F.year(F.col("registered_at")).cast("string"),
+        "ingested_minute": utc_minute(F.col(batch_ingested_minute_col)),
+    }
+    pairs = F.array(*[F.struct(F.lit(d).alias("dimension"), keys[d].alias("key")) for d in DIMENSIONS])
+    return (
+        stored_df.select(F.col("age"), F.explode(pairs).alias("p"))
+        .where(F.col("p.key").isNotNull())
+        .groupBy(F.col("p.dimension").alias("dimension"), F.col("p.key").alias("key"))
+        .agg(
+            F.count(F.lit(1)).alias("count"), F.coalesce(F.sum("age"), F.lit(0)).cast("long").alias("age_sum")
+        )
+    )

@@ -1,0 +1,348 @@
+"""parse -> validate -> stored row: the Spark transform, as pure DataFrame functions.
+
+Read top to bottom, the way the stream uses it::
+
+    shaped = validate_and_shape(parse(raw), settings, as_of)   # one row per record, hashed
+    counts = outcome_counts(shaped)                            # read/stored/filtered_minor/dead_letter
+    rows   = stored_rows(shaped)                               # the Cassandra rows
+    dlq    = dead_letters(shaped)                              # the dead-letter messages
+
+``raw`` has the Kafka source columns (``key``, ``value``, ``topic``, ``partition``,
+``offset``, ``timestamp``); ``batch`` builds the same columns from a file.
+``shaped`` holds a pandas UDF (the hashes): persist it when more than one action
+reads it, as ``stream`` and ``batch`` do, or bcrypt runs once per action.
+
+A *record* is one user: a message holding an envelope ``{"results": [...]}`` of n
+users gives n records, any other message one. Every record ends with exactly one
+``outcome``: ``stored``, ``filtered_minor`` (GDPR: younger than ``min_age``) or
+``dead_letter`` with the first reason that applies, in this order:
+``invalid_json`` > ``not_a_user`` > ``missing_uuid`` > ``invalid_uuid`` >
+``invalid_dob`` > ``future_dob``.
+
+Privacy: the password material (``login.password/salt/md5/sha1/sha256``), ``cell``
+and the national ``id`` are not in the parse schema, so they are never read; the
+email's local part is cut off where it is read; phone and the full address exist
+in clear only inside ``validate_and_shape``, only on rows that will be stored, and
+leave it as ``phone_hash``/``address_hash`` (``privacy.hash_pii``). Minors and dead
+letters are never hashed and keep no personal data (minors: ``user_id`` and ``age``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from .schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
+
+STORED, MINOR, DEAD = "stored", "filtered_minor", "dead_letter"
+OUTCOMES = (STORED, MINOR, DEAD)
+REASONS = (
+    "invalid_json", "not_a_user", "missing_uuid", "invalid_uuid", "invalid_dob", "future_dob", "duplicate_in_batch",
+)
+
+#: Columns of ``user_profiles.users``, in table order.
+USER_COLUMNS = (
+    "user_id",
+    "full_name",
+    "gender",
+    "username",
+    "email_domain",
+    "phone_hash",
+    "address_hash",
+    "birth_date",
+    "age",
+    "registered_at",
+    "nationality",
+    "country",
+    "ingested_at",
+)
+#: The same before hashing: ``phone`` and ``address`` in clear (inside ``validate_and_shape`` only).
+UNHASHED_COLUMNS = tuple({"phone_hash": "phone", "address_hash": "address"}.get(c, c) for c in USER_COLUMNS)
+#: Fields of a dead-letter message value (ARCHITECTURE.md); the message key is ``key``.
+DLQ_FIELDS = (
+    "reason",
+    "detail",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "source_timestamp",
+    "value_sha256",
+    "value_bytes",
+)
+SOURCE_COLUMNS = (
+    "key",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "source_timestamp",
+    "value_sha256",
+    "value_bytes",
+    "record_index",
+)
+
+UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+def _first(rules, i: int) -> Column:
+    """CASE WHEN over ``(condition, reason, detail)`` rules, taking item ``i`` of the first that holds."""
+    lit = lambda v: v if isinstance(v, Column) else F.lit(v).cast("string")  # noqa: E731
+    expr = F.when(rules[0][0], lit(rules[0][i]))
+    for rule in rules[1:]:
+        expr = expr.when(rule[0], lit(rule[i]))
+    return expr
+
+
+# ------------------------------------------------------------------------ parse
+def parse(raw: DataFrame) -> DataFrame:
+    """Kafka-shaped rows -> one row per record with ``user`` (struct) or ``parse_error``.
+
+    Columns: the ``SOURCE_COLUMNS`` (source topic/partition/offset/timestamp, key,
+    SHA-256 and size of the message value, ``record_index`` inside an envelope),
+    ``record_path`` (``results[i]`` for envelope members, else null),
+    ``parse_error`` (null, ``invalid_json`` or ``not_a_user``), ``parse_detail`` and
+    ``user`` (``schema.PARSE_SCHEMA``). The raw value is not carried on.
+    """
+    text = F.col("value").cast("string")  # the bytes as they are; checked just below
+    head = F.substring(F.ltrim(F.col("text")), 1, 1)
+    is_json = F.get_json_object(F.col("text"), "$").isNotNull()  # lenient Jackson parse
+
+    docs = raw.select(
+        F.col("key"),
+        F.col("topic").alias("source_topic"),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
+        F.col("timestamp").alias("source_timestamp"),
+        F.sha2(F.col("value"), 256).alias("value_sha256"),
+        F.octet_length(F.col("value")).alias("value_bytes"),
+        F.when(F.is_valid_utf8(text), text).alias("text"),
+        F.when(F.col("value").isNull(), "message has no value")
+        .when(~F.is_valid_utf8(text), "value is not valid UTF-8")
+        .alias("utf8_error"),
+    ).select(
+        "*",
+        F.when(head == "{", F.from_json(F.col("text"), DOCUMENT_SCHEMA)).alias("doc"),
+    )
+
+    doc = F.col("doc")
+    is_envelope = doc["results"].isNotNull()
+    is_user = (head == "{") & F.greatest(*[doc[f].isNotNull() for f in USER_FIELDS])
+    rules = [  # (condition, reason, detail): the first that holds decides; reason None = fine so far
+        (F.col("utf8_error").isNotNull(), "invalid_json", F.col("utf8_error")),
+        (is_envelope & (F.size(doc["results"]) == 0), "not_a_user", "envelope with an empty results list"),
+        (is_envelope | is_user, None, None),
+        (~is_json, "invalid_json", "value is not valid JSON"),
+        (head == "{", "not_a_user", "JSON object without any user field"),
+        (head == "[", "not_a_user", "JSON array, not a user object"),
+        (F.lit(True), "not_a_user", "JSON scalar, not a user object"),
+    ]
+    docs = docs.select(
+        *SOURCE_COLUMNS[:-1],
+        _first(rules, 1).alias("doc_error"),
+        _first(rules, 2).alias("doc_detail"),
+        F.coalesce(is_envelope, F.lit(False)).alias("is_envelope"),
+        # an envelope's users stay JSON text until after the explode
+        F.when(is_envelope & (F.size(doc["results"]) > 0), doc["results"])
+        .otherwise(F.array(F.lit(None).cast("string")))
+        .alias("items"),
+        F.struct(*[doc[f].alias(f) for f in USER_FIELDS]).alias("single"),
+    )
+
+    # posexplode_outer: items is never empty, and unlike posexplode it does not make the
+    # optimizer add a size(items) > 0 filter that would run from_json a second time
+    rec = docs.select("*", F.posexplode_outer("items").alias("record_index", "item")).drop("items")
+    item_is_object = F.substring(F.ltrim(F.col("item")), 1, 1) == "{"
+    user = F.when(
+        F.col("is_envelope"),
+        F.when(item_is_object, F.from_json(F.col("item"), PARSE_SCHEMA)),
+    ).otherwise(F.col("single"))
+    rec = rec.select("*", user.alias("user"))
+    u = F.col("user")
+    user_ok = u.isNotNull() & F.greatest(*[u[f].isNotNull() for f in USER_FIELDS])
+    in_envelope = F.col("is_envelope") & F.col("doc_error").isNull()
+    return rec.select(
+        *SOURCE_COLUMNS,
+        F.when(in_envelope, F.format_string("results[%d]", F.col("record_index"))).alias("record_path"),
+        F.when(F.col("doc_error").isNotNull(), F.col("doc_error"))
+        .when(~user_ok, F.lit("not_a_user"))
+        .alias("parse_error"),
+        F.when(F.col("doc_error").isNotNull(), F.col("doc_detail"))
+        .when(~user_ok, F.lit("not a user object"))
+        .alias("parse_detail"),
+        F.when(F.col("doc_error").isNull() & user_ok, u).alias("user"),
+    )
+
+
+# ------------------------------------------------------------------------ age
+def resolve_as_of(settings, as_of: dt.date | str | None = None) -> dt.date:
+    """The processing date: ``as_of``, else ``settings.as_of``, else today (UTC)."""
+    value = as_of if as_of is not None else (settings.as_of or None)
+    if value is None:
+        return dt.datetime.now(dt.UTC).date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def exact_age(birth: Column, as_of: Column) -> Column:
+    """Whole years from ``birth`` to ``as_of``, the birthday itself counting.
+
+    Year difference, minus one while this year's (month, day) birthday is still
+    ahead. A 29 February birthday is therefore reached on 1 March in non-leap years
+    (28 Feb < 29 Feb): someone born 2008-02-29 turns 18 on 2026-03-01, the usual
+    legal convention (e.g. UK, Germany), and on 29 Feb in leap years.
+    """
+    before_birthday = (F.month(as_of) < F.month(birth)) | (
+        (F.month(as_of) == F.month(birth)) & (F.dayofmonth(as_of) < F.dayofmonth(birth))
+    )
+    return (F.year(as_of) - F.year(birth) - F.when(before_birthday, 1).otherwise(0)).cast("int")
+
+
+def _birth_date(text: Column) -> Column:
+    """``YYYY-MM-DD...`` with a valid full timestamp -> the calendar date as written.
+
+    The API writes UTC (``...Z``); taking the written date keeps the result
+    independent of the session time zone.
+    """
+    t = F.trim(text)
+    valid = t.rlike(r"^\d{4}-\d{2}-\d{2}") & t.try_cast("timestamp").isNotNull()
+    return F.when(valid, F.substring(t, 1, 10).try_cast("date"))
+
+
+def _blank(c: Column) -> Column:
+    return c.isNull() | (F.trim(c) == "")
+
+
+# ------------------------------------------------------------------------ validate
+def validate_and_shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
+    """``shape`` then ``privacy.hash_pii``: one row per record, phone and address hashed."""
+    from . import privacy
+
+    return privacy.hash_pii(shape(parsed, settings, as_of), settings)
+
+
+def shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
+    """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, ``UNHASHED_COLUMNS``, sources.
+
+    Phone and address are still in clear here, on the rows whose outcome is ``stored``
+    and only there (null elsewhere); ``validate_and_shape`` hashes them. Non-stored rows
+    keep only ``user_id`` (when it is a valid UUID) and ``age``. ``as_of`` (default
+    ``settings.as_of``, else today UTC) enters the plan as a date literal, so a rerun
+    computes the same ages. ``ingested_at`` is the Kafka timestamp of the message (when
+    it entered the pipeline), so a replayed batch writes exactly the same row.
+
+    The same ``login.uuid`` twice in one batch: the record at the highest offset wins,
+    earlier ones are dead letters ``duplicate_in_batch`` (so every record is counted once
+    and both stores agree).
+    """
+    from . import privacy
+
+    privacy.check_settings(settings)  # e.g. hmac without a key: refuse before any job
+    as_of_lit = F.lit(resolve_as_of(settings, as_of))
+    u = F.col("user")
+    uuid = F.trim(u["login"]["uuid"])
+    dob_text = u["dob"]["date"]
+    birth = _birth_date(dob_text)
+    age = exact_age(birth, as_of_lit)
+
+    rules = [  # (condition, reason, detail), in the order of precedence
+        (F.col("parse_error").isNotNull(), F.col("parse_error"), F.col("parse_detail")),
+        (_blank(uuid), "missing_uuid", "login.uuid is missing"),
+        (~uuid.rlike(UUID_RE), "invalid_uuid", "login.uuid is not a UUID"),
+        (_blank(dob_text), "invalid_dob", "dob.date is missing"),
+        (birth.isNull(), "invalid_dob", "dob.date is not an ISO-8601 date"),
+        (
+            birth > as_of_lit,
+            "future_dob",
+            F.concat(F.lit("dob.date is after as_of "), as_of_lit.cast("string")),
+        ),
+    ]
+    reason, detail = _first(rules, 1), _first(rules, 2)
+    latest_first = Window.partitionBy(F.when(reason.isNull(), F.lower(uuid))).orderBy(
+        F.col("source_partition").desc(), F.col("source_offset").desc(), F.col("record_index").desc()
+    )
+    superseded = reason.isNull() & (F.row_number().over(latest_first) > 1)
+    rules.append((superseded, "duplicate_in_batch", "a later record in this batch has the same login.uuid"))
+    reason, detail = _first(rules, 1), _first(rules, 2)
+    checked = parsed.select(
+        "*",
+        reason.alias("dlq_reason"),
+        F.when(
+            F.col("record_path").isNotNull() & detail.isNotNull(),
+            F.concat(F.col("record_path"), F.lit(": "), detail),
+        )
+        .otherwise(detail)
+        .alias("dlq_detail"),
+        F.when(reason.isNull(), F.lower(uuid)).alias("_user_id"),
+        F.when(reason.isNull(), age).alias("_age"),
+    ).select(
+        "*",
+        F.when(F.col("dlq_reason").isNotNull(), F.lit(DEAD))
+        .when(F.col("_age") >= F.lit(int(settings.min_age)), F.lit(STORED))
+        .otherwise(F.lit(MINOR))
+        .alias("outcome"),
+    )
+
+    keep = F.col("outcome") == STORED
+    name, loc, email = u["name"], u["location"], u["email"]
+    street = F.nullif(F.concat_ws(" ", loc["street"]["number"], loc["street"]["name"]), F.lit(""))
+    address = F.concat_ws(", ", street, loc["city"], loc["state"], loc["postcode"], loc["country"])
+    domain = F.when(F.instr(email, "@") > 0, F.lower(F.trim(F.substring_index(email, "@", -1))))
+    shaped = {
+        "user_id": F.col("_user_id"),
+        "full_name": F.concat_ws(" ", F.trim(name["first"]), F.trim(name["last"])),
+        "gender": u["gender"],
+        "username": u["login"]["username"],
+        "email_domain": domain,
+        "phone": u["phone"],
+        "address": address,
+        "birth_date": birth,
+        "age": F.col("_age"),
+        "registered_at": F.trim(u["registered"]["date"]).try_cast("timestamp"),
+        "nationality": u["nat"],
+        "country": loc["country"],
+        "ingested_at": F.col("source_timestamp"),
+    }
+    always = {"user_id", "age", "ingested_at"}
+    out = []
+    for col in UNHASHED_COLUMNS:
+        value = shaped[col]
+        if col not in always:
+            value = F.when(
+                keep, F.nullif(value, F.lit("")) if col not in ("birth_date", "registered_at") else value
+            )
+        out.append(value.alias(col))
+    return checked.select("outcome", "dlq_reason", "dlq_detail", *out, *SOURCE_COLUMNS)
+
+
+# ------------------------------------------------------------------------ outputs
+def stored_rows(df: DataFrame) -> DataFrame:
+    """Rows to store: the ``USER_COLUMNS`` of Cassandra's ``user_profiles.users``, in order."""
+    return df.where(F.col("outcome") == STORED).select(*USER_COLUMNS)
+
+
+def dead_letters(df: DataFrame) -> DataFrame:
+    """Dead letters: the message ``key`` and the ``DLQ_FIELDS``; no value, no personal data."""
+    return df.where(F.col("outcome") == DEAD).select(
+        "key",
+        F.col("dlq_reason").alias("reason"),
+        F.col("dlq_detail").alias("detail"),
+        *DLQ_FIELDS[2:],
+    )
+
+
+def outcome_counts(df: DataFrame) -> dict[str, int]:
+    """``{"read", "stored", "filtered_minor", "dead_letter"}``; read counts records."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for row in df.groupBy("outcome").count().collect():
+        counts[row["outcome"]] = int(row["count"])
+    return {"read": sum(counts.values()), **counts}
+
+
+def transform(raw: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
+    """``validate_and_shape(parse(raw), settings, as_of)``."""
+    return validate_and_shape(parse(raw), settings, as_of)
