@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import aggregates, generator, privacy, producer, sinks, stack, stream
+from profilepipe import aggregates, audit, generator, privacy, producer, sinks, stack, stream
 from profilepipe.config import get_settings
 
 pytestmark = pytest.mark.integration
@@ -93,19 +93,20 @@ def test_rows_hold_hashes_and_exact_values(run):
 
 def test_no_minor_and_no_plaintext_pii_is_stored(run):
     settings, users, _bad, _first = run
+    as_of = dt.date.fromisoformat(AS_OF)
+    report = audit.scan(settings, users, as_of)
+    assert report.rows_scanned == len(_expected(users))
+    assert report.secrets_checked >= 8 * USERS
+    assert report.clean, (report.plaintext_found[:5], report.minors_stored[:5])
     session = sinks.cassandra_session(settings)
     rows = list(session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"))
-    assert all(r.age >= 18 for r in rows)
     minors = {u["login"]["uuid"] for u in users} - {u["login"]["uuid"] for u in _expected(users)}
     assert not minors & {str(r.user_id) for r in rows}
-    stored_text = "\n".join(str(tuple(r)) for r in rows)
-    stored_text += "\n".join(str(d) for d in sinks.read_aggregates(settings))
-    for u in users[:300]:
-        login = u["login"]
-        for secret in (login["password"], login["salt"], login["md5"], login["sha1"], login["sha256"],
-                       u["phone"], u["cell"], u["email"].split("@")[0],
-                       f"{u['location']['street']['number']} {u['location']['street']['name']}"):
-            assert str(secret) not in stored_text, f"plaintext found: {secret!r}"
+    # long secrets cannot match by chance: none of them anywhere in either store
+    everything = "\n".join(str(tuple(r)) for r in rows) + str(sinks.read_aggregates(settings))
+    for u in users:
+        for secret in (u["login"]["salt"], u["login"]["md5"], u["login"]["sha1"], u["login"]["sha256"]):
+            assert secret not in everything
 
 
 def test_aggregates_match_the_input(run):
@@ -116,7 +117,7 @@ def test_aggregates_match_the_input(run):
     by_nat = Counter(u["nat"] for u in adults)
     assert {k: docs[("nationality", k)]["count"] for k in by_nat} == dict(by_nat)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "gender") == len(adults)
-    ages = {u["login"]["uuid"]: generator.exact_age(u, as_of) for u in adults}
+    ages = {u["login"]["uuid"]: generator.age_on(generator.dob_date(u), as_of) for u in adults}
     bands = Counter(aggregates.age_band(a) for a in ages.values())
     assert {b: docs[("age_band", b)]["count"] for b in bands} == dict(bands)
     country, gender = adults[0]["location"]["country"], adults[0]["gender"]
