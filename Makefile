@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN  := $(VENV)/bin
 PP   := $(BIN)/profilepipe
-LINT_PATHS := lib tests notebooks bench
+LINT_PATHS := lib tests notebooks bench scripts data
 
 .PHONY: help setup up down status logs run test test-unit lint format lab bench reset clean
 

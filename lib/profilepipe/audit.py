@@ -43,8 +43,12 @@ def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict]:
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
-        settings.kafka_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000), group_id=None,
+        settings.kafka_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_s * 1000),
+        group_id=None,
     )
     users = []
     try:
@@ -65,8 +69,12 @@ def personal_values(user: dict) -> dict[str, str]:
     login, loc = user.get("login") or {}, user.get("location") or {}
     street = loc.get("street") or {}
     values = {
-        "password": login.get("password"), "salt": login.get("salt"), "md5": login.get("md5"),
-        "sha1": login.get("sha1"), "sha256": login.get("sha256"), "phone": user.get("phone"),
+        "password": login.get("password"),
+        "salt": login.get("salt"),
+        "md5": login.get("md5"),
+        "sha1": login.get("sha1"),
+        "sha256": login.get("sha256"),
+        "phone": user.get("phone"),
         "cell": user.get("cell"),
         "street address": f"{street.get('number')} {street.get('name')}" if street else None,
         "email local part": (user.get("email") or "").split("@")[0] or None,
@@ -80,15 +88,19 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
     min_age = settings.min_age if min_age is None else min_age
     report = AuditReport()
     session = sinks.cassandra_session(settings)
-    rows = list(session.execute(
-        f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120))
+    rows = list(
+        session.execute(
+            f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
+        )
+    )
     docs = sinks.read_aggregates(settings)
     report.rows_scanned, report.documents_scanned = len(rows), len(docs)
     # Each user's values are searched in that user's own row (the API's usernames are built
     # from common words, so one user's password can appear in another's username by chance;
     # the username is a stored column by design) and in every aggregate document.
-    own_rows = {str(r.user_id): " ".join(str(v) for k, v in r._asdict().items() if k != "username")
-                for r in rows}
+    own_rows = {
+        str(r.user_id): " ".join(str(v) for k, v in r._asdict().items() if k != "username") for r in rows
+    }
     aggregates_text = "\n".join(str(d) for d in docs)
     for user in users:
         uid = str((user.get("login") or {}).get("uuid"))

@@ -50,7 +50,8 @@ class PeakMemory:
         me = psutil.Process()
         jvm = sum(c.memory_info().rss for c in me.children(recursive=True) if "java" in c.name())
         python = me.memory_info().rss + sum(
-            c.memory_info().rss for c in me.children(recursive=True) if "python" in c.name())
+            c.memory_info().rss for c in me.children(recursive=True) if "python" in c.name()
+        )
         out = {"spark driver JVM": jvm / 2**20, "python (driver + workers)": python / 2**20}
         out.update({k: v for k, v in stack.rss_mb(self.settings).items()})
         return out
@@ -90,9 +91,11 @@ def baseline_hasher(shaped_df, settings: Settings):
             return None
         return bcrypt.hashpw(value.encode("utf-8")[:72], bcrypt.gensalt()).decode()
 
-    return (shaped_df.withColumn("phone_hash", hash_udf("phone"))
-            .withColumn("address_hash", hash_udf("address"))
-            .drop("phone", "address"))
+    return (
+        shaped_df.withColumn("phone_hash", hash_udf("phone"))
+        .withColumn("address_hash", hash_udf("address"))
+        .drop("phone", "address")
+    )
 
 
 @dataclass
@@ -110,19 +113,25 @@ class ModeResult:
 def isolated(settings: Settings, tag: str, topic: str, **changes) -> Settings:
     """Settings with this run's own table, collection and checkpoint."""
     return settings.replace(
-        kafka_topic=topic, cassandra_table=f"bench_{tag}", mongo_collection=f"bench_{tag}",
+        kafka_topic=topic,
+        cassandra_table=f"bench_{tag}",
+        mongo_collection=f"bench_{tag}",
         checkpoint_dir=str(Path(settings.stack_dir) / "bench" / f"ckpt_{tag}_{uuid.uuid4().hex[:6]}"),
-        as_of=AS_OF, **changes,
+        as_of=AS_OF,
+        **changes,
     )
 
 
 def drop_run(settings: Settings) -> None:
     sinks.cassandra_session(settings).execute(
-        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120)
+        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
+    )
     sinks.clear_aggregates(settings)
 
 
-def make_topic(settings: Settings, name: str, users: int, rate: float | None = None) -> producer.ProduceSummary:
+def make_topic(
+    settings: Settings, name: str, users: int, rate: float | None = None
+) -> producer.ProduceSummary:
     s = settings.replace(kafka_topic=name)
     sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
     stack.ensure_topics(s)
@@ -156,8 +165,9 @@ def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
     handle = stream.start(s.replace(starting_offsets="earliest"), trigger="processing")
     try:
         time.sleep(8)  # let the first (empty) batches pass so Spark is warm
-        users = generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0,
-                                         as_of=dt.date(2026, 6, 1))
+        users = generator.generate_users(
+            int(rate * seconds), seed="latency", minor_share=0.0, as_of=dt.date(2026, 6, 1)
+        )
         producer.produce(users, s, rate=rate, progress=False)
         deadline = time.time() + 120
         while sinks.count_users(s) < len(users) and time.time() < deadline:
@@ -166,7 +176,8 @@ def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
         handle.query.stop()
     rows = sinks.cassandra_session(s).execute(
         f"SELECT ingested_at, writetime(full_name) AS w FROM {s.cassandra_keyspace}.{s.cassandra_table}",
-        timeout=120)
+        timeout=120,
+    )
     lat = sorted(r.w / 1e6 - r.ingested_at.replace(tzinfo=dt.UTC).timestamp() for r in rows)
     drop_run(s)
 
@@ -183,28 +194,43 @@ def versions(settings: Settings) -> dict[str, str]:
     import pymongo
     import pyspark
 
-    out = {"python": platform.python_version(), "pyspark": pyspark.__version__,
-           "kafka-python": kafka.__version__, "pymongo": pymongo.version, "bcrypt": bcrypt.__version__}
+    out = {
+        "python": platform.python_version(),
+        "pyspark": pyspark.__version__,
+        "kafka-python": kafka.__version__,
+        "pymongo": pymongo.version,
+        "bcrypt": bcrypt.__version__,
+    }
     for st in stack.status(settings).values():
         out[st.name] = st.detail
     return out
 
 
 def render(info: dict, rows: list[tuple], latency: dict, bound: dict, memory: dict, notes: list[str]) -> str:
-    lines = [f"# Benchmark {info['date']}", "",
-             f"Machine: {info['cores']} cores, {info['memory_gib']:.0f} GiB; "
-             + ", ".join(f"{k} {v}" for k, v in info["versions"].items()), "",
-             "| run | users | seconds | users/s | batches | median batch s | vs bound / baseline |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"# Benchmark {info['date']}",
+        "",
+        f"Machine: {info['cores']} cores, {info['memory_gib']:.0f} GiB; "
+        + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        "",
+        "| run | users | seconds | users/s | batches | median batch s | vs bound / baseline |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for name, users, seconds, rate, batches, median, extra in rows:
         lines.append(f"| {name} | {users:,} | {seconds:.1f} | {rate:,.1f} | {batches} | {median} | {extra} |")
-    lines += ["", f"Latency at {latency['rate']:,.0f} users/s for {latency['seconds']:.0f} s "
-              f"({latency['rows']:,} rows, Cassandra write time - Kafka timestamp): "
-              f"p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s, p99 {latency['p99']:.2f} s, "
-              f"max {latency['max']:.2f} s", "",
-              "bcrypt on this machine (one thread): "
-              + ", ".join(f"cost {c}: {r:,.1f} hashes/s per core" for c, r in bound.items()), "",
-              "Peak resident memory: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in memory.items()), ""]
+    lines += [
+        "",
+        f"Latency at {latency['rate']:,.0f} users/s for {latency['seconds']:.0f} s "
+        f"({latency['rows']:,} rows, Cassandra write time - Kafka timestamp): "
+        f"p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s, p99 {latency['p99']:.2f} s, "
+        f"max {latency['max']:.2f} s",
+        "",
+        "bcrypt on this machine (one thread): "
+        + ", ".join(f"cost {c}: {r:,.1f} hashes/s per core" for c, r in bound.items()),
+        "",
+        "Peak resident memory: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in memory.items()),
+        "",
+    ]
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
@@ -216,8 +242,12 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     cores = os.cpu_count() or 1
     import psutil
 
-    info = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "cores": cores,
-            "memory_gib": psutil.virtual_memory().total / 2**30, "versions": versions(base)}
+    info = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
+        "cores": cores,
+        "memory_gib": psutil.virtual_memory().total / 2**30,
+        "versions": versions(base),
+    }
     print(f"bench: {n:,} users, {cores} cores")
     bound = {c: bcrypt_per_core(c, seconds=1.0 if quick else 3.0) for c in (4, 10, 12)}
     print("bench: bcrypt per core " + ", ".join(f"cost {c}: {r:.1f}/s" for c, r in bound.items()))
@@ -225,12 +255,21 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     with PeakMemory(base) as mem:
         topic = f"bench_users_{n}"
         prod = make_topic(base, topic, n)
-        rows.append(("producer (kafka-python, acks=all)", prod.sent, prod.seconds, prod.users_per_s, "-", "-",
-                     "target 20,000/s"))
+        rows.append(
+            (
+                "producer (kafka-python, acks=all)",
+                prod.sent,
+                prod.seconds,
+                prod.users_per_s,
+                "-",
+                "-",
+                "target 20,000/s",
+            )
+        )
         print(f"bench: producer {prod.users_per_s:,.0f} users/s")
 
         hm = run_mode(isolated(base, "hmac", topic, pii_mode="hmac", hmac_key=BENCH_KEY), "hmac")
-        rows.append(_row(f"stream, hmac", hm, "target 20,000/s"))
+        rows.append(_row("stream, hmac", hm, "target 20,000/s"))
         print(f"bench: hmac {hm.rate:,.0f} users/s")
 
         subsets = {}
@@ -241,10 +280,13 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
             sub_topic = f"bench_users_{m}" if m != n else topic
             if m != n:
                 make_topic(base, sub_topic, m)
-            res = run_mode(isolated(base, f"bcrypt{cost}", sub_topic, pii_mode="bcrypt", bcrypt_cost=cost),
-                           f"bcrypt {cost}")
-            rows.append(_row(f"stream, bcrypt cost {cost}", res,
-                             f"{res.rate / best:.0%} of bound {best:,.1f}/s"))
+            res = run_mode(
+                isolated(base, f"bcrypt{cost}", sub_topic, pii_mode="bcrypt", bcrypt_cost=cost),
+                f"bcrypt {cost}",
+            )
+            rows.append(
+                _row(f"stream, bcrypt cost {cost}", res, f"{res.rate / best:.0%} of bound {best:,.1f}/s")
+            )
             print(f"bench: bcrypt {cost} {res.rate:,.1f} users/s ({res.rate / best:.0%} of bound)")
             if cost == 12:
                 ours12 = res
@@ -252,15 +294,28 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         if not skip_baseline:
             m = subsets[12]
             sub_topic = f"bench_users_{m}" if m != n else topic
-            bl = run_mode(isolated(base, "baseline", sub_topic, pii_mode="bcrypt", bcrypt_cost=12),
-                          "baseline", hasher=baseline_hasher)
-            rows.append(_row("baseline: row-at-a-time UDF, bcrypt 12", bl,
-                             f"ours/baseline = {ours12.rate / bl.rate:.2f}x"))
+            bl = run_mode(
+                isolated(base, "baseline", sub_topic, pii_mode="bcrypt", bcrypt_cost=12),
+                "baseline",
+                hasher=baseline_hasher,
+            )
+            rows.append(
+                _row(
+                    "baseline: row-at-a-time UDF, bcrypt 12",
+                    bl,
+                    f"ours/baseline = {ours12.rate / bl.rate:.2f}x",
+                )
+            )
             print(f"bench: baseline {bl.rate:,.1f} users/s")
 
         lat_rate, lat_secs = (300.0, 10.0) if quick else (1000.0, 60.0)
-        latency = run_latency(isolated(base, "latency", f"bench_latency_{uuid.uuid4().hex[:6]}",
-                                       pii_mode="hmac", hmac_key=BENCH_KEY), lat_rate, lat_secs)
+        latency = run_latency(
+            isolated(
+                base, "latency", f"bench_latency_{uuid.uuid4().hex[:6]}", pii_mode="hmac", hmac_key=BENCH_KEY
+            ),
+            lat_rate,
+            lat_secs,
+        )
         latency.update(rate=lat_rate, seconds=lat_secs)
         print(f"bench: latency p50 {latency['p50']:.2f}s p99 {latency['p99']:.2f}s")
     text = render(info, rows, latency, bound, mem.peak, notes)

@@ -33,7 +33,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _add_privacy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pii-mode", choices=["bcrypt", "hmac"], help="hashing of phone and address")
     p.add_argument("--bcrypt-cost", type=int, help="bcrypt cost factor (default 12)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="processing date for exact ages (default today, UTC)")
+    p.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="processing date for exact ages (default today, UTC)"
+    )
     p.add_argument("--min-age", type=int, help="GDPR threshold (default 18)")
 
 
@@ -57,7 +59,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
     services = args.services or None
     unknown = set(services or []) - {"kafka", "cassandra", "mongo"}
     if unknown:
-        print(f"error: unknown service(s) {', '.join(sorted(unknown))}; use kafka, cassandra, mongo", file=sys.stderr)
+        print(
+            f"error: unknown service(s) {', '.join(sorted(unknown))}; use kafka, cassandra, mongo",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.action == "up":
@@ -88,8 +93,11 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     users = source.users_from(
-        args.source or settings.source, args.count, seed=args.seed or settings.seed,
-        nat=args.nat, settings=settings,
+        args.source or settings.source,
+        args.count,
+        seed=args.seed or settings.seed,
+        nat=args.nat,
+        settings=settings,
     )
     summary = producer.produce(users, settings, rate=args.rate, progress=not args.quiet)
     if args.malformed:
@@ -131,8 +139,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = dict(args.parameter or [])
     params.update(dict(args.raw_parameter or []))
     return notebooks.run_all(
-        output_dir=args.output, parameters=params, raw_keys=set(dict(args.raw_parameter or [])),
-        only=args.notebook, timeout=args.cell_timeout,
+        output_dir=args.output,
+        parameters=params,
+        raw_keys=set(dict(args.raw_parameter or [])),
+        only=args.notebook,
+        timeout=args.cell_timeout,
     )
 
 
@@ -168,11 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("stack", help="start, stop and inspect the local Kafka, Cassandra and MongoDB stack")
-    p.add_argument("action", choices=["up", "down", "status", "logs", "fetch"],
-                   help="up: start (idempotent); down: stop what we started; status: health; "
-                        "logs: tail the logs; fetch: resolve the jars with Maven")
-    p.add_argument("services", nargs="*", metavar="SERVICE",
-                   help="limit to some of: kafka, cassandra, mongo (default: all)")
+    p.add_argument(
+        "action",
+        choices=["up", "down", "status", "logs", "fetch"],
+        help="up: start (idempotent); down: stop what we started; status: health; "
+        "logs: tail the logs; fetch: resolve the jars with Maven",
+    )
+    p.add_argument(
+        "services",
+        nargs="*",
+        metavar="SERVICE",
+        help="limit to some of: kafka, cassandra, mongo (default: all)",
+    )
     p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
     p.set_defaults(func=cmd_stack)
 
@@ -182,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nat", help="nationalities, comma separated (e.g. GB,FR,IR)")
     p.add_argument("--seed", help="seed of the generator / API")
     p.add_argument("--rate", type=float, help="maximum users per second")
-    p.add_argument("--malformed", type=int, default=0, help="also send N malformed messages (dead-letter demo)")
+    p.add_argument(
+        "--malformed", type=int, default=0, help="also send N malformed messages (dead-letter demo)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_produce)
 
@@ -201,10 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_transform)
 
     p = sub.add_parser("run", help="execute the notebooks headless with papermill")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="notebook parameter (value parsed as YAML by papermill, like papermill -p)")
-    p.add_argument("-r", "--raw-parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="notebook parameter kept as a string")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="notebook parameter (value parsed as YAML by papermill, like papermill -p)",
+    )
+    p.add_argument(
+        "-r",
+        "--raw-parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="notebook parameter kept as a string",
+    )
     p.add_argument("--output", help="output folder (default output/runs)")
     p.add_argument("--notebook", action="append", help="run only these notebooks (name or number)")
     p.add_argument("--cell-timeout", type=int, default=900, help="seconds per cell (default 900)")

@@ -87,8 +87,11 @@ class Settings:
     k_anonymity: int = _f(5, "Aggregate groups smaller than k are marked as suppressed")
     as_of: str = _f("", "Processing date YYYY-MM-DD for ages (default: today, UTC)")
     # Stream
-    checkpoint_dir: str = _f(None, "Structured Streaming checkpoint folder",
-                             factory=lambda: str(project_root() / ".stack" / "checkpoints"))
+    checkpoint_dir: str = _f(
+        None,
+        "Structured Streaming checkpoint folder",
+        factory=lambda: str(project_root() / ".stack" / "checkpoints"),
+    )
     trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds")
     max_offsets_per_trigger: int = _f(20000, "Upper bound of Kafka offsets per micro-batch")
     starting_offsets: str = _f("earliest", "Where a new query starts reading: earliest or latest")
@@ -103,8 +106,11 @@ class Settings:
     cassandra_heap: str = _f("1G", "Heap of the local Cassandra node")
     mongo_heap: str = _f("256m", "Heap of the local MongoDB-compatible server")
     stack_timeout: float = _f(240.0, "Seconds to wait for each service to become healthy")
-    output_dir: str = _f(None, "Where headless runs write notebooks and figures",
-                         factory=lambda: str(project_root() / "output"))
+    output_dir: str = _f(
+        None,
+        "Where headless runs write notebooks and figures",
+        factory=lambda: str(project_root() / "output"),
+    )
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -161,9 +167,13 @@ class Settings:
         if self.pii_mode not in ("bcrypt", "hmac"):
             raise ValueError(f"{self.env_name('pii_mode')} must be 'bcrypt' or 'hmac', not {self.pii_mode!r}")
         if not 4 <= self.bcrypt_cost <= 31:
-            raise ValueError(f"{self.env_name('bcrypt_cost')} must be between 4 and 31, not {self.bcrypt_cost}")
+            raise ValueError(
+                f"{self.env_name('bcrypt_cost')} must be between 4 and 31, not {self.bcrypt_cost}"
+            )
         if self.source not in ("api", "samples", "generator"):
-            raise ValueError(f"{self.env_name('source')} must be api, samples or generator, not {self.source!r}")
+            raise ValueError(
+                f"{self.env_name('source')} must be api, samples or generator, not {self.source!r}"
+            )
         if self.kafka_partitions < 1:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
         if self.min_age < 0 or self.k_anonymity < 1:

@@ -44,8 +44,15 @@ def run_one(path: Path, out_dir: Path, parameters: dict, timeout: int = 900) -> 
     params = {k: v for k, v in params.items() if k in known}
     try:
         pm.execute_notebook(
-            str(path), str(out_path), parameters=params, kernel_name=KERNEL, cwd=str(path.parent),
-            execution_timeout=timeout, progress_bar=False, log_output=False, report_mode=False,
+            str(path),
+            str(out_path),
+            parameters=params,
+            kernel_name=KERNEL,
+            cwd=str(path.parent),
+            execution_timeout=timeout,
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
         )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(
@@ -60,8 +67,11 @@ class NotebookFailed(RuntimeError):
 
 
 def run_all(
-    output_dir: str | None = None, parameters: dict | None = None, raw_keys: set[str] | None = None,
-    only: list[str] | None = None, timeout: int = 900,
+    output_dir: str | None = None,
+    parameters: dict | None = None,
+    raw_keys: set[str] | None = None,
+    only: list[str] | None = None,
+    timeout: int = 900,
 ) -> int:
     """Run the notebooks in order; returns a process exit code."""
     import yaml
@@ -103,7 +113,16 @@ def lab(start_stack: bool = True, port: int = 8888) -> int:
         from . import stack
 
         stack.up(get_settings())
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
-           f"--notebook-dir={notebook_dir()}", f"--MultiKernelManager.default_kernel_name={KERNEL}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--no-browser",
+        f"--notebook-dir={notebook_dir()}",
+        f"--MultiKernelManager.default_kernel_name={KERNEL}",
+    ]
     print(" ".join(cmd))
     return subprocess.call(cmd, env=os.environ.copy())

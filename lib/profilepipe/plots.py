@@ -38,8 +38,16 @@ def visible(docs: list[dict]) -> tuple[list[dict], int]:
 
 def _note(ax, hidden: int, k: int | None) -> None:
     if hidden:
-        ax.text(0.99, 0.98, f"{hidden} group(s) with fewer than {k or 'k'} users suppressed",
-                transform=ax.transAxes, ha="right", va="top", fontsize=8, color="dimgray")
+        ax.text(
+            0.99,
+            0.98,
+            f"{hidden} group(s) with fewer than {k or 'k'} users suppressed",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="dimgray",
+        )
 
 
 def _bars(ax, labels, values, horizontal=False, color="tab:blue"):
@@ -52,8 +60,15 @@ def _bars(ax, labels, values, horizontal=False, color="tab:blue"):
         ax.set_ylabel("users")
 
 
-def plot_counts(docs: list[dict], dimension: str, ax=None, k: int | None = None, top: int | None = None,
-                order: list[str] | None = None, horizontal: bool = False):
+def plot_counts(
+    docs: list[dict],
+    dimension: str,
+    ax=None,
+    k: int | None = None,
+    top: int | None = None,
+    order: list[str] | None = None,
+    horizontal: bool = False,
+):
     """Bar chart of user counts per key of one dimension."""
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     shown, hidden = visible(by_dimension(docs, dimension))
@@ -79,8 +94,13 @@ def plot_gender(docs: list[dict], ax=None, k: int | None = None):
     shown, hidden = visible(by_dimension(docs, "gender"))
     shown.sort(key=lambda d: d["key"])
     total = sum(d["count"] for d in shown)
-    ax.pie([d["count"] for d in shown], labels=[f"{d['key']} ({d['count']})" for d in shown],
-           autopct=lambda p: f"{p:.1f}%" if total else "", startangle=90, counterclock=False)
+    ax.pie(
+        [d["count"] for d in shown],
+        labels=[f"{d['key']} ({d['count']})" for d in shown],
+        autopct=lambda p: f"{p:.1f}%" if total else "",
+        startangle=90,
+        counterclock=False,
+    )
     ax.set_title(TITLES["gender"])
     _note(ax, hidden, k)
     return ax
@@ -115,10 +135,13 @@ def plot_avg_age_by_country_gender(docs: list[dict], ax=None, k: int | None = No
 FIGURES = {
     "users_by_nationality": lambda docs, ax, k: plot_counts(docs, "nationality", ax, k),
     "gender_split": lambda docs, ax, k: plot_gender(docs, ax, k),
-    "age_bands": lambda docs, ax, k: plot_counts(docs, "age_band", ax, k, order=[label for _, label in AGE_BANDS]),
+    "age_bands": lambda docs, ax, k: plot_counts(
+        docs, "age_band", ax, k, order=[label for _, label in AGE_BANDS]
+    ),
     "avg_age_by_country_gender": lambda docs, ax, k: plot_avg_age_by_country_gender(docs, ax, k),
-    "top_email_domains": lambda docs, ax, k: plot_counts(docs, "email_domain", ax, k, top=10,
-                                                         horizontal=True),
+    "top_email_domains": lambda docs, ax, k: plot_counts(
+        docs, "email_domain", ax, k, top=10, horizontal=True
+    ),
     "registrations_by_year": lambda docs, ax, k: plot_counts(docs, "registered_year", ax, k),
     "ingested_per_minute": lambda docs, ax, k: plot_counts(docs, "ingested_minute", ax, k),
 }
@@ -133,7 +156,18 @@ def figure(name: str, docs: list[dict], k: int | None = None):
     return fig
 
 
-def save_all(docs: list[dict], out_dir: str | Path, k: int | None = None, close: bool = True) -> dict[str, Path]:
+def show(name: str, docs: list[dict], k: int | None = None) -> None:
+    """Display one figure in a notebook and close it (one output per cell, whatever the backend)."""
+    from IPython.display import display
+
+    fig = figure(name, docs, k)
+    display(fig)
+    plt.close(fig)
+
+
+def save_all(
+    docs: list[dict], out_dir: str | Path, k: int | None = None, close: bool = True
+) -> dict[str, Path]:
     """Draw every figure and save it as ``<out_dir>/<name>.png``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -63,8 +63,10 @@ class ProduceSummary:
 
     def describe(self) -> str:
         parts = ", ".join(f"p{p}={n}" for p, n in sorted(self.partitions.items()))
-        text = (f"topic {self.topic}: sent={self.sent} failed={self.failed} in {self.seconds:.2f}s "
-                f"({self.users_per_s:,.0f} msg/s, {self.bytes / 1e6:.1f} MB) partitions [{parts}]")
+        text = (
+            f"topic {self.topic}: sent={self.sent} failed={self.failed} in {self.seconds:.2f}s "
+            f"({self.users_per_s:,.0f} msg/s, {self.bytes / 1e6:.1f} MB) partitions [{parts}]"
+        )
         if self.extra_sent:
             text += f" extra={self.extra_sent}"
         if self.errors:
@@ -81,8 +83,9 @@ def user_key(user: dict) -> bytes:
     try:
         uid = user["login"]["uuid"]
     except (KeyError, TypeError) as exc:
-        raise ProducerError("user without login.uuid: cannot key the message "
-                            "(send bad messages with produce_raw)") from exc
+        raise ProducerError(
+            "user without login.uuid: cannot key the message (send bad messages with produce_raw)"
+        ) from exc
     if not isinstance(uid, str) or not uid:
         raise ProducerError(f"login.uuid must be a non-empty string, not {uid!r}")
     return uid.encode("utf-8")
@@ -183,8 +186,9 @@ def _encoded_in_background(users: list | tuple, partitions: list[int]) -> Iterat
 
     ctx = mp.get_context("fork")
     recv_end, send_end = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_encode_child, args=(users, partitions, send_end), daemon=True,
-                        name="profilepipe-encode")
+    child = ctx.Process(
+        target=_encode_child, args=(users, partitions, send_end), daemon=True, name="profilepipe-encode"
+    )
     child.start()
     send_end.close()
     try:
@@ -216,8 +220,11 @@ def _use_background(users, n_users: int | None, background: bool | None) -> bool
     return possible and (n_users or 0) >= 5000 and (os.cpu_count() or 1) >= 2
 
 
-def _interleave(users: Iterator[tuple[bytes, bytes, int]], n_users: int | None,
-                extra: list[tuple[bytes | None, bytes | None]]) -> Iterator[Record]:
+def _interleave(
+    users: Iterator[tuple[bytes, bytes, int]],
+    n_users: int | None,
+    extra: list[tuple[bytes | None, bytes | None]],
+) -> Iterator[Record]:
     """Users with the extra messages spread evenly between them (at the end if the count is unknown).
 
     Extra messages keep kafka-python's own partitioner (``partition=None``): their
@@ -280,16 +287,20 @@ def make_producer(settings: Settings, **overrides):
     global _WARNED_CRC
     if not crc32c_is_native() and not _WARNED_CRC:
         _WARNED_CRC = True
-        log.warning("kafka-python is using its pure-Python CRC32C: `pip install crc32c` "
-                    "(kafka-python[crc32c]) for about 3x the producer throughput")
+        log.warning(
+            "kafka-python is using its pure-Python CRC32C: `pip install crc32c` "
+            "(kafka-python[crc32c]) for about 3x the producer throughput"
+        )
     config = {**PRODUCER_TUNING, "client_id": "profilepipe-producer", **overrides}
     try:
         return KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","), **config)
     except KafkaConfigurationError:
         raise
     except KafkaError as exc:
-        raise ProducerError(f"cannot connect to Kafka at {settings.kafka_bootstrap}: {exc!r} "
-                            "(is the stack up? `profilepipe stack status`)") from exc
+        raise ProducerError(
+            f"cannot connect to Kafka at {settings.kafka_bootstrap}: {exc!r} "
+            "(is the stack up? `profilepipe stack status`)"
+        ) from exc
 
 
 class _Tally:
@@ -316,8 +327,16 @@ class _Tally:
                 self.s.errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def _send_all(make_records, settings: Settings, topic: str, total: int | None, rate: float | None,
-              progress: bool, producer=None, desc: str = "produce") -> ProduceSummary:
+def _send_all(
+    make_records,
+    settings: Settings,
+    topic: str,
+    total: int | None,
+    rate: float | None,
+    progress: bool,
+    producer=None,
+    desc: str = "produce",
+) -> ProduceSummary:
     """Send ``make_records(partitions)`` (an iterable of :data:`Record`) and flush."""
     from kafka.errors import KafkaError
 
@@ -334,8 +353,10 @@ def _send_all(make_records, settings: Settings, topic: str, total: int | None, r
         try:
             partitions = sorted(producer.partitions_for(topic) or [])
         except KafkaError as exc:
-            raise ProducerError(f"topic {topic!r} is not available on {settings.kafka_bootstrap}: {exc!r} "
-                                "(create it first: `profilepipe stack up` creates the topics)") from exc
+            raise ProducerError(
+                f"topic {topic!r} is not available on {settings.kafka_bootstrap}: {exc!r} "
+                "(create it first: `profilepipe stack up` creates the topics)"
+            ) from exc
         if not partitions:
             raise ProducerError(f"topic {topic!r} has no partitions on {settings.kafka_bootstrap}")
         if progress:
@@ -377,9 +398,16 @@ def _send_all(make_records, settings: Settings, topic: str, total: int | None, r
     return summary
 
 
-def produce(users: Iterable[dict] | dict, settings: Settings, rate: float | None = None,
-            progress: bool = True, extra_messages: Iterable | None = None, topic: str | None = None,
-            producer=None, background_encode: bool | None = None) -> ProduceSummary:
+def produce(
+    users: Iterable[dict] | dict,
+    settings: Settings,
+    rate: float | None = None,
+    progress: bool = True,
+    extra_messages: Iterable | None = None,
+    topic: str | None = None,
+    producer=None,
+    background_encode: bool | None = None,
+) -> ProduceSummary:
     """Send each user as one message to ``topic`` (default ``settings.kafka_topic``).
 
     ``users``: user dicts and/or envelopes. ``rate``: max messages per second.
@@ -396,16 +424,21 @@ def produce(users: Iterable[dict] | dict, settings: Settings, rate: float | None
     background = _use_background(users, n_users, background_encode)
 
     def make_records(partitions: list[int]) -> Iterator[Record]:
-        pairs = (_encoded_in_background(users, partitions) if background
-                 else _user_records(users, partitions))
+        pairs = _encoded_in_background(users, partitions) if background else _user_records(users, partitions)
         return _interleave(pairs, n_users, extra)
 
     total = n_users + len(extra) if n_users is not None else None
     return _send_all(make_records, settings, topic, total, rate, progress, producer=producer)
 
 
-def produce_raw(messages: Iterable, settings: Settings, topic: str | None = None, rate: float | None = None,
-                progress: bool = False, producer=None) -> ProduceSummary:
+def produce_raw(
+    messages: Iterable,
+    settings: Settings,
+    topic: str | None = None,
+    rate: float | None = None,
+    progress: bool = False,
+    producer=None,
+) -> ProduceSummary:
     """Send raw ``(key, value)`` pairs (or ``{"key", "value"}`` dicts) as they are; ``sent`` counts them."""
     topic = topic or settings.kafka_topic
     pairs = list(_raw_pairs(messages))
@@ -413,8 +446,9 @@ def produce_raw(messages: Iterable, settings: Settings, topic: str | None = None
     def make_records(partitions: list[int]) -> Iterator[Record]:
         return ((k, v, None, False) for k, v in pairs)
 
-    return _send_all(make_records, settings, topic, len(pairs), rate, progress, producer=producer,
-                     desc="produce raw")
+    return _send_all(
+        make_records, settings, topic, len(pairs), rate, progress, producer=producer, desc="produce raw"
+    )
 
 
 def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
@@ -425,8 +459,12 @@ def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
     from kafka import KafkaConsumer, TopicPartition
 
     topic = topic or settings.kafka_topic
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=None,
-                             enable_auto_commit=False, client_id="profilepipe-offsets")
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="profilepipe-offsets",
+    )
     try:
         parts = consumer.partitions_for_topic(topic)
         if not parts:
@@ -438,7 +476,17 @@ def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
 
 
 __all__ = [
-    "ProduceSummary", "ProducerError", "PRODUCER_TUNING", "TokenBucket", "produce", "produce_raw",
-    "end_offsets", "make_producer", "iter_user_records", "user_key", "user_value", "partition_for",
+    "ProduceSummary",
+    "ProducerError",
+    "PRODUCER_TUNING",
+    "TokenBucket",
+    "produce",
+    "produce_raw",
+    "end_offsets",
+    "make_producer",
+    "iter_user_records",
+    "user_key",
+    "user_value",
+    "partition_for",
     "crc32c_is_native",
 ]

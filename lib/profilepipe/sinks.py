@@ -28,8 +28,19 @@ from .config import Settings
 
 # ------------------------------------------------------------------ Cassandra
 USER_COLUMNS = (
-    "user_id", "full_name", "gender", "username", "email_domain", "phone_hash", "address_hash",
-    "birth_date", "age", "registered_at", "nationality", "country", "ingested_at",
+    "user_id",
+    "full_name",
+    "gender",
+    "username",
+    "email_domain",
+    "phone_hash",
+    "address_hash",
+    "birth_date",
+    "age",
+    "registered_at",
+    "nationality",
+    "country",
+    "ingested_at",
 )
 
 _CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
@@ -48,8 +59,11 @@ def cassandra_session(settings: Settings):
 
             auth = PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
         cluster = Cluster(
-            [settings.cassandra_host], port=settings.cassandra_port, auth_provider=auth,
-            protocol_version=5, connect_timeout=10,
+            [settings.cassandra_host],
+            port=settings.cassandra_port,
+            auth_provider=auth,
+            protocol_version=5,
+            connect_timeout=10,
         )
         session = cluster.connect()
         session.default_timeout = 30
@@ -92,8 +106,9 @@ def write_rows_partition(settings: Settings, rows: Iterable, concurrency: int = 
     chunk: list[tuple] = []
 
     def flush() -> int:
-        results = execute_concurrent_with_args(session, prepared, chunk, concurrency=concurrency,
-                                               raise_on_first_error=True)
+        results = execute_concurrent_with_args(
+            session, prepared, chunk, concurrency=concurrency, raise_on_first_error=True
+        )
         return sum(1 for ok, _ in results if ok)
 
     for row in rows:
@@ -196,29 +211,50 @@ def merge_aggregates(settings: Settings, rows: list[dict], key: str) -> int:
     for r in rows:
         dk = f"{r['dimension']}|{r['key']}"
         touched.append(dk)
-        part_ops.append(ReplaceOne(
-            {"_id": f"{dk}|{key}"},
-            {"_id": f"{dk}|{key}", "dk": dk, "dimension": r["dimension"], "key": str(r["key"]),
-             "batch": key, "count": int(r["count"]), "age_sum": int(r["age_sum"])},
-            upsert=True,
-        ))
+        part_ops.append(
+            ReplaceOne(
+                {"_id": f"{dk}|{key}"},
+                {
+                    "_id": f"{dk}|{key}",
+                    "dk": dk,
+                    "dimension": r["dimension"],
+                    "key": str(r["key"]),
+                    "batch": key,
+                    "count": int(r["count"]),
+                    "age_sum": int(r["age_sum"]),
+                },
+                upsert=True,
+            )
+        )
     parts.bulk_write(part_ops, ordered=False)
-    totals = parts.aggregate([
-        {"$match": {"dk": {"$in": touched}}},
-        {"$group": {"_id": "$dk", "count": {"$sum": "$count"}, "age_sum": {"$sum": "$age_sum"}}},
-    ])
+    totals = parts.aggregate(
+        [
+            {"$match": {"dk": {"$in": touched}}},
+            {"$group": {"_id": "$dk", "count": {"$sum": "$count"}, "age_sum": {"$sum": "$age_sum"}}},
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     ops = []
     for t in totals:
         dimension, k = t["_id"].split("|", 1)
         count, age_sum = int(t["count"]), int(t["age_sum"])
-        ops.append(UpdateOne(
-            {"_id": t["_id"]},
-            {"$set": {"dimension": dimension, "key": k, "count": count, "age_sum": age_sum,
-                      "avg_age": round(age_sum / count, 3) if count else None,
-                      "suppressed": count < settings.k_anonymity, "updated_at": now}},
-            upsert=True,
-        ))
+        ops.append(
+            UpdateOne(
+                {"_id": t["_id"]},
+                {
+                    "$set": {
+                        "dimension": dimension,
+                        "key": k,
+                        "count": count,
+                        "age_sum": age_sum,
+                        "avg_age": round(age_sum / count, 3) if count else None,
+                        "suppressed": count < settings.k_anonymity,
+                        "updated_at": now,
+                    }
+                },
+                upsert=True,
+            )
+        )
     if ops:
         merged.bulk_write(ops, ordered=False)
     return len(ops)
@@ -248,8 +284,14 @@ def clear_aggregates(settings: Settings) -> None:
 
 # ------------------------------------------------------------------ dead letters
 DLQ_FIELDS = (
-    "reason", "detail", "source_topic", "source_partition", "source_offset", "source_timestamp",
-    "value_sha256", "value_bytes",
+    "reason",
+    "detail",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "source_timestamp",
+    "value_sha256",
+    "value_bytes",
 )
 
 
@@ -261,10 +303,12 @@ def write_dead_letters(dlq_df, settings: Settings) -> None:
         F.col("key").cast("binary").alias("key"),
         F.to_json(F.struct(*[F.col(c) for c in DLQ_FIELDS])).alias("value"),
     )
-    (out.write.format("kafka")
+    (
+        out.write.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
         .option("topic", settings.dlq_topic)
-        .save())
+        .save()
+    )
 
 
 def read_dead_letters(settings: Settings, limit: int = 100_000, timeout_s: float = 10.0) -> list[dict]:
@@ -272,8 +316,12 @@ def read_dead_letters(settings: Settings, limit: int = 100_000, timeout_s: float
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
-        settings.dlq_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000), group_id=None,
+        settings.dlq_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_s * 1000),
+        group_id=None,
     )
     try:
         out = []

@@ -39,8 +39,20 @@ log = logging.getLogger(__name__)
 MAX_RESULTS = 5000
 MAX_PAGE = 10000
 NATIONALITIES = generator.NATIONALITIES
-FIELDS = ("gender", "name", "location", "email", "login", "registered", "dob", "phone", "cell", "id",
-          "picture", "nat")
+FIELDS = (
+    "gender",
+    "name",
+    "location",
+    "email",
+    "login",
+    "registered",
+    "dob",
+    "phone",
+    "cell",
+    "id",
+    "picture",
+    "nat",
+)
 SOURCES = ("api", "samples", "generator")
 _RETRY_4XX = {408, 425, 429}
 
@@ -48,8 +60,15 @@ _RETRY_4XX = {408, 425, 429}
 class SourceError(RuntimeError):
     """The API did not give a usable answer within the configured attempts."""
 
-    def __init__(self, message: str, *, url: str = "", attempts: int = 0,
-                 last_status: int | None = None, last_reason: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        attempts: int = 0,
+        last_status: int | None = None,
+        last_reason: str = "",
+    ):
         super().__init__(message)
         self.url = url
         self.attempts = attempts
@@ -84,8 +103,10 @@ def check_nat(nat: str | Iterable[str] | None) -> str | None:
         return None
     bad = [c for c in codes if c not in NATIONALITIES]
     if bad:
-        raise ValueError(f"unknown nationality code(s) {', '.join(bad)}: the API would ignore the whole "
-                         f"filter; valid codes are {','.join(NATIONALITIES)}")
+        raise ValueError(
+            f"unknown nationality code(s) {', '.join(bad)}: the API would ignore the whole "
+            f"filter; valid codes are {','.join(NATIONALITIES)}"
+        )
     return ",".join(codes)
 
 
@@ -96,7 +117,8 @@ def check_seed(seed: str | None) -> str | None:
     if len(seed) == 18:
         raise ValueError(
             f"seed {seed!r} has exactly 18 characters: the API reads its last two characters as a "
-            "nationality index and can fail; use another length")
+            "nationality index and can fail; use another length"
+        )
     return seed
 
 
@@ -120,7 +142,7 @@ def _html_title(text: str) -> str:
     start = low.find("<title>")
     end = low.find("</title>", start)
     if start >= 0 and end > start:
-        return " ".join(text[start + 7:end].split())[:80]
+        return " ".join(text[start + 7 : end].split())[:80]
     return " ".join(text.split())[:80]
 
 
@@ -132,8 +154,13 @@ class RandomUserClient:
     ``wait`` being the pause taken before the next attempt.
     """
 
-    def __init__(self, settings: Settings | None = None, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ):
         self.settings = settings or get_settings()
         self.session = session or requests.Session()
         self.url = self.settings.api_url
@@ -146,14 +173,21 @@ class RandomUserClient:
 
     # ------------------------------------------------------------------ parameters
     @staticmethod
-    def build_params(results: int = 1, nat: str | Iterable[str] | None = None, gender: str | None = None,
-                     seed: str | None = None, page: int | None = None,
-                     inc: str | Iterable[str] | None = None,
-                     exc: str | Iterable[str] | None = None) -> dict[str, str]:
+    def build_params(
+        results: int = 1,
+        nat: str | Iterable[str] | None = None,
+        gender: str | None = None,
+        seed: str | None = None,
+        page: int | None = None,
+        inc: str | Iterable[str] | None = None,
+        exc: str | Iterable[str] | None = None,
+    ) -> dict[str, str]:
         """Validated query parameters (``ValueError`` for anything the API would silently change)."""
         if isinstance(results, bool) or not isinstance(results, int) or not 1 <= results <= MAX_RESULTS:
-            raise ValueError(f"results must be an int in 1..{MAX_RESULTS} (the API answers 1 user "
-                             f"otherwise), not {results!r}")
+            raise ValueError(
+                f"results must be an int in 1..{MAX_RESULTS} (the API answers 1 user "
+                f"otherwise), not {results!r}"
+            )
         params: dict[str, str] = {"results": str(results)}
         nat_value = check_nat(nat)
         if nat_value:
@@ -181,17 +215,32 @@ class RandomUserClient:
         return params
 
     # ------------------------------------------------------------------ calls
-    def fetch(self, results: int = 1, nat: str | Iterable[str] | None = None, gender: str | None = None,
-              seed: str | None = None, page: int | None = None, inc: str | Iterable[str] | None = None,
-              exc: str | Iterable[str] | None = None, retries: int | None = None) -> dict:
+    def fetch(
+        self,
+        results: int = 1,
+        nat: str | Iterable[str] | None = None,
+        gender: str | None = None,
+        seed: str | None = None,
+        page: int | None = None,
+        inc: str | Iterable[str] | None = None,
+        exc: str | Iterable[str] | None = None,
+        retries: int | None = None,
+    ) -> dict:
         """One API call (with retries): the response envelope ``{"results": [...], "info": {...}}``."""
         params = self.build_params(results, nat=nat, gender=gender, seed=seed, page=page, inc=inc, exc=exc)
         return self._get(params, expected=results, attempts=retries or self.settings.api_retries)
 
-    def iter_users(self, count: int, nat: str | Iterable[str] | None = None, gender: str | None = None,
-                   seed: str | None = None, inc: str | Iterable[str] | None = None,
-                   exc: str | Iterable[str] | None = None, page_size: int = MAX_RESULTS,
-                   retries: int | None = None) -> Iterator[dict]:
+    def iter_users(
+        self,
+        count: int,
+        nat: str | Iterable[str] | None = None,
+        gender: str | None = None,
+        seed: str | None = None,
+        inc: str | Iterable[str] | None = None,
+        exc: str | Iterable[str] | None = None,
+        page_size: int = MAX_RESULTS,
+        retries: int | None = None,
+    ) -> Iterator[dict]:
         """``count`` users, paging (``page`` 1, 2, ... with one seed) past 5000 per call.
 
         Without ``seed`` the settings' seed is used, so the pages belong together.
@@ -208,8 +257,9 @@ class RandomUserClient:
         for page in range(1, pages + 1):
             n = min(page_size, remaining)
             # a seeded page's users do not depend on its size: the first n of 5000 are the n
-            body = self.fetch(results=n, nat=nat, gender=gender, seed=seed, page=page, inc=inc,
-                              exc=exc, retries=retries)
+            body = self.fetch(
+                results=n, nat=nat, gender=gender, seed=seed, page=page, inc=inc, exc=exc, retries=retries
+            )
             yield from body["results"][:n]
             remaining -= n
 
@@ -234,9 +284,12 @@ class RandomUserClient:
         self._pace()
         self._last_call = time.monotonic()
         try:
-            resp = self.session.get(self.url, params=params, timeout=self.settings.api_timeout,
-                                    headers={"Accept": "application/json",
-                                             "User-Agent": f"profilepipe/{__version__}"})
+            resp = self.session.get(
+                self.url,
+                params=params,
+                timeout=self.settings.api_timeout,
+                headers={"Accept": "application/json", "User-Agent": f"profilepipe/{__version__}"},
+            )
         except requests.Timeout as exc:
             raise _Retry(f"timeout after {self.settings.api_timeout}s ({type(exc).__name__})") from exc
         except requests.ConnectionError as exc:
@@ -250,18 +303,25 @@ class RandomUserClient:
             pass
         error = body.get("error") if isinstance(body, dict) else None
         if status == 429:
-            raise _Retry(f"HTTP 429 rate limited{': ' + str(error) if error else ''}", status,
-                         _parse_retry_after(resp.headers.get("Retry-After")))
+            raise _Retry(
+                f"HTTP 429 rate limited{': ' + str(error) if error else ''}",
+                status,
+                _parse_retry_after(resp.headers.get("Retry-After")),
+            )
         if status >= 500:
             what = f"error {error!r}" if error else f"HTML outage page {_html_title(text)!r}"
-            raise _Retry(f"HTTP {status} ({what})", status,
-                         _parse_retry_after(resp.headers.get("Retry-After")))
+            raise _Retry(
+                f"HTTP {status} ({what})", status, _parse_retry_after(resp.headers.get("Retry-After"))
+            )
         if status in _RETRY_4XX:
             raise _Retry(f"HTTP {status}", status)
         if status >= 400:
-            raise SourceError(f"{resp.url} answered HTTP {status}: {error or _html_title(text)} "
-                              "(not retried: check api_url and the parameters)",
-                              last_status=status, last_reason=f"HTTP {status}")
+            raise SourceError(
+                f"{resp.url} answered HTTP {status}: {error or _html_title(text)} "
+                "(not retried: check api_url and the parameters)",
+                last_status=status,
+                last_reason=f"HTTP {status}",
+            )
         if error:
             raise _Retry(f"HTTP {status} with error body: {error}", status)
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):
@@ -283,8 +343,9 @@ class RandomUserClient:
                 body = self._once(params, expected)
             except SourceError as exc:  # not worth retrying
                 exc.url, exc.attempts = url, attempt
-                self.history.append({"attempt": attempt, "status": exc.last_status,
-                                     "reason": exc.last_reason, "wait": 0.0})
+                self.history.append(
+                    {"attempt": attempt, "status": exc.last_status, "reason": exc.last_reason, "wait": 0.0}
+                )
                 raise
             except _Retry as exc:
                 last = exc
@@ -293,19 +354,29 @@ class RandomUserClient:
                     wait = self._backoff(attempt)
                     if exc.retry_after is not None:  # the server said how long: do as told
                         wait = min(exc.retry_after, self.settings.api_backoff_max)
-                self.history.append({"attempt": attempt, "status": exc.status, "reason": exc.reason,
-                                     "wait": wait})
-                log.warning("randomuser.me attempt %d/%d failed: %s%s", attempt, attempts, exc.reason,
-                            f"; retrying in {wait:.2f}s" if attempt < attempts else "")
+                self.history.append(
+                    {"attempt": attempt, "status": exc.status, "reason": exc.reason, "wait": wait}
+                )
+                log.warning(
+                    "randomuser.me attempt %d/%d failed: %s%s",
+                    attempt,
+                    attempts,
+                    exc.reason,
+                    f"; retrying in {wait:.2f}s" if attempt < attempts else "",
+                )
                 if attempt < attempts and wait > 0:
                     self._sleep(wait)
                 continue
             self.history.append({"attempt": attempt, "status": 200, "reason": "ok", "wait": 0.0})
             return body
         assert last is not None
-        raise SourceError(f"randomuser.me: no usable answer from {url} after {attempts} attempt(s); "
-                          f"last: {last.reason}", url=url, attempts=attempts, last_status=last.status,
-                          last_reason=last.reason)
+        raise SourceError(
+            f"randomuser.me: no usable answer from {url} after {attempts} attempt(s); last: {last.reason}",
+            url=url,
+            attempts=attempts,
+            last_status=last.status,
+            last_reason=last.reason,
+        )
 
 
 # --------------------------------------------------------------------------- sample files
@@ -353,8 +424,13 @@ def load_samples(path: str | Path | None = None) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- choosing a source
-def users_from(source: str, count: int | None, seed: str | None = None,
-               nat: str | Iterable[str] | None = None, settings: Settings | None = None) -> list[dict]:
+def users_from(
+    source: str,
+    count: int | None,
+    seed: str | None = None,
+    nat: str | Iterable[str] | None = None,
+    settings: Settings | None = None,
+) -> list[dict]:
     """``count`` users from ``api``, ``samples`` or ``generator``.
 
     ``seed`` defaults to ``settings.seed``; the generator's processing date is
@@ -380,9 +456,14 @@ def users_from(source: str, count: int | None, seed: str | None = None,
     return generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
 
 
-def users_with_fallback(count: int, seed: str | None = None, nat: str | Iterable[str] | None = None,
-                        settings: Settings | None = None, retries: int | None = 2,
-                        client: RandomUserClient | None = None) -> tuple[list[dict], str, str]:
+def users_with_fallback(
+    count: int,
+    seed: str | None = None,
+    nat: str | Iterable[str] | None = None,
+    settings: Settings | None = None,
+    retries: int | None = 2,
+    client: RandomUserClient | None = None,
+) -> tuple[list[dict], str, str]:
     """Try the API; when it fails, use the generator. Returns ``(users, source_used, note)``.
 
     ``retries`` bounds the API attempts here (default 2, so a machine without
@@ -396,14 +477,26 @@ def users_with_fallback(count: int, seed: str | None = None, nat: str | Iterable
         users = client.users(count, nat=nat, seed=seed, retries=retries)
     except SourceError as exc:
         users = generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
-        note = (f"randomuser.me unavailable ({exc.last_reason or exc}); using {count} users from the "
-                f"offline generator (seed {seed!r}) instead")
+        note = (
+            f"randomuser.me unavailable ({exc.last_reason or exc}); using {count} users from the "
+            f"offline generator (seed {seed!r}) instead"
+        )
         log.warning(note)
         return users, "generator", note
     return users, "api", f"{len(users)} users from {settings.api_url} (seed {seed!r})"
 
 
 __all__ = [
-    "RandomUserClient", "SourceError", "check_nat", "check_seed", "load_samples", "users_in",
-    "samples_dir", "users_from", "users_with_fallback", "MAX_RESULTS", "NATIONALITIES", "SOURCES",
+    "RandomUserClient",
+    "SourceError",
+    "check_nat",
+    "check_seed",
+    "load_samples",
+    "users_in",
+    "samples_dir",
+    "users_from",
+    "users_with_fallback",
+    "MAX_RESULTS",
+    "NATIONALITIES",
+    "SOURCES",
 ]

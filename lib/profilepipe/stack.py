@@ -128,11 +128,15 @@ def _address(settings: Settings, svc: str) -> tuple[str, int]:
 def _ports(settings: Settings, svc: str) -> list[tuple[str, int]]:
     """Every (host, port) the service binds."""
     if svc == "kafka":
-        return [(settings.kafka_host, settings.kafka_port),
-                (settings.kafka_host, settings.kafka_controller_port)]
+        return [
+            (settings.kafka_host, settings.kafka_port),
+            (settings.kafka_host, settings.kafka_controller_port),
+        ]
     if svc == "cassandra":
-        return [(settings.cassandra_host, settings.cassandra_port),
-                (settings.cassandra_host, settings.cassandra_storage_port)]
+        return [
+            (settings.cassandra_host, settings.cassandra_port),
+            (settings.cassandra_host, settings.cassandra_storage_port),
+        ]
     return [(settings.mongo_host, settings.mongo_port)]
 
 
@@ -173,7 +177,8 @@ def java_home(settings: Settings | None = None) -> Path:
             found = "no bin/java there" if major is None else f"it is Java {major}"
             raise StackError(
                 f"{Settings.env_name('java_home')}={settings.java_home} is not a JDK 17 ({found}). "
-                "Point it at a JDK 17 home, or unset it to auto-detect.")
+                "Point it at a JDK 17 home, or unset it to auto-detect."
+            )
         return home
     candidates: list[Path] = []
     if os.environ.get("JAVA_HOME"):
@@ -197,7 +202,8 @@ def java_home(settings: Settings | None = None) -> Path:
     raise StackError(
         "No JDK 17 found (looked at $JAVA_HOME, /usr/lib/jvm/*, java on PATH). Kafka 4 and "
         "Cassandra 5.0 need exactly Java 17: install it (apt-get install openjdk-17-jdk-headless) "
-        f"or set {Settings.env_name('java_home')}=/path/to/jdk-17.")
+        f"or set {Settings.env_name('java_home')}=/path/to/jdk-17."
+    )
 
 
 def _java(settings: Settings) -> str:
@@ -253,8 +259,10 @@ def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
         return
     mvn = shutil.which("mvn")
     if not mvn:
-        raise StackError("Maven (mvn) not found on PATH: install Maven (apt-get install maven), "
-                         "then run `profilepipe stack fetch`.")
+        raise StackError(
+            "Maven (mvn) not found on PATH: install Maven (apt-get install maven), "
+            "then run `profilepipe stack fetch`."
+        )
     home = java_home(settings)
     env = dict(os.environ, JAVA_HOME=str(home))
     root = _jars_dir(settings)
@@ -265,17 +273,35 @@ def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
         pom = _source_dir() / group / "pom.xml"
         final, tmp = root / group, root / f".{group}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        _run_checked([mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-                      f"-DoutputDirectory={tmp}"], env, f"mvn for {group}",
-                     "Check network access to Maven Central (or your settings.xml mirror).")
+        _run_checked(
+            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"],
+            env,
+            f"mvn for {group}",
+            "Check network access to Maven Central (or your settings.xml mirror).",
+        )
         if group == "mongo":
             javac = home / "bin" / "javac"
             if not javac.is_file():
-                raise StackError(f"javac not found in {home}: install the full JDK 17 "
-                                 "(apt-get install openjdk-17-jdk-headless).")
-            _run_checked([str(javac), "--release", "17", "-nowarn", "-cp", f"{tmp}/*",
-                          "-d", str(tmp / "launcher"), str(_source_dir() / "mongo" / f"{_LAUNCHER}.java")],
-                         env, "javac MongoLauncher.java", "")
+                raise StackError(
+                    f"javac not found in {home}: install the full JDK 17 "
+                    "(apt-get install openjdk-17-jdk-headless)."
+                )
+            _run_checked(
+                [
+                    str(javac),
+                    "--release",
+                    "17",
+                    "-nowarn",
+                    "-cp",
+                    f"{tmp}/*",
+                    "-d",
+                    str(tmp / "launcher"),
+                    str(_source_dir() / "mongo" / f"{_LAUNCHER}.java"),
+                ],
+                env,
+                "javac MongoLauncher.java",
+                "",
+            )
         (tmp / _MARKER).write_text(_group_hash(group) + "\n")
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -305,8 +331,11 @@ def _is_ours(settings: Settings, svc: str, proc) -> bool:
         cmdline = proc.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    return bool(cmdline) and Path(cmdline[0]).name.startswith("java") and all(
-        m in cmdline for m in _markers(settings, svc))
+    return (
+        bool(cmdline)
+        and Path(cmdline[0]).name.startswith("java")
+        and all(m in cmdline for m in _markers(settings, svc))
+    )
 
 
 def _our_process(settings: Settings, svc: str):
@@ -344,8 +373,9 @@ def _port_in_use(host: str, port: int) -> bool:
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 return True
-            raise StackError(f"cannot bind {host}:{port} ({exc}): is {host} an address of this machine?") \
-                from exc
+            raise StackError(
+                f"cannot bind {host}:{port} ({exc}): is {host} an address of this machine?"
+            ) from exc
     return False
 
 
@@ -371,10 +401,10 @@ def _tail(path: Path, lines: int) -> str:
 
 def _failure(settings: Settings, svc: str, why: str) -> str:
     log = _log_path(settings, svc)
-    tail = "\n".join(line if len(line) <= 400 else line[:400] + " [...]"
-                     for line in _tail(log, 30).splitlines())
-    return (f"{svc}: {why}\n--- last 30 lines of {log} ---\n{tail}\n--- end of {log} ---\n"
-            f"Full log: {log}")
+    tail = "\n".join(
+        line if len(line) <= 400 else line[:400] + " [...]" for line in _tail(log, 30).splitlines()
+    )
+    return f"{svc}: {why}\n--- last 30 lines of {log} ---\n{tail}\n--- end of {log} ---\nFull log: {log}"
 
 
 # --------------------------------------------------------------------------- configs
@@ -409,8 +439,10 @@ def _kafka_properties(settings: Settings) -> Path:
         "delete.topic.enable": "true",
     }
     path = _conf_dir(settings) / "kafka.properties"
-    path.write_text("# generated by profilepipe.stack from Settings; edits are overwritten\n"
-                    + "".join(f"{k}={v}\n" for k, v in lines.items()))
+    path.write_text(
+        "# generated by profilepipe.stack from Settings; edits are overwritten\n"
+        + "".join(f"{k}={v}\n" for k, v in lines.items())
+    )
     return path
 
 
@@ -511,39 +543,83 @@ def _command(settings: Settings, svc: str) -> list[str]:
     src = _source_dir()
     stack_dir = _stack_dir(settings)
     markers = list(_markers(settings, svc))
-    common = ["-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true",
-              "-XX:+PerfDisableSharedMem", f"-Djava.io.tmpdir={stack_dir / 'tmp'}"]
+    common = [
+        "-Djava.awt.headless=true",
+        "-Djava.net.preferIPv4Stack=true",
+        "-XX:+PerfDisableSharedMem",
+        f"-Djava.io.tmpdir={stack_dir / 'tmp'}",
+    ]
     if svc == "kafka":
         heap = settings.kafka_heap
-        return [java, *markers, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent", *common,
-                f"-Dlog4j2.configurationFile={(src / 'kafka' / 'log4j2.xml').as_uri()}",
-                f"-Dkafka.logs.dir={stack_dir / 'logs'}",
-                "-cp", f"{jars}/*", "kafka.Kafka", str(_conf_dir(settings) / "kafka.properties")]
+        return [
+            java,
+            *markers,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:InitiatingHeapOccupancyPercent=35",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            *common,
+            f"-Dlog4j2.configurationFile={(src / 'kafka' / 'log4j2.xml').as_uri()}",
+            f"-Dkafka.logs.dir={stack_dir / 'logs'}",
+            "-cp",
+            f"{jars}/*",
+            "kafka.Kafka",
+            str(_conf_dir(settings) / "kafka.properties"),
+        ]
     if svc == "cassandra":
         heap = settings.cassandra_heap
         data = _data_dir(settings, "cassandra")
         jamm = sorted(jars.glob("jamm-*.jar"))
-        return [java, *markers, f"-Xms{heap}", f"-Xmx{heap}", "-Xss256k", "-XX:+UseG1GC",
-                "-XX:+ParallelRefProcEnabled", "-XX:MaxTenuringThreshold=1", "-XX:MaxGCPauseMillis=300",
-                "-XX:InitiatingHeapOccupancyPercent=70", "-XX:+UseTLAB", "-XX:+ResizeTLAB",
-                "-XX:+HeapDumpOnOutOfMemoryError", f"-XX:HeapDumpPath={stack_dir / 'logs'}",
-                "-XX:+ExitOnOutOfMemoryError",
-                *common, *_jvm17_flags(),
-                *([f"-javaagent:{jamm[0]}"] if jamm else []),
-                f"-Dcassandra.config={(_conf_dir(settings) / 'cassandra.yaml').as_uri()}",
-                "-Dcassandra-foreground=yes", f"-Dcassandra.storagedir={data}",
-                f"-Dcassandra.logdir={stack_dir / 'logs'}", "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-                f"-Dlogback.configurationFile={src / 'cassandra' / 'logback.xml'}",
-                f"-Djna.tmpdir={stack_dir / 'tmp'}",
-                "-cp", f"{jars}/*", "org.apache.cassandra.service.CassandraDaemon"]
+        return [
+            java,
+            *markers,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-Xss256k",
+            "-XX:+UseG1GC",
+            "-XX:+ParallelRefProcEnabled",
+            "-XX:MaxTenuringThreshold=1",
+            "-XX:MaxGCPauseMillis=300",
+            "-XX:InitiatingHeapOccupancyPercent=70",
+            "-XX:+UseTLAB",
+            "-XX:+ResizeTLAB",
+            "-XX:+HeapDumpOnOutOfMemoryError",
+            f"-XX:HeapDumpPath={stack_dir / 'logs'}",
+            "-XX:+ExitOnOutOfMemoryError",
+            *common,
+            *_jvm17_flags(),
+            *([f"-javaagent:{jamm[0]}"] if jamm else []),
+            f"-Dcassandra.config={(_conf_dir(settings) / 'cassandra.yaml').as_uri()}",
+            "-Dcassandra-foreground=yes",
+            f"-Dcassandra.storagedir={data}",
+            f"-Dcassandra.logdir={stack_dir / 'logs'}",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            f"-Dlogback.configurationFile={src / 'cassandra' / 'logback.xml'}",
+            f"-Djna.tmpdir={stack_dir / 'tmp'}",
+            "-cp",
+            f"{jars}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+        ]
     heap = settings.mongo_heap
-    return [java, *markers, f"-Xmx{heap}", "-Xms32m", "-XX:+UseSerialGC", *common,
-            "-Dorg.slf4j.simpleLogger.showDateTime=true",
-            "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
-            "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler=warn",
-            "-cp", f"{jars}/*:{jars / 'launcher'}", _LAUNCHER,
-            settings.mongo_host, str(settings.mongo_port), str(_data_dir(settings, "mongo") / "mongo.mv.db")]
+    return [
+        java,
+        *markers,
+        f"-Xmx{heap}",
+        "-Xms32m",
+        "-XX:+UseSerialGC",
+        *common,
+        "-Dorg.slf4j.simpleLogger.showDateTime=true",
+        "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
+        "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler=warn",
+        "-cp",
+        f"{jars}/*:{jars / 'launcher'}",
+        _LAUNCHER,
+        settings.mongo_host,
+        str(settings.mongo_port),
+        str(_data_dir(settings, "mongo") / "mongo.mv.db"),
+    ]
 
 
 def _new_cluster_id() -> str:
@@ -556,14 +632,26 @@ def _format_kafka(settings: Settings, log) -> None:
         return
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    cmd = [_java(settings), "-Xmx256m", f"-Djava.io.tmpdir={_stack_dir(settings) / 'tmp'}",
-           f"-Dlog4j2.configurationFile={(_source_dir() / 'kafka' / 'log4j2.xml').as_uri()}",
-           "-cp", f"{_jars_dir(settings) / 'kafka'}/*", "kafka.tools.StorageTool", "format", "--standalone",
-           "-t", _new_cluster_id(), "-c", str(_conf_dir(settings) / "kafka.properties")]
+    cmd = [
+        _java(settings),
+        "-Xmx256m",
+        f"-Djava.io.tmpdir={_stack_dir(settings) / 'tmp'}",
+        f"-Dlog4j2.configurationFile={(_source_dir() / 'kafka' / 'log4j2.xml').as_uri()}",
+        "-cp",
+        f"{_jars_dir(settings) / 'kafka'}/*",
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        _new_cluster_id(),
+        "-c",
+        str(_conf_dir(settings) / "kafka.properties"),
+    ]
     log.write(f"=== formatting KRaft storage: {' '.join(cmd)}\n")
     log.flush()
-    rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        timeout=300).returncode
+    rc = subprocess.run(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=300
+    ).returncode
     if rc != 0 or not (data / "meta.properties").is_file():
         shutil.rmtree(data, ignore_errors=True)
         raise StackError(_failure(settings, "kafka", f"formatting the KRaft storage failed (exit {rc})"))
@@ -593,9 +681,16 @@ def _spawn(settings: Settings, svc: str) -> subprocess.Popen:
         cmd = _command(settings, svc)
         log.write("=== " + " ".join(cmd) + "\n")
         log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=str(_data_dir(settings, svc)), env=env, start_new_session=True,
-                                close_fds=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=str(_data_dir(settings, svc)),
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
     _pid_path(settings, svc).write_text(f"{proc.pid}\n")
     _CHILDREN[svc] = proc
     return proc
@@ -639,8 +734,12 @@ def _kafka_admin(settings: Settings, timeout: float = 10.0):
     from kafka.admin import KafkaAdminClient
 
     ms = int(timeout * 1000)
-    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="profilepipe-stack",
-                            request_timeout_ms=ms, bootstrap_timeout_ms=ms)
+    return KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id="profilepipe-stack",
+        request_timeout_ms=ms,
+        bootstrap_timeout_ms=ms,
+    )
 
 
 def _check_kafka(settings: Settings, timeout: float) -> tuple[bool, str]:
@@ -671,13 +770,22 @@ def _cassandra_cluster(settings: Settings, timeout: float, light: bool = False):
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy
 
-    auth = (PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
-            if settings.cassandra_username else None)
+    auth = (
+        PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
+        if settings.cassandra_username
+        else None
+    )
     profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(), request_timeout=timeout)
-    return Cluster([settings.cassandra_host], port=settings.cassandra_port, auth_provider=auth,
-                   execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=timeout,
-                   control_connection_timeout=timeout, schema_metadata_enabled=not light,
-                   token_metadata_enabled=not light)
+    return Cluster(
+        [settings.cassandra_host],
+        port=settings.cassandra_port,
+        auth_provider=auth,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=timeout,
+        control_connection_timeout=timeout,
+        schema_metadata_enabled=not light,
+        token_metadata_enabled=not light,
+    )
 
 
 def _check_cassandra(settings: Settings, timeout: float) -> tuple[bool, str]:
@@ -703,8 +811,13 @@ def _check_mongo(settings: Settings, timeout: float) -> tuple[bool, str]:
     if not _port_open(host, port, timeout):
         return False, f"port {host}:{port} closed"
     ms = int(timeout * 1000)
-    client = pymongo.MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
-                                 socketTimeoutMS=ms, appname="profilepipe-stack")
+    client = pymongo.MongoClient(
+        settings.mongo_uri,
+        serverSelectionTimeoutMS=ms,
+        connectTimeoutMS=ms,
+        socketTimeoutMS=ms,
+        appname="profilepipe-stack",
+    )
     try:
         client.admin.command("ping")
         version = client.server_info().get("version", "?")
@@ -724,8 +837,9 @@ def check(settings: Settings, svc: str, timeout: float = 3.0) -> tuple[bool, str
 
 
 # --------------------------------------------------------------------------- up
-def up(settings: Settings | None = None, services: Iterable[str] | str | None = None,
-       echo: Echo = print) -> None:
+def up(
+    settings: Settings | None = None, services: Iterable[str] | str | None = None, echo: Echo = print
+) -> None:
     """Start the stack (or some services), wait until healthy, create topics and schema.
 
     Idempotent: a service already running from this stack dir is reused, one found healthy
@@ -756,17 +870,24 @@ def up(settings: Settings | None = None, services: Iterable[str] | str | None = 
         healthy, detail = check(settings, svc)
         if healthy:
             plan[svc] = "external"
-            echo(f"{svc}: external server on {':'.join(map(str, _address(settings, svc)))} "
-                 f"is healthy ({detail}); using it, not starting ours")
+            echo(
+                f"{svc}: external server on {':'.join(map(str, _address(settings, svc)))} "
+                f"is healthy ({detail}); using it, not starting ours"
+            )
             continue
         orphans = _orphans(settings, svc)
-        hint = (f" It is one of ours without a pid file (pid {', '.join(str(o.pid) for o in orphans)}): "
-                "run `profilepipe stack down` first." if orphans else "")
+        hint = (
+            f" It is one of ours without a pid file (pid {', '.join(str(o.pid) for o in orphans)}): "
+            "run `profilepipe stack down` first."
+            if orphans
+            else ""
+        )
         host, port = busy[0]
         raise StackError(
             f"{svc}: port {host}:{port} is already in use by a process that is not this stack's "
             f"{svc}.{hint} Find it with: ss -ltnp 'sport = :{port}'  — stop it, or move this stack "
-            f"to free ports ({_PORT_VARS[svc]}).")
+            f"to free ports ({_PORT_VARS[svc]})."
+        )
 
     # 2. start what needs starting (Cassandra first: it is the slowest), all in parallel
     started: dict[str, float] = {}
@@ -812,11 +933,16 @@ def up(settings: Settings | None = None, services: Iterable[str] | str | None = 
                     echo(f"{svc}: ok ({detail}, {now - started[svc]:.1f}s)")
                 del pending[svc]
             elif now - started[svc] > settings.stack_timeout:
-                errors.append(_failure(
-                    settings, svc,
-                    f"not healthy after {settings.stack_timeout:.0f}s ({detail}). It is still running as pid "
-                    f"{proc.pid}: inspect the log, then `profilepipe stack down`; raise "
-                    f"{Settings.env_name('stack_timeout')} on a slow machine."))
+                errors.append(
+                    _failure(
+                        settings,
+                        svc,
+                        f"not healthy after {settings.stack_timeout:.0f}s ({detail}). "
+                        f"It is still running as pid {proc.pid}: inspect the log, then "
+                        f"`profilepipe stack down`; raise {Settings.env_name('stack_timeout')} "
+                        "on a slow machine.",
+                    )
+                )
                 del pending[svc]
             elif now - last_report[svc] >= _PROGRESS_EVERY:
                 host, port = _address(settings, svc)
@@ -833,9 +959,11 @@ def up(settings: Settings | None = None, services: Iterable[str] | str | None = 
         counts = ensure_topics(settings)
         echo("kafka: topics " + ", ".join(f"{t} ({n} partitions)" for t, n in counts.items()))
         if counts.get(settings.kafka_topic) != settings.kafka_partitions:
-            echo(f"kafka: note: {settings.kafka_topic} has {counts.get(settings.kafka_topic)} partitions, "
-                 f"{Settings.env_name('kafka_partitions')}={settings.kafka_partitions}; existing topics "
-                 "are not altered")
+            echo(
+                f"kafka: note: {settings.kafka_topic} has {counts.get(settings.kafka_topic)} partitions, "
+                f"{Settings.env_name('kafka_partitions')}={settings.kafka_partitions}; existing topics "
+                "are not altered"
+            )
     if "cassandra" in chosen:
         ensure_schema(settings)
         echo(f"cassandra: schema {settings.cassandra_keyspace}.{settings.cassandra_table} ready")
@@ -857,13 +985,16 @@ def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
         try:
             result = admin.create_topics(
                 {t: {"num_partitions": n, "replication_factor": 1} for t, n in wanted.items()},
-                raise_errors=False)
+                raise_errors=False,
+            )
             for item in result["topics"]:
                 code = item.get("error_code", 0)
                 if code not in (0, kerrors.TopicAlreadyExistsError.errno):
                     err = kerrors.for_code(code)
-                    raise StackError(f"kafka: cannot create topic {item.get('name')}: {err.__name__} "
-                                     f"{item.get('error_message') or ''}".strip())
+                    raise StackError(
+                        f"kafka: cannot create topic {item.get('name')}: {err.__name__} "
+                        f"{item.get('error_message') or ''}".strip()
+                    )
             admin.wait_for_topics(list(wanted), timeout_ms=30000)
             described = admin.describe_topics(list(wanted))
         finally:
@@ -877,12 +1008,15 @@ def _schema_statements(settings: Settings) -> list[str]:
     ident = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
     for name in ("cassandra_keyspace", "cassandra_table"):
         if not ident.match(getattr(settings, name)):
-            raise StackError(f"{Settings.env_name(name)}={getattr(settings, name)!r} is not a valid CQL name "
-                             "(letters, digits, underscore; 48 characters at most)")
+            raise StackError(
+                f"{Settings.env_name(name)}={getattr(settings, name)!r} is not a valid CQL name "
+                "(letters, digits, underscore; 48 characters at most)"
+            )
     text = files("profilepipe").joinpath("resources/schema.cql").read_text(encoding="utf-8")
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    text = string.Template(text).substitute(keyspace=settings.cassandra_keyspace,
-                                            table=settings.cassandra_table)
+    text = string.Template(text).substitute(
+        keyspace=settings.cassandra_keyspace, table=settings.cassandra_table
+    )
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
@@ -902,8 +1036,9 @@ def ensure_schema(settings: Settings | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- down
-def down(settings: Settings | None = None, services: Iterable[str] | str | None = None,
-         echo: Echo = print) -> None:
+def down(
+    settings: Settings | None = None, services: Iterable[str] | str | None = None, echo: Echo = print
+) -> None:
     """Stop the services this stack started: SIGTERM, up to 30 s, then SIGKILL.
 
     Only processes named in our pid files (or carrying this stack dir's exact markers on
@@ -927,8 +1062,10 @@ def down(settings: Settings | None = None, services: Iterable[str] | str | None 
         if not procs:
             _pid_path(settings, svc).unlink(missing_ok=True)
             if _port_open(*_address(settings, svc), timeout=0.5):
-                echo(f"{svc}: not ours (no pid file); something else serves "
-                     f"{':'.join(map(str, _address(settings, svc)))}: left alone")
+                echo(
+                    f"{svc}: not ours (no pid file); something else serves "
+                    f"{':'.join(map(str, _address(settings, svc)))}: left alone"
+                )
             else:
                 echo(f"{svc}: not running")
             continue

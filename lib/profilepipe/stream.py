@@ -99,22 +99,37 @@ class BatchWriter:
         finally:
             raw.unpersist()
         report = BatchReport(
-            batch_id=batch_id, read=counts["read"], stored=written,
-            filtered_minor=counts["filtered_minor"], dead_letter=counts["dead_letter"],
-            seconds=round(time.monotonic() - started, 3), batch_key=key,
-            started_at=started_at, finished_at=time.time(), stages={k: round(v, 3) for k, v in stages.items()},
+            batch_id=batch_id,
+            read=counts["read"],
+            stored=written,
+            filtered_minor=counts["filtered_minor"],
+            dead_letter=counts["dead_letter"],
+            seconds=round(time.monotonic() - started, 3),
+            batch_key=key,
+            started_at=started_at,
+            finished_at=time.time(),
+            stages={k: round(v, 3) for k, v in stages.items()},
         )
         if written != counts["stored"]:
             raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
         if not report.balanced:
             raise RuntimeError(f"batch {batch_id}: counts do not add up: {report}")
-        sinks.record_batch(settings, key, {
-            "batch_id": batch_id, "read": report.read, "stored": report.stored,
-            "filtered_minor": report.filtered_minor, "dead_letter": report.dead_letter,
-            "seconds": report.seconds, "as_of": as_of.isoformat(), "pii_mode": settings.pii_mode,
-            "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
-            "finished_at": dt.datetime.now(dt.UTC),
-        })
+        sinks.record_batch(
+            settings,
+            key,
+            {
+                "batch_id": batch_id,
+                "read": report.read,
+                "stored": report.stored,
+                "filtered_minor": report.filtered_minor,
+                "dead_letter": report.dead_letter,
+                "seconds": report.seconds,
+                "as_of": as_of.isoformat(),
+                "pii_mode": settings.pii_mode,
+                "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
+                "finished_at": dt.datetime.now(dt.UTC),
+            },
+        )
         self.reports.append(report)
         if self.on_batch:
             self.on_batch(report)
@@ -168,9 +183,12 @@ class StreamResult:
     @classmethod
     def of(cls, reports: list[BatchReport], seconds: float) -> StreamResult:
         return cls(
-            batches=len(reports), read=sum(r.read for r in reports), stored=sum(r.stored for r in reports),
+            batches=len(reports),
+            read=sum(r.read for r in reports),
+            stored=sum(r.stored for r in reports),
             filtered_minor=sum(r.filtered_minor for r in reports),
-            dead_letter=sum(r.dead_letter for r in reports), seconds=seconds,
+            dead_letter=sum(r.dead_letter for r in reports),
+            seconds=seconds,
         )
 
 
@@ -184,10 +202,13 @@ class StreamHandle:
 
     def progress(self) -> list[dict]:
         return [
-            {"batch": p["batchId"], "rows": p["numInputRows"],
-             "input_rows_per_s": round(p.get("inputRowsPerSecond") or 0.0, 1),
-             "processed_rows_per_s": round(p.get("processedRowsPerSecond") or 0.0, 1),
-             "duration_ms": p["durationMs"].get("triggerExecution")}
+            {
+                "batch": p["batchId"],
+                "rows": p["numInputRows"],
+                "input_rows_per_s": round(p.get("inputRowsPerSecond") or 0.0, 1),
+                "processed_rows_per_s": round(p.get("processedRowsPerSecond") or 0.0, 1),
+                "duration_ms": p["durationMs"].get("triggerExecution"),
+            }
             for p in self.query.recentProgress
             if p["numInputRows"]
         ]
@@ -201,7 +222,11 @@ class StreamHandle:
 
 
 def start(
-    settings: Settings, trigger: str = "processing", on_batch=None, reset: bool = False, hasher=None,
+    settings: Settings,
+    trigger: str = "processing",
+    on_batch=None,
+    reset: bool = False,
+    hasher=None,
 ) -> StreamHandle:
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``."""
     if reset and Path(settings.checkpoint_dir).exists():
@@ -223,8 +248,12 @@ def start(
 
 
 def run(
-    settings: Settings, until_idle: bool = False, seconds: float | None = None, reset: bool = False,
-    progress=None, timeout: float = 3600.0,
+    settings: Settings,
+    until_idle: bool = False,
+    seconds: float | None = None,
+    reset: bool = False,
+    progress=None,
+    timeout: float = 3600.0,
 ) -> StreamResult:
     """Run the query in the foreground.
 
@@ -232,6 +261,7 @@ def run(
     ``seconds``: stream for that long, then stop. Neither: until interrupted (Ctrl-C).
     The query is stopped in every case, errors included.
     """
+
     def show(report: BatchReport) -> None:
         if progress:
             progress(
@@ -240,8 +270,9 @@ def run(
                 f"({report.seconds:.1f}s)"
             )
 
-    handle = start(settings, trigger="available_now" if until_idle else "processing", on_batch=show,
-                   reset=reset)
+    handle = start(
+        settings, trigger="available_now" if until_idle else "processing", on_batch=show, reset=reset
+    )
     try:
         if until_idle:
             if not handle.query.awaitTermination(timeout):

@@ -40,7 +40,13 @@ from .schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 STORED, MINOR, DEAD = "stored", "filtered_minor", "dead_letter"
 OUTCOMES = (STORED, MINOR, DEAD)
 REASONS = (
-    "invalid_json", "not_a_user", "missing_uuid", "invalid_uuid", "invalid_dob", "future_dob", "duplicate_in_batch",
+    "invalid_json",
+    "not_a_user",
+    "missing_uuid",
+    "invalid_uuid",
+    "invalid_dob",
+    "future_dob",
+    "duplicate_in_batch",
 )
 
 #: Columns of ``user_profiles.users``, in table order.

@@ -11,6 +11,7 @@ of the session (deselect them with ``-m "not stack_lifecycle"``).
 from __future__ import annotations
 
 import pytest
+
 from profilepipe import stack
 from profilepipe.config import get_settings
 
@@ -27,8 +28,9 @@ def pytest_collection_modifyitems(config, items):
         if str(item.fspath).startswith(here):
             item.add_marker(pytest.mark.integration)
     # stable partition: lifecycle tests go to the very end of the session
-    items[:] = ([i for i in items if i.get_closest_marker(LIFECYCLE) is None]
-                + [i for i in items if i.get_closest_marker(LIFECYCLE) is not None])
+    items[:] = [i for i in items if i.get_closest_marker(LIFECYCLE) is None] + [
+        i for i in items if i.get_closest_marker(LIFECYCLE) is not None
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +43,14 @@ def stack_running(settings):
     states = stack.status(settings)
     down = [s for s in states.values() if not s.healthy]
     if down:
-        table = "\n".join(f"  {s.name:<10} {s.address:<22} {'ok' if s.healthy else 'DOWN'}  {s.detail}"
-                          for s in states.values())
-        pytest.fail("the integration tests need the local stack, and it is not healthy:\n"
-                    f"{table}\nStart it with `profilepipe stack up` "
-                    "(or `python -m profilepipe.stack up`), then rerun.", pytrace=False)
+        table = "\n".join(
+            f"  {s.name:<10} {s.address:<22} {'ok' if s.healthy else 'DOWN'}  {s.detail}"
+            for s in states.values()
+        )
+        pytest.fail(
+            "the integration tests need the local stack, and it is not healthy:\n"
+            f"{table}\nStart it with `profilepipe stack up` "
+            "(or `python -m profilepipe.stack up`), then rerun.",
+            pytrace=False,
+        )
     return states

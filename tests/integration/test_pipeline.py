@@ -27,14 +27,20 @@ KEY = "integration-test-key-not-a-secret"
 def run(tmp_path_factory):
     tag = uuid.uuid4().hex[:8]
     settings = get_settings().replace(
-        kafka_topic=f"it_users_{tag}", cassandra_table=f"users_it_{tag}", mongo_collection=f"agg_it_{tag}",
-        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"), pii_mode="hmac", hmac_key=KEY,
-        as_of=AS_OF, max_offsets_per_trigger=700,
+        kafka_topic=f"it_users_{tag}",
+        cassandra_table=f"users_it_{tag}",
+        mongo_collection=f"agg_it_{tag}",
+        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
+        pii_mode="hmac",
+        hmac_key=KEY,
+        as_of=AS_OF,
+        max_offsets_per_trigger=700,
     )
     stack.ensure_topics(settings)
     stack.ensure_schema(settings)
-    users = generator.generate_users(USERS, seed=f"it-{tag}", minor_share=0.15,
-                                     as_of=dt.date.fromisoformat(AS_OF))
+    users = generator.generate_users(
+        USERS, seed=f"it-{tag}", minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF)
+    )
     bad = generator.malformed_messages(MALFORMED, seed=f"it-{tag}")
     sent = producer.produce(users, settings, progress=False)
     sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
@@ -43,7 +49,8 @@ def run(tmp_path_factory):
     first = stream.run(settings, until_idle=True, timeout=900)
     yield settings, users, bad, first
     sinks.cassandra_session(settings).execute(
-        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}")
+        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
+    )
     sinks.clear_aggregates(settings)
     sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
@@ -121,8 +128,11 @@ def test_aggregates_match_the_input(run):
     bands = Counter(aggregates.age_band(a) for a in ages.values())
     assert {b: docs[("age_band", b)]["count"] for b in bands} == dict(bands)
     country, gender = adults[0]["location"]["country"], adults[0]["gender"]
-    group = [ages[u["login"]["uuid"]] for u in adults
-             if u["location"]["country"] == country and u["gender"] == gender]
+    group = [
+        ages[u["login"]["uuid"]]
+        for u in adults
+        if u["location"]["country"] == country and u["gender"] == gender
+    ]
     doc = docs[("country_gender", f"{country}|{gender}")]
     assert doc["count"] == len(group) and doc["age_sum"] == sum(group)
     assert doc["suppressed"] == (len(group) < settings.k_anonymity)
@@ -134,11 +144,17 @@ def test_aggregates_match_the_input(run):
 def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     settings, users, _bad, first = run
     before_rows = sinks.count_users(settings)
-    before_aggs = [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)]
+    before_aggs = [
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)
+    ]
     again = stream.run(settings, until_idle=True, timeout=600)  # same checkpoint: nothing new
     assert again.read == 0
-    replay = stream.run(settings.replace(checkpoint_dir=str(tmp_path / "fresh")), until_idle=True, timeout=900)
+    replay = stream.run(
+        settings.replace(checkpoint_dir=str(tmp_path / "fresh")), until_idle=True, timeout=900
+    )
     assert replay.read == first.read  # every offset read a second time ...
     assert sinks.count_users(settings) == before_rows  # ... and nothing changed
-    after_aggs = [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)]
+    after_aggs = [
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)
+    ]
     assert after_aggs == before_aggs  # ingested_at is the Kafka timestamp, so even per-minute counts hold

@@ -18,8 +18,12 @@ AS_OF = dt.date(2026, 6, 1)
 
 
 def _consume_all(settings, topic: str, expected: int, timeout_s: float = 60.0) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=None,
-                             enable_auto_commit=False, client_id="profilepipe-test-consumer")
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="profilepipe-test-consumer",
+    )
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(parts)
@@ -46,8 +50,9 @@ def topic_settings(settings):
 
 def test_users_round_trip(topic_settings):
     s = topic_settings
-    users = generator.generate_users(200, seed="it-producer", minor_share=0.1, long_address_share=0.1,
-                                     as_of=AS_OF)
+    users = generator.generate_users(
+        200, seed="it-producer", minor_share=0.1, long_address_share=0.1, as_of=AS_OF
+    )
     summary = producer.produce(users, s, progress=False)
 
     assert (summary.topic, summary.sent, summary.failed, summary.errors) == (s.kafka_topic, 200, 0, [])
@@ -83,8 +88,12 @@ def test_envelopes_extra_and_raw_messages(topic_settings):
     s = topic_settings
     env = generator.generate_envelope(30, seed="it-env", as_of=AS_OF)
     bad = generator.malformed_messages(12, seed="it-bad")
-    summary = producer.produce([env, *generator.generate_users(5, seed="it-more", as_of=AS_OF)], s,
-                               progress=False, extra_messages=bad)
+    summary = producer.produce(
+        [env, *generator.generate_users(5, seed="it-more", as_of=AS_OF)],
+        s,
+        progress=False,
+        extra_messages=bad,
+    )
     assert (summary.sent, summary.extra_sent, summary.failed) == (35, 12, 0)
     raw = producer.produce_raw([(m["key"], m["value"]) for m in bad[:4]], s)
     assert (raw.sent, raw.failed) == (4, 0)

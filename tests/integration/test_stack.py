@@ -11,14 +11,24 @@ import time
 import uuid
 
 import pytest
+
 from profilepipe import stack
 
 pytestmark = pytest.mark.integration
 
 EXPECTED_COLUMNS = {
-    "user_id": "uuid", "full_name": "text", "gender": "text", "username": "text",
-    "email_domain": "text", "phone_hash": "text", "address_hash": "text", "birth_date": "date",
-    "age": "int", "registered_at": "timestamp", "nationality": "text", "country": "text",
+    "user_id": "uuid",
+    "full_name": "text",
+    "gender": "text",
+    "username": "text",
+    "email_domain": "text",
+    "phone_hash": "text",
+    "address_hash": "text",
+    "birth_date": "date",
+    "age": "int",
+    "registered_at": "timestamp",
+    "nationality": "text",
+    "country": "text",
     "ingested_at": "timestamp",
 }
 
@@ -49,8 +59,9 @@ def test_kafka_produce_and_consume_one_message(settings, scratch_topic):
         producer.close()
     assert (meta.topic, meta.partition, meta.offset) == (scratch_topic, 0, 0)
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     try:
         consumer.assign([TopicPartition(scratch_topic, 0)])
         records, deadline = [], time.monotonic() + 30
@@ -112,7 +123,8 @@ def cql(settings):
 def test_cassandra_users_table_has_the_contract_columns(settings, cql):
     rows = cql.execute(
         "SELECT column_name, type, kind FROM system_schema.columns WHERE keyspace_name=%s AND table_name=%s",
-        (settings.cassandra_keyspace, settings.cassandra_table))
+        (settings.cassandra_keyspace, settings.cassandra_table),
+    )
     rows = list(rows)
     assert {r.column_name: r.type for r in rows} == EXPECTED_COLUMNS
     assert [r.column_name for r in rows if r.kind == "partition_key"] == ["user_id"]
@@ -121,16 +133,22 @@ def test_cassandra_users_table_has_the_contract_columns(settings, cql):
 def test_cassandra_write_read_delete_a_row(settings, cql):
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     user_id = uuid.uuid4()
-    insert = cql.prepare(f"INSERT INTO {table} (user_id, full_name, birth_date, age, registered_at) "
-                         "VALUES (?, ?, ?, ?, ?)")
+    insert = cql.prepare(
+        f"INSERT INTO {table} (user_id, full_name, birth_date, age, registered_at) VALUES (?, ?, ?, ?, ?)"
+    )
     registered = dt.datetime(2020, 1, 2, 3, 4, 5)
     cql.execute(insert, (user_id, "Test Person", dt.date(1990, 5, 17), 35, registered))
     try:
-        row = cql.execute(f"SELECT full_name, birth_date, age, registered_at FROM {table} WHERE user_id=%s",
-                          (user_id,)).one()
+        row = cql.execute(
+            f"SELECT full_name, birth_date, age, registered_at FROM {table} WHERE user_id=%s", (user_id,)
+        ).one()
         assert row is not None
-        assert (row.full_name, row.birth_date.date(), row.age, row.registered_at) == \
-            ("Test Person", dt.date(1990, 5, 17), 35, registered)
+        assert (row.full_name, row.birth_date.date(), row.age, row.registered_at) == (
+            "Test Person",
+            dt.date(1990, 5, 17),
+            35,
+            registered,
+        )
     finally:
         cql.execute(f"DELETE FROM {table} WHERE user_id=%s", (user_id,))
     assert cql.execute(f"SELECT user_id FROM {table} WHERE user_id=%s", (user_id,)).one() is None
@@ -154,11 +172,22 @@ def test_mongo_upsert_and_group_aggregate(settings):
         for k, nat, n in rows:
             coll.update_one({"k": k}, {"$set": {"nat": nat, "n": n}}, upsert=True)
         assert coll.count_documents({}) == 3
-        result = {d["_id"]: d for d in coll.aggregate([
-            {"$group": {"_id": "$nat", "total": {"$sum": "$n"}, "mean": {"$avg": "$n"},
-                        "count": {"$sum": 1}}},
-            {"$sort": {"_id": 1}},
-        ])}
+        result = {
+            d["_id"]: d
+            for d in coll.aggregate(
+                [
+                    {
+                        "$group": {
+                            "_id": "$nat",
+                            "total": {"$sum": "$n"},
+                            "mean": {"$avg": "$n"},
+                            "count": {"$sum": 1},
+                        }
+                    },
+                    {"$sort": {"_id": 1}},
+                ]
+            )
+        }
         assert result == {
             "DE": {"_id": "DE", "total": 7, "mean": 7.0, "count": 1},
             "FR": {"_id": "FR", "total": 50, "mean": 25.0, "count": 2},
@@ -235,8 +264,11 @@ def test_down_leaves_no_process_behind_then_up_again(settings):
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, svc
             assert not (stack._pid_path(settings, svc)).exists()
         markers = [stack._markers(settings, svc)[1] for svc in pids]
-        leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if any(
-            m in (p.info["cmdline"] or []) for m in markers)]
+        leftovers = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if any(m in (p.info["cmdline"] or []) for m in markers)
+        ]
         assert leftovers == []
         assert all(not v.healthy for k, v in stack.status(settings).items() if k in pids)
     finally:

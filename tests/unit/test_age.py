@@ -6,8 +6,9 @@ import datetime as dt
 import random
 
 import pytest
-from profilepipe import transform
 from pyspark.sql import functions as F
+
+from profilepipe import transform
 
 pytestmark = pytest.mark.spark
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from profilepipe import aggregates, transform
 from pyspark.sql import functions as F
+
+from profilepipe import aggregates, transform
 
 pytestmark = pytest.mark.spark
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+
 from profilepipe import batch, privacy, transform
 from profilepipe.privacy import PrivacyError
 

@@ -13,11 +13,15 @@ def test_defaults_are_localhost():
 
 
 def test_environment_overrides_and_types():
-    s = Settings.from_env({
-        "PROFILEPIPE_KAFKA_TOPIC": "people", "PROFILEPIPE_KAFKA_PARTITIONS": "6",
-        "PROFILEPIPE_BCRYPT_COST": "10", "PROFILEPIPE_API_TIMEOUT": "2.5",
-        "PROFILEPIPE_MONGO_URI": "mongodb://u:p@db.example:27018/?authSource=admin",
-    })
+    s = Settings.from_env(
+        {
+            "PROFILEPIPE_KAFKA_TOPIC": "people",
+            "PROFILEPIPE_KAFKA_PARTITIONS": "6",
+            "PROFILEPIPE_BCRYPT_COST": "10",
+            "PROFILEPIPE_API_TIMEOUT": "2.5",
+            "PROFILEPIPE_MONGO_URI": "mongodb://u:p@db.example:27018/?authSource=admin",
+        }
+    )
     assert s.kafka_topic == "people" and s.dlq_topic == "people.dlq"
     assert s.kafka_partitions == 6 and s.bcrypt_cost == 10 and s.api_timeout == 2.5
     assert (s.mongo_host, s.mongo_port) == ("db.example", 27018)
@@ -26,8 +30,12 @@ def test_environment_overrides_and_types():
 
 @pytest.mark.parametrize(
     "env",
-    [{"PROFILEPIPE_PII_MODE": "md5"}, {"PROFILEPIPE_BCRYPT_COST": "3"}, {"PROFILEPIPE_SOURCE": "web"},
-     {"PROFILEPIPE_KAFKA_PARTITIONS": "zero"}],
+    [
+        {"PROFILEPIPE_PII_MODE": "md5"},
+        {"PROFILEPIPE_BCRYPT_COST": "3"},
+        {"PROFILEPIPE_SOURCE": "web"},
+        {"PROFILEPIPE_KAFKA_PARTITIONS": "zero"},
+    ],
 )
 def test_invalid_values_are_refused_with_the_variable_name(env):
     with pytest.raises(ValueError, match="PROFILEPIPE_"):

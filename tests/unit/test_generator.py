@@ -16,8 +16,20 @@ from profilepipe import generator as g
 AS_OF = dt.date(2026, 6, 1)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-TOP_KEYS = ["gender", "name", "location", "email", "login", "dob", "registered", "phone", "cell", "id",
-            "picture", "nat"]
+TOP_KEYS = [
+    "gender",
+    "name",
+    "location",
+    "email",
+    "login",
+    "dob",
+    "registered",
+    "phone",
+    "cell",
+    "id",
+    "picture",
+    "nat",
+]
 LOCATION_KEYS = ["street", "city", "state", "country", "postcode", "coordinates", "timezone"]
 LOGIN_KEYS = ["uuid", "username", "password", "salt", "md5", "sha1", "sha256"]
 POSTCODE_RE = {
@@ -32,8 +44,9 @@ CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 @pytest.fixture(scope="module")
 def per_nat():
-    return {nat: g.generate_users(40, seed=f"shape-{nat}", nats=[nat], as_of=AS_OF)
-            for nat in g.NATIONALITIES}
+    return {
+        nat: g.generate_users(40, seed=f"shape-{nat}", nats=[nat], as_of=AS_OF) for nat in g.NATIONALITIES
+    }
 
 
 # ------------------------------------------------------------------ determinism
@@ -118,8 +131,10 @@ def test_shape_of_every_nationality(per_nat, nat):
         assert isinstance(u["phone"], str) and isinstance(u["cell"], str) and u["phone"] and u["cell"]
         assert list(u["id"]) == ["name", "value"]
         assert list(u["picture"]) == ["large", "medium", "thumbnail"]
-        assert all(v.startswith("https://randomuser.me/api/portraits/") and v.endswith(".jpg")
-                   for v in u["picture"].values())
+        assert all(
+            v.startswith("https://randomuser.me/api/portraits/") and v.endswith(".jpg")
+            for v in u["picture"].values()
+        )
         assert u["picture"]["medium"].split("/portraits/")[1].startswith("med/")
 
 
@@ -135,9 +150,25 @@ def test_ids(per_nat, nat):
 
 def test_id_formats(per_nat):
     assert g.NULL_ID_NATS == {"IR", "NZ", "TR", "UA"}
-    expected_names = {"US": "SSN", "GB": "NINO", "AU": "TFN", "FR": "INSEE", "CH": "AVS", "NL": "BSN",
-                      "BR": "CPF", "CA": "SIN", "DE": "SVNR", "DK": "CPR", "ES": "DNI", "FI": "HETU",
-                      "IE": "PPS", "IN": "UIDAI", "MX": "NSS", "NO": "FN", "RS": "SID"}
+    expected_names = {
+        "US": "SSN",
+        "GB": "NINO",
+        "AU": "TFN",
+        "FR": "INSEE",
+        "CH": "AVS",
+        "NL": "BSN",
+        "BR": "CPF",
+        "CA": "SIN",
+        "DE": "SVNR",
+        "DK": "CPR",
+        "ES": "DNI",
+        "FI": "HETU",
+        "IE": "PPS",
+        "IN": "UIDAI",
+        "MX": "NSS",
+        "NO": "FN",
+        "RS": "SID",
+    }
     for nat, name in expected_names.items():
         assert g.ID_NAMES[nat] == name
     for u in per_nat["FI"]:
@@ -149,8 +180,10 @@ def test_id_formats(per_nat):
         assert "TRWAGMYFPDXBNJZSQVHLCKE"[int(num) % 23] == letter
     for u in per_nat["CA"]:
         digits = u["id"]["value"]
-        assert len(digits) == 9 and sum(
-            sum(divmod(int(d) * (2 if i % 2 else 1), 10)) for i, d in enumerate(digits)) % 10 == 0
+        assert (
+            len(digits) == 9
+            and sum(sum(divmod(int(d) * (2 if i % 2 else 1), 10)) for i, d in enumerate(digits)) % 10 == 0
+        )
     for u in per_nat["NL"]:
         d = [int(c) for c in u["id"]["value"]]
         assert (sum(x * w for x, w in zip(d[:8], range(9, 1, -1), strict=True)) - d[8]) % 11 == 0
@@ -200,8 +233,9 @@ def test_ages_consistent_with_as_of():
 
 
 # ------------------------------------------------------------------ minors and edge cases
-@pytest.mark.parametrize("as_of", ["2026-06-01", "2028-02-29", "2027-02-28", "2027-03-01", "2026-12-31",
-                                   "2028-02-28"])
+@pytest.mark.parametrize(
+    "as_of", ["2026-06-01", "2028-02-29", "2027-02-28", "2027-03-01", "2026-12-31", "2028-02-28"]
+)
 def test_minor_share_and_edge_cases(as_of):
     day = dt.date.fromisoformat(as_of)
     users = g.generate_users(500, seed=f"minors-{as_of}", minor_share=0.12, as_of=as_of)
@@ -239,27 +273,31 @@ def test_long_addresses():
     long_ones = [u for u in users if len(g.full_address(u).encode("utf-8")) > 100]
     assert len(long_ones) >= 40
     assert any(PERSIAN.search(g.full_address(u)) or CYRILLIC.search(g.full_address(u)) for u in long_ones)
-    by_nat = g.generate_users(60, seed="long-ir", nats=["IR", "UA", "RS"], long_address_share=1.0,
-                              as_of=AS_OF)
+    by_nat = g.generate_users(
+        60, seed="long-ir", nats=["IR", "UA", "RS"], long_address_share=1.0, as_of=AS_OF
+    )
     assert all(len(g.full_address(u).encode()) > 100 for u in by_nat)
     assert all(not PERSIAN.search(g.full_address(u)) or u["nat"] == "IR" for u in by_nat)
 
 
 # ------------------------------------------------------------------ expected_outcome
-@pytest.mark.parametrize(("birth", "as_of", "outcome"), [
-    ("2008-06-01", "2026-06-01", "stored"),  # 18 today
-    ("2008-06-02", "2026-06-01", "filtered_minor"),  # 18 tomorrow
-    ("2008-05-31", "2026-06-01", "stored"),
-    ("2008-02-29", "2026-02-28", "filtered_minor"),  # leap-day birthday, common year: reached on 1 March
-    ("2008-02-29", "2026-03-01", "stored"),
-    ("2010-02-28", "2028-02-29", "stored"),
-    ("2010-03-01", "2028-02-29", "filtered_minor"),
-    ("2012-02-29", "2030-02-28", "filtered_minor"),
-    ("2012-02-29", "2030-03-01", "stored"),
-    ("2008-12-31", "2026-12-31", "stored"),
-    ("2009-01-01", "2026-12-31", "filtered_minor"),
-    ("2026-05-31", "2026-06-01", "filtered_minor"),  # newborn
-])
+@pytest.mark.parametrize(
+    ("birth", "as_of", "outcome"),
+    [
+        ("2008-06-01", "2026-06-01", "stored"),  # 18 today
+        ("2008-06-02", "2026-06-01", "filtered_minor"),  # 18 tomorrow
+        ("2008-05-31", "2026-06-01", "stored"),
+        ("2008-02-29", "2026-02-28", "filtered_minor"),  # leap-day birthday, common year: reached on 1 March
+        ("2008-02-29", "2026-03-01", "stored"),
+        ("2010-02-28", "2028-02-29", "stored"),
+        ("2010-03-01", "2028-02-29", "filtered_minor"),
+        ("2012-02-29", "2030-02-28", "filtered_minor"),
+        ("2012-02-29", "2030-03-01", "stored"),
+        ("2008-12-31", "2026-12-31", "stored"),
+        ("2009-01-01", "2026-12-31", "filtered_minor"),
+        ("2026-05-31", "2026-06-01", "filtered_minor"),  # newborn
+    ],
+)
 def test_expected_outcome_at_boundaries(birth, as_of, outcome):
     user = {"dob": {"date": f"{birth}T23:59:59.999Z", "age": 0}}
     assert g.expected_outcome(user, as_of) == outcome

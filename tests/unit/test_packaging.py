@@ -5,7 +5,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -81,8 +80,12 @@ def test_docker_compose_config_accepts_the_file():
         if os.environ.get("CI"):
             pytest.fail("docker compose is missing in CI: scripts/install-compose.sh should have built it")
         pytest.skip("docker compose plugin not installed (scripts/install-compose.sh builds it)")
-    out = subprocess.run(cmd + ["-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        cmd + ["-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     import json
 

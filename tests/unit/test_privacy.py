@@ -9,6 +9,7 @@ import unicodedata
 
 import bcrypt
 import pytest
+
 from profilepipe import aggregates, privacy, transform
 from profilepipe.privacy import PrivacyError
 

@@ -6,8 +6,9 @@ import hashlib
 import json
 
 import pytest
-from profilepipe import schema, transform
 from pyspark.sql import functions as F
+
+from profilepipe import schema, transform
 
 pytestmark = pytest.mark.spark
 
@@ -257,7 +258,9 @@ def test_same_uuid_twice_in_a_batch_keeps_the_latest(raw, settings, user):
     first, second = user(name__first="Old"), user(name__first="New")
     rows = by_offset(shape(raw([first, second]), settings), "outcome", "dlq_reason", "full_name")
     assert [(r["outcome"], r["dlq_reason"]) for r in rows] == [
-        ("dead_letter", "duplicate_in_batch"), ("stored", None)]
+        ("dead_letter", "duplicate_in_batch"),
+        ("stored", None),
+    ]
     assert rows[1]["full_name"].startswith("New")
 
 

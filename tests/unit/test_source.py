@@ -18,8 +18,10 @@ from profilepipe.config import Settings
 from profilepipe.source import RandomUserClient, SourceError
 
 AS_OF = "2026-01-15"
-OUTAGE_HTML = ("<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>"
-               "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
+OUTAGE_HTML = (
+    "<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>"
+    "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
+)
 
 
 class ScriptedAPI:
@@ -46,8 +48,9 @@ class ScriptedAPI:
                     answer = answer[2]
                 if answer == "auto":
                     n = int(query.get("results", "1"))
-                    body = generator.generate_envelope(n, seed=query.get("seed", "x"),
-                                                       page=int(query.get("page", "1")), as_of=AS_OF)
+                    body = generator.generate_envelope(
+                        n, seed=query.get("seed", "x"), page=int(query.get("page", "1")), as_of=AS_OF
+                    )
                     answer = (200, {}, body)
                 status, headers, body = answer
                 if isinstance(body, (dict, list)):
@@ -69,8 +72,9 @@ class ScriptedAPI:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/1.4/"
 
@@ -87,8 +91,16 @@ def api():
 
 
 def _settings(url: str, **changes) -> Settings:
-    base = dict(api_url=url, api_timeout=2.0, api_retries=5, api_min_interval=0.0, api_backoff_base=0.01,
-                api_backoff_max=5.0, seed="profilepipe", as_of=AS_OF)
+    base = dict(
+        api_url=url,
+        api_timeout=2.0,
+        api_retries=5,
+        api_min_interval=0.0,
+        api_backoff_base=0.01,
+        api_backoff_max=5.0,
+        seed="profilepipe",
+        as_of=AS_OF,
+    )
     base.update(changes)
     return Settings(**base)
 
@@ -222,11 +234,24 @@ def test_polite_minimum_interval(api):
 
 
 # ------------------------------------------------------------------ parameters
-@pytest.mark.parametrize("kwargs", [
-    {"results": 0}, {"results": 5001}, {"results": "10"}, {"results": True}, {"results": 2.0},
-    {"nat": "GB,XX"}, {"nat": ["gb", "zz"]}, {"seed": "a" * 18}, {"page": 0}, {"page": 10001},
-    {"inc": "name,passport"}, {"exc": ["bogus"]}, {"gender": "other"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"results": 0},
+        {"results": 5001},
+        {"results": "10"},
+        {"results": True},
+        {"results": 2.0},
+        {"nat": "GB,XX"},
+        {"nat": ["gb", "zz"]},
+        {"seed": "a" * 18},
+        {"page": 0},
+        {"page": 10001},
+        {"inc": "name,passport"},
+        {"exc": ["bogus"]},
+        {"gender": "other"},
+    ],
+)
 def test_invalid_parameters_are_refused_before_any_call(api, kwargs):
     client, _ = _client(api.url)
     with pytest.raises(ValueError):
@@ -308,10 +333,12 @@ def test_shipped_samples():
 # ------------------------------------------------------------------ choosing a source
 def test_users_from_generator_and_samples():
     settings = _settings("http://127.0.0.1:9/api/1.4/")
-    assert source.users_from("generator", 12, seed="x", settings=settings) == \
-        generator.generate_users(12, seed="x", as_of=AS_OF)
-    assert source.users_from("generator", 3, settings=settings) == \
-        generator.generate_users(3, seed="profilepipe", as_of=AS_OF)
+    assert source.users_from("generator", 12, seed="x", settings=settings) == generator.generate_users(
+        12, seed="x", as_of=AS_OF
+    )
+    assert source.users_from("generator", 3, settings=settings) == generator.generate_users(
+        3, seed="profilepipe", as_of=AS_OF
+    )
     gb = source.users_from("samples", None, nat="gb", settings=settings)
     assert gb and {u["nat"] for u in gb} == {"GB"}
     assert len(source.users_from("samples", 5, settings=settings)) == 5
