@@ -1,0 +1,33 @@
+"""`profilepipe run`: the notebooks headless with papermill, figures included."""
+
+import json
+
+import pytest
+
+from profilepipe import notebooks
+
+pytestmark = pytest.mark.integration
+
+
+def test_run_executes_every_notebook_and_saves_the_figures(tmp_path):
+    rc = notebooks.run_all(output_dir=str(tmp_path), parameters={"count": "150", "malformed": "6"})
+    assert rc == 0
+    run = next(p for p in tmp_path.iterdir() if p.is_dir() and p.name != "latest")
+    executed = sorted(p.name for p in run.glob("*.ipynb"))
+    assert executed == [b.name for b in notebooks.list_notebooks()]
+    nb = json.loads((run / "02_stream_transform_store.ipynb").read_text())
+    outputs = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "read=156 " in outputs and "balanced: True" in outputs
+    figures = sorted(run.glob("figures/*.png"))
+    assert len(figures) == 7 and all(f.stat().st_size > 5000 for f in figures)
+    assert (tmp_path / "latest").resolve() == run.resolve()
+
+
+def test_a_failing_notebook_gives_a_non_zero_exit_and_names_the_cell(tmp_path, capsys):
+    rc = notebooks.run_all(output_dir=str(tmp_path), only=["00"], parameters={"require_healthy": "true"},
+                           timeout=60)
+    assert rc == 0
+    rc = notebooks.run_all(output_dir=str(tmp_path), only=["01"], parameters={"source": "nowhere"}, timeout=120)
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "01_produce_users.ipynb: cell" in err and "ValueError" in err

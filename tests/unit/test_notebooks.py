@@ -1,0 +1,77 @@
+"""The committed notebooks: parameters cell, no error outputs, short cells, the project kernel."""
+
+import nbformat
+import pytest
+
+from profilepipe import plots
+from profilepipe.notebooks import KERNEL, list_notebooks
+
+BOOKS = list_notebooks()
+
+
+def test_the_numbered_walkthrough_is_there():
+    names = [b.stem for b in BOOKS]
+    assert names[:4] == ["00_check_stack", "01_produce_users", "02_stream_transform_store", "03_analyse_aggregates"]
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
+def test_notebook_has_a_parameters_cell_and_no_error_output(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters' (papermill)"
+    assert code[0] is tagged[0], "the parameters cell comes before any other code"
+    errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"committed with an error output: {errors[0].get('ename')}"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert nb.metadata.kernelspec.name == KERNEL
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
+def test_cells_stay_short_and_logic_lives_in_the_package(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert len(cell.source.splitlines()) <= 15, f"a {len(cell.source.splitlines())}-line cell"
+            assert "sys.path" not in cell.source and "def " not in cell.source
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
+def test_reference_outputs_are_committed(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    executed = [c for c in code if c.get("execution_count")]
+    assert len(executed) == len(code), "run scripts/refresh_notebooks.py to commit reference outputs"
+
+
+def _docs():
+    docs = []
+    for dim, keys in {
+        "nationality": {"GB": 40, "FR": 25, "IR": 3},
+        "gender": {"female": 30, "male": 38},
+        "age_band": {"18-24": 10, "25-34": 20, "65+": 2},
+        "country_gender": {"France|female": 12, "France|male": 13, "Iran|male": 3},
+        "email_domain": {"example.com": 68},
+        "registered_year": {"2019": 30, "2020": 38},
+        "ingested_minute": {"2026-06-01T10:00": 68},
+    }.items():
+        for key, count in keys.items():
+            docs.append({"dimension": dim, "key": key, "count": count, "age_sum": count * 40,
+                         "avg_age": 40.0, "suppressed": count < 5})
+    return docs
+
+
+def test_every_figure_is_saved_as_a_non_empty_png(tmp_path):
+    paths = plots.save_all(_docs(), tmp_path, k=5)
+    assert set(paths) == set(plots.FIGURES)
+    for path in paths.values():
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_suppressed_groups_are_left_out_and_announced():
+    ax = plots.plot_counts(_docs(), "nationality", k=5)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["GB", "FR"]  # IR (3 users) is suppressed
+    assert any("1 group(s) with fewer than 5 users suppressed" in t.get_text() for t in ax.texts)
+    assert ax.get_title() == "Users by nationality"
