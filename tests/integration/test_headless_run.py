@@ -24,10 +24,12 @@ def test_run_executes_every_notebook_and_saves_the_figures(tmp_path):
 
 
 def test_a_failing_notebook_gives_a_non_zero_exit_and_names_the_cell(tmp_path, capsys):
-    rc = notebooks.run_all(output_dir=str(tmp_path), only=["00"], parameters={"require_healthy": "true"},
-                           timeout=60)
+    rc = notebooks.run_all(
+        output_dir=str(tmp_path), only=["00"], parameters={"require_healthy": "true"}, timeout=60
+    )
     assert rc == 0
-    rc = notebooks.run_all(output_dir=str(tmp_path), only=["01"], parameters={"source": "nowhere"}, timeout=120)
+    bad = {"source": "nowhere"}
+    rc = notebooks.run_all(output_dir=str(tmp_path), only=["01"], parameters=bad, timeout=120)
     assert rc == 1
     err = capsys.readouterr().err
     assert "01_produce_users.ipynb: cell" in err and "ValueError" in err

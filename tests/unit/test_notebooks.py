@@ -11,7 +11,12 @@ BOOKS = list_notebooks()
 
 def test_the_numbered_walkthrough_is_there():
     names = [b.stem for b in BOOKS]
-    assert names[:4] == ["00_check_stack", "01_produce_users", "02_stream_transform_store", "03_analyse_aggregates"]
+    assert names[:4] == [
+        "00_check_stack",
+        "01_produce_users",
+        "02_stream_transform_store",
+        "03_analyse_aggregates",
+    ]
 
 
 @pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
@@ -56,8 +61,16 @@ def _docs():
         "ingested_minute": {"2026-06-01T10:00": 68},
     }.items():
         for key, count in keys.items():
-            docs.append({"dimension": dim, "key": key, "count": count, "age_sum": count * 40,
-                         "avg_age": 40.0, "suppressed": count < 5})
+            docs.append(
+                {
+                    "dimension": dim,
+                    "key": key,
+                    "count": count,
+                    "age_sum": count * 40,
+                    "avg_age": 40.0,
+                    "suppressed": count < 5,
+                }
+            )
     return docs
 
 
