@@ -40,27 +40,14 @@ class AuditReport:
 
 def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict]:
     """The users currently in the input topic (malformed messages skipped)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(
-        settings.kafka_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=int(timeout_s * 1000),
-        group_id=None,
-    )
     users = []
-    try:
-        for msg in consumer:
-            try:
-                obj = json.loads(msg.value.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, AttributeError):
-                continue
-            candidates = obj.get("results", [obj]) if isinstance(obj, dict) else []
-            users.extend(u for u in candidates if isinstance(u, dict) and isinstance(u.get("login"), dict))
-    finally:
-        consumer.close()
+    for msg in sinks.consume_all(settings, settings.kafka_topic, timeout_s):
+        try:
+            obj = json.loads(msg.value.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            continue
+        candidates = obj.get("results", [obj]) if isinstance(obj, dict) else []
+        users.extend(u for u in candidates if isinstance(u, dict) and isinstance(u.get("login"), dict))
     return users
 
 

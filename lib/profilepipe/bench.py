@@ -147,7 +147,7 @@ def run_mode(settings: Settings, name: str, hasher=None) -> ModeResult:
         if handle.query.exception():
             raise RuntimeError(str(handle.query.exception()))
     finally:
-        handle.query.stop()
+        handle.stop()
     reports = [r for r in handle.writer.reports if r.read]
     seconds = max(r.finished_at for r in reports) - min(r.started_at for r in reports)
     users = sum(r.read for r in reports)
@@ -158,7 +158,7 @@ def run_mode(settings: Settings, name: str, hasher=None) -> ModeResult:
 def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
     """Produce at ``rate`` users/s for ``seconds`` while the query runs with a processing-time
     trigger; latency = Cassandra write time of the row - Kafka timestamp of its message."""
-    s = settings.replace(trigger_seconds=0.0)
+    s = settings.replace(trigger_seconds=0.5, max_offsets_per_trigger=5000)
     stack.ensure_schema(s)
     sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
     stack.ensure_topics(s)
@@ -173,7 +173,7 @@ def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
         while sinks.count_users(s) < len(users) and time.time() < deadline:
             time.sleep(1)
     finally:
-        handle.query.stop()
+        handle.stop()
     rows = sinks.cassandra_session(s).execute(
         f"SELECT ingested_at, writetime(full_name) AS w FROM {s.cassandra_keyspace}.{s.cassandra_table}",
         timeout=120,
@@ -275,7 +275,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         subsets = {}
         for cost in (4, 10, 12):
             best = cores * bound[cost] / 2
-            m = max(50, min(n, int(best * budget)))
+            m = max(50, min(n, 10_000, int(best * budget)))
             subsets[cost] = m
             sub_topic = f"bench_users_{m}" if m != n else topic
             if m != n:

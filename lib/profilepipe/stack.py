@@ -479,6 +479,10 @@ commitlog_total_space: 256MiB
 memtable_heap_space: 64MiB
 memtable_offheap_space: 64MiB
 auto_snapshot: false
+# the sink writes small UNLOGGED batches of single-row partitions (fewer driver round trips)
+batch_size_warn_threshold: 16KiB
+batch_size_fail_threshold: 256KiB
+unlogged_batch_across_partitions_warn_threshold: 64
 concurrent_reads: 8
 concurrent_writes: 8
 concurrent_counter_writes: 8

@@ -213,12 +213,25 @@ class StreamHandle:
             if p["numInputRows"]
         ]
 
-    def stop(self) -> StreamResult:
-        self.query.stop()
+    def stop(self, wait: float = 120.0) -> StreamResult:
+        """Stop after the micro-batch in flight (if any) has finished, then return the totals."""
+        stop_gracefully(self.query, wait)
         return self.result()
 
     def result(self) -> StreamResult:
         return StreamResult.of(self.writer.reports, time.monotonic() - self.started)
+
+
+def stop_gracefully(query, wait: float = 120.0) -> None:
+    """Let a running micro-batch finish (up to ``wait`` seconds), then stop the query.
+
+    Stopping in the middle of a batch is safe (the batch is replayed with the same offsets
+    and the sinks are idempotent) but noisy: Spark cancels the batch's jobs.
+    """
+    deadline = time.monotonic() + wait
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
 
 
 def start(
@@ -285,5 +298,5 @@ def run(
         if exc is not None:
             raise RuntimeError(f"streaming query failed: {exc}")
     finally:
-        handle.query.stop()
+        stop_gracefully(handle.query)
     return handle.result()
