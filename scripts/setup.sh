@@ -30,7 +30,7 @@ if [ ! -f "$stamp" ]; then
   echo "setup: installing pinned Python packages (first time: a few minutes, pyspark is large)"
   start=$(date +%s)
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
   "$VENV/bin/python" -m ipykernel install --sys-prefix --name profilepipe --display-name "Python (profilepipe)" >/dev/null
   rm -f "$VENV"/.profilepipe-installed-*
   touch "$stamp"
