@@ -36,7 +36,7 @@ format: setup  ## apply ruff's formatting and safe fixes
 	@$(BIN)/ruff format $(LINT_PATHS)
 
 test: lint up  ## the full suite: unit, integration against the stack, notebooks (nbval)
-	@$(BIN)/pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+	@$(BIN)/pytest tests/unit tests/integration notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
 test-unit: setup  ## unit tests only, no services needed
 	@$(BIN)/pytest tests/unit
