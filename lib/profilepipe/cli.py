@@ -268,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # our own errors (SourceError, PrivacyError, ...) carry what to do
+        if type(exc).__module__.startswith("profilepipe."):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
