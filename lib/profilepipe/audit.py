@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from . import sinks
+from . import generator, sinks
 from .config import Settings
 
 
@@ -99,7 +99,6 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
                 report.plaintext_found.append(f"{kind} of {uid} in mongodb")
     for r in rows:
         birth = r.birth_date.date() if hasattr(r.birth_date, "date") else r.birth_date
-        years = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
-        if years < min_age or (r.age is not None and r.age < min_age):
+        if generator.age_on(birth, as_of) < min_age or (r.age is not None and r.age < min_age):
             report.minors_stored.append(str(r.user_id))
     return report

@@ -33,7 +33,7 @@ from .spark import get_spark
 RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
 JSON_OPTIONS = {
     "ignoreNullFields": "false",  # every column in every line
-    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",  # ...Z in UTC, whatever the session
+    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",  # UTC with a Z suffix, whatever the session
     "dateFormat": "yyyy-MM-dd",
 }
 

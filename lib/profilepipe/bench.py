@@ -53,7 +53,7 @@ class PeakMemory:
             c.memory_info().rss for c in me.children(recursive=True) if "python" in c.name()
         )
         out = {"spark driver JVM": jvm / 2**20, "python (driver + workers)": python / 2**20}
-        out.update({k: v for k, v in stack.rss_mb(self.settings).items()})
+        out.update(stack.rss_mb(self.settings))
         return out
 
     def _run(self):
@@ -206,7 +206,7 @@ def versions(settings: Settings) -> dict[str, str]:
     return out
 
 
-def render(info: dict, rows: list[tuple], latency: dict, bound: dict, memory: dict, notes: list[str]) -> str:
+def render(info: dict, rows: list[tuple], latency: dict, bound: dict, memory: dict) -> str:
     lines = [
         f"# Benchmark {info['date']}",
         "",
@@ -231,7 +231,6 @@ def render(info: dict, rows: list[tuple], latency: dict, bound: dict, memory: di
         "Peak resident memory: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in memory.items()),
         "",
     ]
-    lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -251,7 +250,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     print(f"bench: {n:,} users, {cores} cores")
     bound = {c: bcrypt_per_core(c, seconds=1.0 if quick else 3.0) for c in (4, 10, 12)}
     print("bench: bcrypt per core " + ", ".join(f"cost {c}: {r:.1f}/s" for c, r in bound.items()))
-    rows, notes = [], []
+    rows = []
     with PeakMemory(base) as mem:
         topic = f"bench_users_{n}"
         prod = make_topic(base, topic, n)
@@ -322,7 +321,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         )
         latency.update(rate=lat_rate, seconds=lat_secs)
         print(f"bench: latency p50 {latency['p50']:.2f}s p99 {latency['p99']:.2f}s")
-    text = render(info, rows, latency, bound, mem.peak, notes)
+    text = render(info, rows, latency, bound, mem.peak)
     out = project_root() / "bench" / "results" / f"{info['date']}{'-quick' if quick else ''}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

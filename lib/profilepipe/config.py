@@ -15,6 +15,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "PROFILEPIPE_"
 
@@ -118,26 +119,20 @@ class Settings:
         return self.kafka_dlq_topic or f"{self.kafka_topic}.dlq"
 
     @property
-    def mongo_port(self) -> int:
-        from urllib.parse import urlsplit
-
-        hostpart = urlsplit(self.mongo_uri).netloc.rsplit("@", 1)[-1].split(",")[0]
-        return int(hostpart.rsplit(":", 1)[1]) if ":" in hostpart else 27017
+    def mongo_host(self) -> str:
+        return _host_port(urlsplit(self.mongo_uri).netloc.rsplit("@", 1)[-1], 27017)[0]
 
     @property
-    def mongo_host(self) -> str:
-        from urllib.parse import urlsplit
-
-        hostpart = urlsplit(self.mongo_uri).netloc.rsplit("@", 1)[-1].split(",")[0]
-        return hostpart.rsplit(":", 1)[0] if ":" in hostpart else hostpart
+    def mongo_port(self) -> int:
+        return _host_port(urlsplit(self.mongo_uri).netloc.rsplit("@", 1)[-1], 27017)[1]
 
     @property
     def kafka_host(self) -> str:
-        return self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[0]
+        return _host_port(self.kafka_bootstrap, 9092)[0]
 
     @property
     def kafka_port(self) -> int:
-        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+        return _host_port(self.kafka_bootstrap, 9092)[1]
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -202,6 +197,13 @@ class Settings:
                 value = _mask(f.name, value)
             out[f.name] = value
         return out
+
+
+def _host_port(servers: str, default_port: int) -> tuple[str, int]:
+    """Host and port of the first of ``host[:port][,host[:port]...]``."""
+    first = servers.split(",")[0]
+    host, sep, port = first.rpartition(":")
+    return (host, int(port)) if sep else (first, default_port)
 
 
 def _mask(name: str, value: str) -> str:

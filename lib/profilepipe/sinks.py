@@ -32,6 +32,7 @@ from .config import Settings
 USER_COLUMNS = transform.USER_COLUMNS
 
 _CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
+_PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), reused across batches
 
 
 def cassandra_session(settings: Settings):
@@ -98,7 +99,10 @@ def write_rows_partition(
     from cassandra.query import BatchStatement, BatchType
 
     session = cassandra_session(settings)
-    prepared = session.prepare(_insert_cql(settings))
+    cql = _insert_cql(settings)
+    prepared = _PREPARED.get((session, cql))
+    if prepared is None:
+        prepared = _PREPARED[(session, cql)] = session.prepare(cql)
     written = 0
     pending: list[tuple] = []
 

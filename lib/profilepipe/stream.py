@@ -18,23 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
 from . import aggregates, privacy, sinks, transform
 from .config import Settings
 from .spark import get_spark
 
-try:
-    from pyspark.sql import functions as F
-except ImportError:  # pragma: no cover - pyspark is a hard dependency
-    F = None
-
 QUERY_NAME = "profilepipe_users"
-
-
-def processing_date(settings: Settings) -> dt.date:
-    """The date ages are computed at: ``settings.as_of`` or today (UTC)."""
-    if settings.as_of:
-        return dt.date.fromisoformat(settings.as_of)
-    return dt.datetime.now(dt.UTC).date()
 
 
 def read_kafka(spark, settings: Settings):
@@ -80,7 +70,7 @@ class BatchWriter:
         started = time.monotonic()
         started_at = time.time()
         settings = self.settings
-        as_of = processing_date(settings)
+        as_of = transform.resolve_as_of(settings)  # per batch: a long stream rolls over midnight
 
         stages: dict[str, float] = {}
         raw = batch_df.persist()  # read Kafka once; every step below reuses it

@@ -67,17 +67,6 @@ USER_COLUMNS = (
 )
 #: The same before hashing: ``phone`` and ``address`` in clear (inside ``validate_and_shape`` only).
 UNHASHED_COLUMNS = tuple({"phone_hash": "phone", "address_hash": "address"}.get(c, c) for c in USER_COLUMNS)
-#: Fields of a dead-letter message value (ARCHITECTURE.md); the message key is ``key``.
-DLQ_FIELDS = (
-    "reason",
-    "detail",
-    "source_topic",
-    "source_partition",
-    "source_offset",
-    "source_timestamp",
-    "value_sha256",
-    "value_bytes",
-)
 SOURCE_COLUMNS = (
     "key",
     "source_topic",
@@ -88,6 +77,8 @@ SOURCE_COLUMNS = (
     "value_bytes",
     "record_index",
 )
+#: Fields of a dead-letter message value (ARCHITECTURE.md); the message key is ``key``.
+DLQ_FIELDS = ("reason", "detail", *SOURCE_COLUMNS[1:-1])
 
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
