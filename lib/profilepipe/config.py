@@ -67,10 +67,22 @@ class Settings:
     cassandra_table: str = _f("users", "Cassandra table for transformed rows")
     cassandra_username: str = _f("", "Cassandra user (empty: no authentication)")
     cassandra_password: str = _f("", "Cassandra password", secret=True)
+    cassandra_ssl: bool = _f(False, "Connect to Cassandra over TLS (client-to-node encryption)")
+    cassandra_ssl_ca_file: str = _f("", "PEM CA bundle to verify the Cassandra server (empty: system CAs)")
+    cassandra_ssl_cert_file: str = _f("", "PEM client certificate for mutual TLS (needs the key file)")
+    cassandra_ssl_key_file: str = _f("", "PEM private key of the client certificate")
+    cassandra_ssl_verify_hostname: bool = _f(True, "Check that the Cassandra certificate matches the host")
     # MongoDB
     mongo_uri: str = _f("mongodb://127.0.0.1:27017", "MongoDB connection URI", secret=True)
     mongo_database: str = _f("user_profiles", "MongoDB database")
     mongo_collection: str = _f("aggregates", "MongoDB collection for aggregates")
+    mongo_username: str = _f("", "MongoDB user (empty: whatever the URI says)")
+    mongo_password: str = _f("", "MongoDB password", secret=True)
+    mongo_auth_source: str = _f("", "Database that holds the MongoDB user (empty: pymongo's default)")
+    mongo_tls: bool = _f(False, "Connect to MongoDB over TLS (a URI with tls=true or mongodb+srv also does)")
+    mongo_tls_ca_file: str = _f("", "PEM CA bundle to verify the MongoDB server (empty: system CAs)")
+    mongo_tls_cert_key_file: str = _f("", "PEM client certificate and key in one file, for mutual TLS")
+    mongo_tls_allow_invalid_hostnames: bool = _f(False, "Accept a MongoDB certificate for another host")
     # Source
     api_url: str = _f("https://randomuser.me/api/1.4/", "randomuser.me endpoint (version pinned)")
     api_timeout: float = _f(10.0, "Seconds before an API call times out")
@@ -95,7 +107,14 @@ class Settings:
     )
     trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds")
     max_offsets_per_trigger: int = _f(20000, "Upper bound of Kafka offsets per micro-batch")
+    max_message_bytes: int = _f(
+        524288, "Messages larger than this are dead-lettered as too_large without being parsed"
+    )
     starting_offsets: str = _f("earliest", "Where a new query starts reading: earliest or latest")
+    sink_retry_seconds: float = _f(
+        180.0, "How long a write keeps retrying while a store is unreachable (backoff up to 10 s)"
+    )
+    stream_restarts: int = _f(3, "Times `stream` restarts a failed query from its checkpoint")
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
@@ -173,6 +192,33 @@ class Settings:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")
+        self._validate_credentials_and_tls()
+
+    def _validate_credentials_and_tls(self) -> None:
+        env = self.env_name
+        if self.cassandra_password and not self.cassandra_username:
+            raise ValueError(f"{env('cassandra_password')} is set but {env('cassandra_username')} is empty")
+        if self.mongo_password and not (self.mongo_username or urlsplit(self.mongo_uri).username):
+            raise ValueError(
+                f"{env('mongo_password')} is set but there is no user: set {env('mongo_username')} "
+                f"(or put the user in {env('mongo_uri')})"
+            )
+        if bool(self.cassandra_ssl_cert_file) != bool(self.cassandra_ssl_key_file):
+            missing = "cassandra_ssl_key_file" if self.cassandra_ssl_cert_file else "cassandra_ssl_cert_file"
+            raise ValueError(
+                f"mutual TLS needs both {env('cassandra_ssl_cert_file')} and "
+                f"{env('cassandra_ssl_key_file')}; {env(missing)} is empty"
+            )
+        # TLS options only act with their switch on: refuse them instead of silently ignoring them
+        for switch, options in _TLS_OPTIONS.items():
+            for name in options:
+                value = getattr(self, name)
+                if value == _DEFAULTS[name]:
+                    continue
+                if not getattr(self, switch):
+                    raise ValueError(f"{env(name)} has no effect unless {env(switch)}=true")
+                if name.endswith("_file") and not Path(value).expanduser().is_file():
+                    raise ValueError(f"{env(name)}={value!r}: no such file")
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:
@@ -183,6 +229,8 @@ class Settings:
                 default = "(none)"
             elif f.default is not dataclasses.MISSING:
                 default = str(f.default) if f.default != "" else "(empty)"
+                if isinstance(f.default, bool):
+                    default = default.lower()  # as it is written in the environment
             else:
                 default = "(under the checkout)"
             rows.append((cls.env_name(f.name), default, f.metadata.get("help", "")))
@@ -197,6 +245,19 @@ class Settings:
                 value = _mask(f.name, value)
             out[f.name] = value
         return out
+
+
+# switch -> the options that only act when it is on (checked by Settings.validate)
+_TLS_OPTIONS = {
+    "cassandra_ssl": (
+        "cassandra_ssl_ca_file",
+        "cassandra_ssl_cert_file",
+        "cassandra_ssl_key_file",
+        "cassandra_ssl_verify_hostname",
+    ),
+    "mongo_tls": ("mongo_tls_ca_file", "mongo_tls_cert_key_file", "mongo_tls_allow_invalid_hostnames"),
+}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 
 
 def _host_port(servers: str, default_port: int) -> tuple[str, int]:
@@ -222,9 +283,26 @@ def _coerce(f: dataclasses.Field, raw: str):
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "bool":
+            return _parse_bool(raw)
     except ValueError as exc:
-        raise ValueError(f"{Settings.env_name(f.name)}={raw!r} is not a valid {kind}") from exc
+        hint = f" ({exc})" if kind == "bool" else ""
+        raise ValueError(f"{Settings.env_name(f.name)}={raw!r} is not a valid {kind}{hint}") from exc
     return raw
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parse_bool(raw: str) -> bool:
+    """1/true/yes/on or 0/false/no/off, any case."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"use {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, any case")
 
 
 def get_settings(**overrides) -> Settings:

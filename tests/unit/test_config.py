@@ -43,8 +43,18 @@ def test_invalid_values_are_refused_with_the_variable_name(env):
 
 
 def test_secrets_are_masked_and_have_no_default():
-    s = Settings.from_env({"PROFILEPIPE_HMAC_KEY": "k" * 32, "PROFILEPIPE_CASSANDRA_PASSWORD": "pw"})
+    s = Settings.from_env(
+        {
+            "PROFILEPIPE_HMAC_KEY": "k" * 32,
+            "PROFILEPIPE_CASSANDRA_USERNAME": "etl",  # a password needs a user
+            "PROFILEPIPE_CASSANDRA_PASSWORD": "pw",
+            "PROFILEPIPE_MONGO_USERNAME": "etl",
+            "PROFILEPIPE_MONGO_PASSWORD": "mpw",
+        }
+    )
     red = s.redacted()
     assert red["hmac_key"] == "***" and red["cassandra_password"] == "***"
+    assert red["mongo_password"] == "***" and red["mongo_username"] == "etl"
     described = {name: default for name, default, _ in Settings.describe()}
     assert described["PROFILEPIPE_HMAC_KEY"] == "(none)"
+    assert described["PROFILEPIPE_MONGO_PASSWORD"] == "(none)"
