@@ -4,7 +4,7 @@ The file is cut into messages the way Kafka would carry them, into a DataFrame w
 the Kafka source's columns (``key``, ``value``, ``topic``, ``partition``, ``offset``,
 ``timestamp``), and then goes through exactly the stream's calls::
 
-    shaped = transform.validate_and_shape(transform.parse(raw), settings, as_of)  # persisted
+    shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), settings, as_of)
     counts = transform.outcome_counts(shaped)
     rows   = privacy.hash_pii(transform.stored_rows(shaped), settings)  # already hashed: as is
     dlq    = transform.dead_letters(shaped)
@@ -76,7 +76,9 @@ def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, 
     spark = get_spark(settings, app_name="profilepipe-transform")
     raw = raw_frame(spark, path)
 
-    shaped = transform.validate_and_shape(transform.parse(raw), settings, as_of).persist()
+    shaped = transform.validate_and_shape(
+        transform.parse(raw, settings.max_message_bytes), settings, as_of
+    ).persist()
     try:
         counts = transform.outcome_counts(shaped)
         in_order = shaped.orderBy("source_partition", "source_offset", "record_index")  # file order
@@ -88,6 +90,7 @@ def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, 
             err.write(line[0] + "\n")
     finally:
         shaped.unpersist()
+    counts.pop(transform.ERASED)  # a file is transformed without the erasure register
     err.write(" ".join(f"{k}={v}" for k, v in counts.items()) + "\n")
     out.flush()
     err.flush()

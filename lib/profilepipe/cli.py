@@ -14,6 +14,7 @@ Typical session:
   profilepipe stack up                  start Kafka, Cassandra and the MongoDB-compatible server
   profilepipe produce --count 1000      send generated users to Kafka
   profilepipe stream --until-idle       transform, hash, filter minors, store; stop when caught up
+  profilepipe audit                     no plaintext personal data, no minors stored (exit 1 if any)
   profilepipe run                       execute the notebooks headless (papermill)
   profilepipe stack down                stop what `stack up` started
 
@@ -65,10 +66,13 @@ def cmd_stack(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        if args.action == "up":
+        if args.action in ("up", "start"):
             stack.up(settings, services=services)
-        elif args.action == "down":
+        elif args.action in ("down", "stop"):
             stack.down(settings, services=services)
+        elif args.action == "restart":
+            stack.down(settings, services=services)
+            stack.up(settings, services=services)
         elif args.action == "fetch":
             stack.fetch_jars(settings)
         elif args.action == "logs":
@@ -99,15 +103,20 @@ def cmd_produce(args: argparse.Namespace) -> int:
         nat=args.nat,
         settings=settings,
     )
-    summary = producer.produce(users, settings, rate=args.rate, progress=not args.quiet)
+    summaries = [producer.produce(users, settings, rate=args.rate, progress=not args.quiet)]
+    print(summaries[0].describe())
     if args.malformed:
         from . import generator
 
         bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.seed)
-        bad_summary = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
-        print(f"malformed: sent={bad_summary.sent} failed={bad_summary.failed}")
-    print(summary.describe() if hasattr(summary, "describe") else summary)
-    return 0 if summary.failed == 0 else 1
+        summaries.append(producer.produce_raw([(m["key"], m["value"]) for m in bad], settings))
+        print(f"malformed: sent={summaries[1].sent} failed={summaries[1].failed}")
+    undelivered = [k for s in summaries for k, _ in s.undelivered]
+    if undelivered:  # never silent: name every message Kafka did not acknowledge
+        print(f"NOT DELIVERED: {len(undelivered)} message(s); keys:", file=sys.stderr)
+        for k in undelivered:
+            print(f"  {k.decode('utf-8', 'replace') if k else '(no key)'}", file=sys.stderr)
+    return 1 if undelivered else 0
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
@@ -119,7 +128,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
         until_idle=args.until_idle,
         seconds=args.seconds,
         reset=args.reset,
-        progress=print,
+        progress=lambda line: print(line, flush=True),
+        verbose=args.verbose,
     )
     print(result.describe())
     return 0
@@ -159,6 +169,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(quick=args.quick, users=args.users, skip_baseline=args.skip_baseline)
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from . import audit
+
+    settings = _settings(args)
+    report = audit.audit(settings, as_of=args.as_of)
+    print(report.describe())
+    print("clean:", report.clean)
+    return 0 if report.clean else 1
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from . import sinks
+
+    settings = get_settings()
+    for user_id in args.user_id:
+        existed = sinks.forget_user(settings, user_id)
+        state = "row deleted" if existed else "no row stored (recorded anyway)"
+        print(f"{user_id}: forgotten, {state}; a replay of old offsets will not bring it back")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from . import sinks
 
@@ -181,9 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stack", help="start, stop and inspect the local Kafka, Cassandra and MongoDB stack")
     p.add_argument(
         "action",
-        choices=["up", "down", "status", "logs", "fetch"],
-        help="up: start (idempotent); down: stop what we started; status: health; "
-        "logs: tail the logs; fetch: resolve the jars with Maven",
+        choices=["up", "down", "start", "stop", "restart", "status", "logs", "fetch"],
+        help="up/start: start (idempotent); down/stop: stop what we started; restart: stop, then "
+        "start (data is kept); status: health; logs: tail the logs; fetch: resolve the jars with Maven",
     )
     p.add_argument(
         "services",
@@ -212,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--seconds", type=float, help="stream for N seconds, then stop")
     p.add_argument("--checkpoint-dir", help="checkpoint folder (default under .stack/)")
     p.add_argument("--reset", action="store_true", help="delete the checkpoint first (re-reads the topic)")
+    p.add_argument("-v", "--verbose", action="store_true", help="one line per step of each batch")
     _add_privacy_args(p)
     p.set_defaults(func=cmd_stream)
 
@@ -255,6 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reset", help="empty the topics, the Cassandra table, the aggregates and checkpoints")
     p.set_defaults(func=cmd_reset)
+
+    p = sub.add_parser(
+        "audit", help="GDPR audit: plaintext personal data and minors in both stores and the dead letters"
+    )
+    p.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="processing date for ages (default PROFILEPIPE_AS_OF or today)"
+    )
+    p.add_argument("--min-age", type=int, help="GDPR threshold (default 18)")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("forget", help="GDPR right to erasure: delete users and keep them out of every replay")
+    p.add_argument("user_id", nargs="+", help="login.uuid of the user(s) to forget")
+    p.set_defaults(func=cmd_forget)
     return parser
 
 

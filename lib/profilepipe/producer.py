@@ -47,6 +47,16 @@ class ProducerError(RuntimeError):
     """The producer could not start or a message could not be prepared."""
 
 
+class UndeliveredError(ConnectionError):
+    """Some messages were not acknowledged; ``summary.undelivered`` holds them (retry-able)."""
+
+    def __init__(self, summary: ProduceSummary):
+        self.summary = summary
+        super().__init__(
+            f"{summary.failed} message(s) to {summary.topic} not delivered, e.g. {summary.errors[:2]}"
+        )
+
+
 @dataclass
 class ProduceSummary:
     """What one :func:`produce` / :func:`produce_raw` call did."""
@@ -58,6 +68,7 @@ class ProduceSummary:
     users_per_s: float = 0.0  # sent / seconds
     partitions: dict[int, int] = field(default_factory=dict)  # acknowledged messages per partition
     errors: list[str] = field(default_factory=list)  # a sample of the failures
+    undelivered: list[tuple[bytes | None, bytes | None]] = field(default_factory=list)  # (key, value) failed
     bytes: int = 0  # key + value bytes handed to the producer
     extra_sent: int = 0  # extra (raw) messages acknowledged, not counted in ``sent``
 
@@ -320,9 +331,10 @@ class _Tally:
             p = meta.partition
             self.s.partitions[p] = self.s.partitions.get(p, 0) + 1
 
-    def fail(self, exc: BaseException) -> None:
+    def fail(self, key: bytes | None, value: bytes | None, exc: BaseException) -> None:
         with self.lock:
             self.s.failed += 1
+            self.s.undelivered.append((key, value))
             if len(self.s.errors) < ERRORS_KEPT:
                 self.s.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -373,10 +385,10 @@ def _send_all(
             try:
                 fut = send(topic, value=value, key=key, partition=partition)
             except KafkaError as exc:  # buffer full past max_block_ms, metadata lost, ...
-                fail(exc)
+                fail(key, value, exc)
                 continue
             fut.add_callback(ok_extra if extra else ok)
-            fut.add_errback(fail)
+            fut.add_errback(fail, key, value)
             nbytes += (len(key) if key else 0) + (len(value) if value else 0)
             if bar is not None:
                 pending_bar += 1

@@ -11,6 +11,11 @@ All three are written from the same micro-batch (see ``stream.BatchWriter``):
   recomputed from all parts of the keys the batch touched, so a replay never double counts.
 * **Dead letters** go to ``<topic>.dlq`` with the reason and the source coordinates
   (topic, partition, offset) instead of the message itself, so no personal data is copied.
+  They are sent from the driver, exactly once per batch even when the batch is replayed
+  (``write_dead_letters``).
+
+Every write retries while its store is unreachable (``retry.call``), for at most
+``sink_retry_seconds``; after that the batch fails and ``stream.run`` restarts the query.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import transform
+from . import retry, transform
 from .config import Settings
 
 # ------------------------------------------------------------------ Cassandra
@@ -36,24 +42,15 @@ _PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), re
 
 
 def cassandra_session(settings: Settings):
-    """A cached cassandra-driver session for this process."""
-    key = (settings.cassandra_host, settings.cassandra_port, settings.cassandra_username)
+    """A cached cassandra-driver session for this process (options: ``connections``)."""
+    from . import connections
+
+    key = connections.cassandra_key(settings)  # the password only as a digest
     session = _CASSANDRA.get(key)
     if session is None or session.is_shutdown:
         from cassandra.cluster import Cluster
 
-        auth = None
-        if settings.cassandra_username:
-            from cassandra.auth import PlainTextAuthProvider
-
-            auth = PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
-        cluster = Cluster(
-            [settings.cassandra_host],
-            port=settings.cassandra_port,
-            auth_provider=auth,
-            protocol_version=5,
-            connect_timeout=10,
-        )
+        cluster = Cluster(**connections.cassandra_options(settings))
         session = cluster.connect()
         session.default_timeout = 30
         _CASSANDRA[key] = session
@@ -98,15 +95,11 @@ def write_rows_partition(
     from cassandra.concurrent import execute_concurrent
     from cassandra.query import BatchStatement, BatchType
 
-    session = cassandra_session(settings)
     cql = _insert_cql(settings)
-    prepared = _PREPARED.get((session, cql))
-    if prepared is None:
-        prepared = _PREPARED[(session, cql)] = session.prepare(cql)
     written = 0
     pending: list[tuple] = []
 
-    def requests(chunk: list[tuple]):
+    def requests(chunk: list[tuple], prepared):
         for i in range(0, len(chunk), rows_per_request):
             part = chunk[i : i + rows_per_request]
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
@@ -114,12 +107,20 @@ def write_rows_partition(
                 batch.add(prepared, values)
             yield batch, len(part)
 
-    def flush(chunk: list[tuple]) -> int:
-        reqs = list(requests(chunk))
+    def attempt(chunk: list[tuple]) -> int:
+        session = cassandra_session(settings)
+        prepared = _PREPARED.get((session, cql))
+        if prepared is None:
+            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        reqs = list(requests(chunk, prepared))
         results = execute_concurrent(
             session, [(b, ()) for b, _ in reqs], concurrency=concurrency, raise_on_first_error=True
         )
         return sum(n for (ok, _), (_, n) in zip(results, reqs, strict=True) if ok)
+
+    def flush(chunk: list[tuple]) -> int:  # upserts: a retried chunk rewrites the same rows
+        what = f"cassandra: write {len(chunk)} rows"
+        return retry.call(lambda: attempt(chunk), what, settings.sink_retry_seconds)
 
     for row in rows:
         pending.append(_row_values(row))
@@ -160,16 +161,58 @@ def get_user(settings: Settings, user_id: str) -> dict | None:
     return dict(row._asdict()) if row else None
 
 
-def erase_user(settings: Settings, user_id: str) -> bool:
-    """GDPR erasure of one user's row; returns whether a row was there.
+def erasure_key(user_id: str) -> str:
+    """The erasure register's key of a user: SHA-256 of the lower-case user id (hex)."""
+    return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()
 
-    The aggregates hold counts only (groups below k are marked), no per-user data.
+
+def _erasures_table(settings: Settings) -> str:
+    return f"{settings.cassandra_keyspace}.{settings.cassandra_table}_erasures"
+
+
+def forget_user(settings: Settings, user_id: str) -> bool:
+    """GDPR right to erasure: record the erasure, then delete the user's row.
+
+    Returns whether a row was there. The erasure is recorded first, so a batch being
+    written at that moment either sees it (and drops the user) or deletes the row
+    again when it finishes (``delete_erased``); a later replay of old Kafka offsets
+    drops the user too. The aggregates hold counts only (groups below k are marked),
+    no per-user data, so they are left as they are.
     """
-    existed = get_user(settings, user_id) is not None
+    try:
+        uid = uuid.UUID(str(user_id).strip())
+    except ValueError:
+        raise ValueError(f"{user_id!r} is not a user id (login.uuid, a UUID)") from None
     session = cassandra_session(settings)
+    session.execute(
+        f"INSERT INTO {_erasures_table(settings)} (user_key, erased_at) VALUES (%s, %s)",
+        (erasure_key(str(uid)), dt.datetime.now(dt.UTC)),
+    )
+    existed = get_user(settings, str(uid)) is not None
     cql = f"DELETE FROM {settings.cassandra_keyspace}.{settings.cassandra_table} WHERE user_id = %s"
-    session.execute(cql, (uuid.UUID(str(user_id)),))
+    session.execute(cql, (uid,))
     return existed
+
+
+def erased_keys(settings: Settings) -> set[str]:
+    """Every key of the erasure register (see ``erasure_key``)."""
+    cql = f"SELECT user_key FROM {_erasures_table(settings)}"
+    return retry.call(
+        lambda: {r.user_key for r in cassandra_session(settings).execute(cql)},
+        "cassandra: read the erasure register",
+        settings.sink_retry_seconds,
+    )
+
+
+def delete_erased(settings: Settings, user_ids: list[str]) -> None:
+    """Delete these users' rows (users forgotten while their batch was being written)."""
+    cql = f"DELETE FROM {settings.cassandra_keyspace}.{settings.cassandra_table} WHERE user_id = %s"
+    for user_id in user_ids:
+        retry.call(
+            lambda u=user_id: cassandra_session(settings).execute(cql, (uuid.UUID(u),)),
+            "cassandra: delete a forgotten user",
+            settings.sink_retry_seconds,
+        )
 
 
 def truncate_users(settings: Settings) -> None:
@@ -182,13 +225,16 @@ _MONGO: dict[str, Any] = {}
 
 
 def mongo_db(settings: Settings):
-    """The configured MongoDB database (a cached pymongo client)."""
-    client = _MONGO.get(settings.mongo_uri)
+    """The configured MongoDB database (a cached pymongo client; options: ``connections``)."""
+    from . import connections
+
+    key = connections.mongo_key(settings)  # URI and password only as a digest
+    client = _MONGO.get(key)
     if client is None:
         from pymongo import MongoClient
 
-        client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10000, tz_aware=True)
-        _MONGO[settings.mongo_uri] = client
+        client = MongoClient(settings.mongo_uri, **connections.mongo_options(settings))
+        _MONGO[key] = client
     return client[settings.mongo_database]
 
 
@@ -209,13 +255,19 @@ def merge_aggregates(settings: Settings, rows: list[dict], key: str) -> int:
     """Idempotently merge one batch's aggregate rows into MongoDB; returns keys touched.
 
     ``rows``: dicts with ``dimension``, ``key``, ``count``, ``age_sum`` (from
-    ``aggregates.compute``). ``key``: the batch key (see ``batch_key``).
+    ``aggregates.compute``). ``key``: the batch key (see ``batch_key``). Retried while
+    the server is unreachable (``retry.call``): every step is idempotent.
     """
+    if not rows:
+        return 0
+    what = f"mongodb: merge {len(rows)} aggregate rows"
+    return retry.call(lambda: _merge_once(settings, rows, key), what, settings.sink_retry_seconds)
+
+
+def _merge_once(settings: Settings, rows: list[dict], key: str) -> int:
     from pymongo import ReplaceOne, UpdateOne
 
     merged, parts, _ = collections(settings)
-    if not rows:
-        return 0
     part_ops = []
     touched = []
     for r in rows:
@@ -273,7 +325,11 @@ def merge_aggregates(settings: Settings, rows: list[dict], key: str) -> int:
 def record_batch(settings: Settings, key: str, doc: dict) -> None:
     """Log a batch's counts (read, stored, filtered_minor, dead_letter) under its key."""
     _, _, batches = collections(settings)
-    batches.replace_one({"_id": key}, {"_id": key, **doc}, upsert=True)
+    retry.call(
+        lambda: batches.update_one({"_id": key}, {"$set": doc}, upsert=True),
+        "mongodb: record batch",
+        settings.sink_retry_seconds,
+    )
 
 
 def read_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
@@ -296,20 +352,133 @@ def clear_aggregates(settings: Settings) -> None:
 DLQ_FIELDS = transform.DLQ_FIELDS
 
 
-def write_dead_letters(dlq_df, settings: Settings) -> None:
-    """Send dead letters to the DLQ topic with Spark's Kafka sink (from the executors)."""
+def dead_letter_messages(dlq_df) -> list[tuple[bytes | None, str]]:
+    """``(key, JSON value)`` of each dead letter of ``transform.dead_letters(...)``, collected.
+
+    The JSON is built by Spark (``to_json``), so timestamps are written in the session's
+    time zone (UTC) whatever the Python process's zone is. A micro-batch holds at most
+    ``max_offsets_per_trigger`` messages, so its dead letters fit in the driver.
+    """
     from pyspark.sql import functions as F
 
     out = dlq_df.select(
         F.col("key").cast("binary").alias("key"),
         F.to_json(F.struct(*[F.col(c) for c in DLQ_FIELDS])).alias("value"),
     )
-    (
-        out.write.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("topic", settings.dlq_topic)
-        .save()
+    return [(_key_bytes(r["key"]), r["value"]) for r in out.collect()]
+
+
+def _letter_identity(letter: dict) -> tuple:
+    """What makes two dead letters the same: source coordinates, reason and detail."""
+    fields = ("source_topic", "source_partition", "source_offset", "reason", "detail")
+    return tuple(str(letter.get(f)) for f in fields)
+
+
+def dlq_end_offsets(settings: Settings) -> dict[int, int]:
+    from . import producer
+
+    return producer.end_offsets(settings, settings.dlq_topic)
+
+
+def _letters_since(settings: Settings, start: dict[int, int]) -> list[dict]:
+    """Dead letters written at or after ``start`` ({partition: offset}), up to the current end."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    end = dlq_end_offsets(settings)
+    wanted = {p: (int(start.get(str(p), start.get(p, 0))), e) for p, e in end.items()}
+    wanted = {p: (lo, hi) for p, (lo, hi) in wanted.items() if hi > lo}
+    if not wanted:
+        return []
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
     )
+    out = []
+    try:
+        tps = {TopicPartition(settings.dlq_topic, p): rng for p, rng in wanted.items()}
+        consumer.assign(list(tps))
+        for tp, (lo, _) in tps.items():
+            consumer.seek(tp, lo)
+        remaining = dict(tps)
+        deadline = time.monotonic() + 60
+        while remaining and time.monotonic() < deadline:
+            for tp, msgs in consumer.poll(timeout_ms=1000).items():
+                for m in msgs:
+                    if m.offset < remaining.get(tp, (0, -1))[1]:
+                        out.append(json.loads(m.value.decode("utf-8")))
+                if consumer.position(tp) >= tps[tp][1]:
+                    remaining.pop(tp, None)
+        if remaining:
+            raise TimeoutError(f"could not read back {settings.dlq_topic} up to {end}")
+    finally:
+        consumer.close()
+    return out
+
+
+def write_dead_letters(letters: list[tuple[bytes | None, str]], settings: Settings, key: str) -> int:
+    """Send one batch's dead letters to the DLQ topic exactly once; returns how many were sent now.
+
+    ``letters``: ``(key, JSON value)`` pairs (``dead_letter_messages``); ``key``: the
+    batch key. Before the first send, the DLQ topic's end offsets are recorded in the
+    batch log. When the same batch runs again (the stream was killed after sending some
+    letters, before Spark committed the batch), the letters written since those offsets
+    are read back and only the missing ones are sent, so each dead letter appears once.
+    Sends are retried while Kafka is unreachable.
+    """
+    from collections import Counter
+
+    from . import producer
+
+    if not letters:
+        return 0
+    _, _, batches = collections(settings)
+    budget = settings.sink_retry_seconds
+    mark = retry.call(
+        lambda: batches.find_one({"_id": key}, {"dlq_from": 1}), "mongodb: read batch log", budget
+    )
+    if mark and mark.get("dlq_from") is not None:  # a replay: skip what the earlier attempt wrote
+        present = Counter(_letter_identity(x) for x in _read_back(settings, mark["dlq_from"], budget))
+        todo = []
+        for letter in letters:
+            ident = _letter_identity(json.loads(letter[1]))
+            if present[ident] > 0:
+                present[ident] -= 1
+            else:
+                todo.append(letter)
+    else:
+        start = retry.call(lambda: dlq_end_offsets(settings), "kafka: dead-letter end offsets", budget)
+        retry.call(
+            lambda: batches.update_one(
+                {"_id": key}, {"$set": {"dlq_from": {str(p): o for p, o in start.items()}}}, upsert=True
+            ),
+            "mongodb: record dead-letter start",
+            budget,
+        )
+        todo = list(letters)
+    state = {"pending": [(k, v.encode("utf-8")) for k, v in todo], "sent": 0}
+
+    def attempt() -> None:  # resends only what failed, so nothing is written twice
+        if not state["pending"]:
+            return
+        summary = producer.produce_raw(state["pending"], settings, topic=settings.dlq_topic)
+        state["sent"] += summary.sent
+        state["pending"] = summary.undelivered
+        if summary.failed:
+            raise producer.UndeliveredError(summary)
+
+    retry.call(attempt, f"kafka: send {len(todo)} dead letters", budget)
+    return state["sent"]
+
+
+def _read_back(settings: Settings, start: dict, budget: float) -> list[dict]:
+    return retry.call(lambda: _letters_since(settings, start), "kafka: read back dead letters", budget)
+
+
+def _key_bytes(key) -> bytes | None:
+    if key is None or isinstance(key, bytes):
+        return key
+    if isinstance(key, bytearray):
+        return bytes(key)
+    return str(key).encode("utf-8")
 
 
 def consume_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> Iterator:

@@ -55,6 +55,8 @@ _PORT_VARS = {
 }
 _PROGRESS_EVERY = 5.0
 _STOP_TIMEOUT = 30.0
+#: Largest message the topics accept (the producer's ``max_request_size`` matches it).
+TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 Echo = Callable[[str], None]
 
@@ -978,17 +980,25 @@ def up(
 def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
     """Create the users topic (``kafka_partitions``) and its dead-letter topic (1 partition).
 
-    Existing topics are left as they are. Returns {topic: partition count}.
+    Both accept messages up to ``TOPIC_MAX_MESSAGE_BYTES`` (the broker's default is 1 MB),
+    so an oversized message reaches the stream and is dead-lettered there (``too_large``)
+    instead of being refused to the producer. Existing topics keep their partition count;
+    that limit is set on them too. Returns {topic: partition count}.
     """
     import kafka.errors as kerrors
+    from kafka.admin import ConfigResource, ConfigResourceType
 
     settings = settings or get_settings()
     wanted = {settings.kafka_topic: settings.kafka_partitions, settings.dlq_topic: 1}
+    configs = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
     with _quiet("kafka"):
         admin = _kafka_admin(settings)
         try:
             result = admin.create_topics(
-                {t: {"num_partitions": n, "replication_factor": 1} for t, n in wanted.items()},
+                {
+                    t: {"num_partitions": n, "replication_factor": 1, "configs": configs}
+                    for t, n in wanted.items()
+                },
                 raise_errors=False,
             )
             for item in result["topics"]:
@@ -1000,6 +1010,9 @@ def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
                         f"{item.get('error_message') or ''}".strip()
                     )
             admin.wait_for_topics(list(wanted), timeout_ms=30000)
+            admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t, configs=configs) for t in wanted]
+            )
             described = admin.describe_topics(list(wanted))
         finally:
             admin.close()

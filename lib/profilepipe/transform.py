@@ -3,7 +3,7 @@
 Read top to bottom, the way the stream uses it::
 
     shaped = validate_and_shape(parse(raw), settings, as_of)   # one row per record, hashed
-    counts = outcome_counts(shaped)                            # read/stored/filtered_minor/dead_letter
+    counts = outcome_counts(shaped)                            # read = stored + minors + erased + dead
     rows   = stored_rows(shaped)                               # the Cassandra rows
     dlq    = dead_letters(shaped)                              # the dead-letter messages
 
@@ -14,10 +14,12 @@ reads it, as ``stream`` and ``batch`` do, or bcrypt runs once per action.
 
 A *record* is one user: a message holding an envelope ``{"results": [...]}`` of n
 users gives n records, any other message one. Every record ends with exactly one
-``outcome``: ``stored``, ``filtered_minor`` (GDPR: younger than ``min_age``) or
-``dead_letter`` with the first reason that applies, in this order:
-``invalid_json`` > ``not_a_user`` > ``missing_uuid`` > ``invalid_uuid`` >
-``invalid_dob`` > ``future_dob``.
+``outcome``: ``stored``, ``filtered_minor`` (GDPR: younger than ``min_age``),
+``erased`` (in the erasure register: ``profilepipe forget``) or ``dead_letter`` with
+the first reason that applies, in this order:
+``too_large`` > ``invalid_json`` > ``not_a_user`` > ``missing_uuid`` > ``invalid_uuid`` >
+``invalid_dob`` > ``future_dob`` > ``duplicate_in_batch``. ``too_large``: the value is
+longer than ``settings.max_message_bytes``; it is one record and is never JSON-parsed.
 
 Privacy: the password material (``login.password/salt/md5/sha1/sha256``), ``cell``
 and the national ``id`` are not in the parse schema, so they are never read; the
@@ -30,6 +32,7 @@ letters are never hashed and keep no personal data (minors: ``user_id`` and ``ag
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -37,9 +40,10 @@ from pyspark.sql.window import Window
 
 from .schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
-STORED, MINOR, DEAD = "stored", "filtered_minor", "dead_letter"
-OUTCOMES = (STORED, MINOR, DEAD)
+STORED, MINOR, ERASED, DEAD = "stored", "filtered_minor", "erased", "dead_letter"
+OUTCOMES = (STORED, MINOR, ERASED, DEAD)
 REASONS = (
+    "too_large",
     "invalid_json",
     "not_a_user",
     "missing_uuid",
@@ -93,17 +97,25 @@ def _first(rules, i: int) -> Column:
 
 
 # ------------------------------------------------------------------------ parse
-def parse(raw: DataFrame) -> DataFrame:
+def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
     """Kafka-shaped rows -> one row per record with ``user`` (struct) or ``parse_error``.
 
     Columns: the ``SOURCE_COLUMNS`` (source topic/partition/offset/timestamp, key,
     SHA-256 and size of the message value, ``record_index`` inside an envelope),
     ``record_path`` (``results[i]`` for envelope members, else null),
-    ``parse_error`` (null, ``invalid_json`` or ``not_a_user``), ``parse_detail`` and
-    ``user`` (``schema.PARSE_SCHEMA``). The raw value is not carried on.
+    ``parse_error`` (null, ``too_large``, ``invalid_json`` or ``not_a_user``), ``parse_detail``
+    and ``user`` (``schema.PARSE_SCHEMA``). The raw value is not carried on.
+
+    A value longer than ``max_bytes`` (None: no limit) is one record ``too_large``,
+    whatever it holds: its text is nulled before any JSON function sees it.
     """
-    text = F.col("value").cast("string")  # the bytes as they are; checked just below
-    head = F.substring(F.ltrim(F.col("text")), 1, 1)
+    size = F.octet_length(F.col("value"))
+    too_large = F.lit(False)
+    if max_bytes is not None:
+        too_large = F.coalesce(size > F.lit(int(max_bytes)), F.lit(False))
+    value = F.when(~too_large, F.col("value"))
+    text = value.cast("string")  # the bytes as they are; checked just below
+    head = F.substring(F.ltrim(F.col("text"), F.lit(" \t\n\r")), 1, 1)  # JSON's four whitespaces
     is_json = F.get_json_object(F.col("text"), "$").isNotNull()  # lenient Jackson parse
 
     docs = raw.select(
@@ -113,7 +125,8 @@ def parse(raw: DataFrame) -> DataFrame:
         F.col("offset").alias("source_offset"),
         F.col("timestamp").alias("source_timestamp"),
         F.sha2(F.col("value"), 256).alias("value_sha256"),
-        F.octet_length(F.col("value")).alias("value_bytes"),
+        size.alias("value_bytes"),
+        too_large.alias("too_large"),
         F.when(F.is_valid_utf8(text), text).alias("text"),
         F.when(F.col("value").isNull(), "message has no value")
         .when(~F.is_valid_utf8(text), "value is not valid UTF-8")
@@ -121,13 +134,23 @@ def parse(raw: DataFrame) -> DataFrame:
     ).select(
         "*",
         F.when(head == "{", F.from_json(F.col("text"), DOCUMENT_SCHEMA)).alias("doc"),
+        # from_json keeps what it read before a syntax error and takes end of input for
+        # the missing closing brackets, so a truncated object would pass as a (partial)
+        # user or envelope: the whole object must scan as JSON (not copied, cheap)
+        ((head == "{") & F.json_object_keys(F.col("text")).isNull()).alias("broken_object"),
     )
 
     doc = F.col("doc")
     is_envelope = doc["results"].isNotNull()
     is_user = (head == "{") & F.greatest(*[doc[f].isNotNull() for f in USER_FIELDS])
     rules = [  # (condition, reason, detail): the first that holds decides; reason None = fine so far
+        (
+            F.col("too_large"),
+            "too_large",
+            F.format_string("value is %d bytes, limit %d", F.col("value_bytes"), F.lit(max_bytes or 0)),
+        ),
         (F.col("utf8_error").isNotNull(), "invalid_json", F.col("utf8_error")),
+        (F.col("broken_object"), "invalid_json", "value is not valid JSON"),
         (is_envelope & (F.size(doc["results"]) == 0), "not_a_user", "envelope with an empty results list"),
         (is_envelope | is_user, None, None),
         (~is_json, "invalid_json", "value is not valid JSON"),
@@ -215,14 +238,18 @@ def _blank(c: Column) -> Column:
 
 
 # ------------------------------------------------------------------------ validate
-def validate_and_shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
+def validate_and_shape(
+    parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
+) -> DataFrame:
     """``shape`` then ``privacy.hash_pii``: one row per record, phone and address hashed."""
     from . import privacy
 
-    return privacy.hash_pii(shape(parsed, settings, as_of), settings)
+    return privacy.hash_pii(shape(parsed, settings, as_of, erased_keys), settings)
 
 
-def shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
+def shape(
+    parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
+) -> DataFrame:
     """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, ``UNHASHED_COLUMNS``, sources.
 
     Phone and address are still in clear here, on the rows whose outcome is ``stored``
@@ -235,6 +262,10 @@ def shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> Da
     The same ``login.uuid`` twice in one batch: the record at the highest offset wins,
     earlier ones are dead letters ``duplicate_in_batch`` (so every record is counted once
     and both stores agree).
+
+    ``erased_keys``: the erasure register (``sinks.erasure_key`` of each forgotten user,
+    SHA-256 of the lower-case id); a valid record of such a user has the outcome
+    ``erased``, whatever its age, and keeps no personal data.
     """
     from . import privacy
 
@@ -278,7 +309,7 @@ def shape(parsed: DataFrame, settings, as_of: dt.date | str | None = None) -> Da
         F.when(reason.isNull(), age).alias("_age"),
     ).select(
         "*",
-        F.when(F.col("dlq_reason").isNotNull(), F.lit(DEAD))
+        _outcome(sorted(erased_keys))
         .when(F.col("_age") >= F.lit(int(settings.min_age)), F.lit(STORED))
         .otherwise(F.lit(MINOR))
         .alias("outcome"),
@@ -333,13 +364,23 @@ def dead_letters(df: DataFrame) -> DataFrame:
 
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:
-    """``{"read", "stored", "filtered_minor", "dead_letter"}``; read counts records."""
+    """``{"read", "stored", "filtered_minor", "erased", "dead_letter"}``; read counts records."""
     counts = dict.fromkeys(OUTCOMES, 0)
     for row in df.groupBy("outcome").count().collect():
         counts[row["outcome"]] = int(row["count"])
     return {"read": sum(counts.values()), **counts}
 
 
-def transform(raw: DataFrame, settings, as_of: dt.date | str | None = None) -> DataFrame:
-    """``validate_and_shape(parse(raw), settings, as_of)``."""
-    return validate_and_shape(parse(raw), settings, as_of)
+def _outcome(erased_keys: list[str]) -> Column:
+    """The first branches of ``outcome``: dead letters, then forgotten users (if any)."""
+    expr = F.when(F.col("dlq_reason").isNotNull(), F.lit(DEAD))
+    if erased_keys:
+        expr = expr.when(F.sha2(F.col("_user_id"), 256).isin(erased_keys), F.lit(ERASED))
+    return expr
+
+
+def transform(
+    raw: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
+) -> DataFrame:
+    """``validate_and_shape(parse(raw, settings.max_message_bytes), settings, as_of)``."""
+    return validate_and_shape(parse(raw, settings.max_message_bytes), settings, as_of, erased_keys)

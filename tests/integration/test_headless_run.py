@@ -1,6 +1,7 @@
 """`profilepipe run`: the notebooks headless with papermill, figures included."""
 
 import json
+import uuid
 
 import pytest
 
@@ -9,10 +10,15 @@ from profilepipe import notebooks
 pytestmark = pytest.mark.integration
 
 
-def test_run_executes_every_notebook_and_saves_the_figures(tmp_path):
-    rc = notebooks.run_all(output_dir=str(tmp_path), parameters={"count": "150", "malformed": "6"})
+def test_run_executes_every_notebook_and_saves_the_figures(tmp_path, monkeypatch):
+    secret = f"hmac-{uuid.uuid4().hex}"  # a real key for this run; it must not leak anywhere
+    monkeypatch.setenv("PROFILEPIPE_HMAC_KEY", secret)
+    params = {"count": "150", "malformed": "6", "pii_mode": "hmac"}
+    rc = notebooks.run_all(output_dir=str(tmp_path), parameters=params)
     assert rc == 0
     run = next(p for p in tmp_path.iterdir() if p.is_dir() and p.name != "latest")
+    leaked = [p.name for p in run.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert not leaked  # executed notebooks (outputs, injected parameters) and figures
     executed = sorted(p.name for p in run.glob("*.ipynb"))
     assert executed == [b.name for b in notebooks.list_notebooks()]
     nb = json.loads((run / "02_stream_transform_store.ipynb").read_text())

@@ -81,7 +81,13 @@ def test_envelope_of_nine_users_is_nine_records_and_quirky_nationalities_are_sto
     stored_nats = {r["nationality"] for r in rows if r["outcome"] == "stored"}
     assert stored_nats == {"GB", "CA", "NL", "NO", "IR", "UA", "RS", "AU"}
     assert outcomes["8b9c0d1e-2f3a-4b5c-8d7e-8f9a0b1c2d3e"] == "filtered_minor"  # FI, 15
-    assert transform.outcome_counts(shaped) == {"read": 9, "stored": 8, "filtered_minor": 1, "dead_letter": 0}
+    assert transform.outcome_counts(shaped) == {
+        "read": 9,
+        "stored": 8,
+        "filtered_minor": 1,
+        "erased": 0,
+        "dead_letter": 0,
+    }
 
 
 def test_envelope_with_three_users_gives_three_records(raw, settings, users):
@@ -250,7 +256,7 @@ def test_counts_add_up(raw, settings, users, user):
     values = [{"results": users}, "garbage", user(login__uuid=None), {"results": []}, users[8], "[]"]
     counts = transform.outcome_counts(shape(raw(values), settings))
     # users[8] (a minor) comes twice: the later message wins, the envelope's copy is a duplicate
-    assert counts == {"read": 14, "stored": 8, "filtered_minor": 1, "dead_letter": 5}
+    assert counts == {"read": 14, "stored": 8, "filtered_minor": 1, "erased": 0, "dead_letter": 5}
     assert counts["read"] == counts["stored"] + counts["filtered_minor"] + counts["dead_letter"]
 
 
@@ -305,3 +311,21 @@ def test_generator_malformed_messages_get_the_expected_reasons(raw, settings):
     shaped = shape(raw([m["value"] for m in messages], keys=[m["key"] for m in messages]), settings)
     rows = by_offset(shaped, "dlq_reason", "source_offset")
     assert [r["dlq_reason"] for r in rows] == [m["expected_reason"] for m in messages]
+
+
+def test_forgotten_users_are_erased_whatever_their_age_and_keep_no_personal_data(raw, settings, users):
+    from profilepipe.sinks import erasure_key
+
+    adult, minor = users[0], users[8]  # GB adult, FI minor (15)
+    keys = [erasure_key(adult["login"]["uuid"].upper()), erasure_key(minor["login"]["uuid"])]
+    shaped = transform.validate_and_shape(transform.parse(raw(users)), settings, AS_OF, erased_keys=keys)
+    rows = {r["user_id"]: r for r in shaped.collect()}
+    for u in (adult, minor):
+        r = rows[u["login"]["uuid"].lower()]
+        assert r["outcome"] == "erased"
+        assert (r["phone_hash"], r["address_hash"], r["full_name"], r["username"]) == (None, None, None, None)
+    counts = transform.outcome_counts(shaped)
+    assert counts == {"read": 9, "stored": 7, "filtered_minor": 0, "erased": 2, "dead_letter": 0}
+    assert adult["login"]["uuid"].lower() not in {
+        r["user_id"] for r in transform.stored_rows(shaped).collect()
+    }

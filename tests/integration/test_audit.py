@@ -1,0 +1,158 @@
+"""The GDPR audit on the real stack: clean after a run with malformed input, and it finds planted leaks.
+
+Like ``test_pipeline.py``, the module works on its own topic, table and collections
+(random suffix), dropped at the end, so it does not disturb the other tests or the
+notebooks' data. ``profilepipe audit`` is called through ``cli.main`` with the
+``PROFILEPIPE_*`` variables pointing at those names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from profilepipe import audit, cli, generator, producer, sinks, stack, stream
+from profilepipe.config import Settings, get_settings
+
+pytestmark = pytest.mark.integration
+
+AS_OF = "2026-06-01"
+USERS = 300
+MALFORMED = 18  # every dead-letter reason three times, truncated JSON and bad UTF-8 included
+KEY = "integration-test-key-not-a-secret"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tag = uuid.uuid4().hex[:8]
+    settings = get_settings().replace(
+        kafka_topic=f"it_audit_{tag}",
+        cassandra_table=f"users_audit_{tag}",
+        mongo_collection=f"agg_audit_{tag}",
+        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
+        pii_mode="hmac",
+        hmac_key=KEY,
+        as_of=AS_OF,
+    )
+    stack.ensure_topics(settings)
+    stack.ensure_schema(settings)
+    users = generator.generate_users(
+        USERS, seed=f"audit-{tag}", minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF)
+    )
+    bad = generator.malformed_messages(MALFORMED, seed=f"audit-{tag}")
+    sent = producer.produce(users, settings, progress=False)
+    sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
+    assert (sent.sent, sent.failed, sent_bad.sent) == (USERS, 0, MALFORMED)
+    result = stream.run(settings, until_idle=True, timeout=900)
+    assert result.read == USERS + MALFORMED and result.dead_letter == MALFORMED
+    yield settings, users, bad
+    sinks.cassandra_session(settings).execute(
+        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
+    )
+    sinks.clear_aggregates(settings)
+    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+
+
+def _stored(users):
+    as_of = dt.date.fromisoformat(AS_OF)
+    return [u for u in users if generator.expected_outcome(u, as_of) == "stored"]
+
+
+def _point_cli_at(monkeypatch, settings: Settings) -> None:
+    """``profilepipe audit`` reads its settings from the environment: this module's names."""
+    names = {
+        "kafka_topic": settings.kafka_topic,
+        "kafka_dlq_topic": settings.dlq_topic,
+        "cassandra_keyspace": settings.cassandra_keyspace,
+        "cassandra_table": settings.cassandra_table,
+        "mongo_database": settings.mongo_database,
+        "mongo_collection": settings.mongo_collection,
+        "as_of": AS_OF,
+    }
+    for name, value in names.items():
+        monkeypatch.setenv(Settings.env_name(name), value)
+
+
+def test_a_run_with_malformed_input_leaves_nothing_to_find(run, monkeypatch, capsys):
+    settings, users, bad = run
+    values = audit.raw_users(settings)
+    # every message was read for values, the malformed ones too (truncated JSON, Latin-1 bytes, ...)
+    sources = {v[audit.SOURCE] for v in values}
+    with_values = [m for m in bad if audit.personal_values_from_message(m["value"])]
+    assert len(sources) == USERS + len(with_values) and len(with_values) >= MALFORMED // 2
+
+    report = audit.audit(settings)
+    assert report.clean, (report.plaintext_found[:5], report.minors_stored[:5])
+    assert report.rows_scanned == len(_stored(users))
+    assert report.dead_letters_scanned == MALFORMED
+    name = settings.mongo_collection
+    assert set(report.documents_by_collection) == {name, f"{name}_parts", f"{name}_batches"}
+    assert all(report.documents_by_collection.values())
+    assert report.secrets_checked >= 8 * USERS
+
+    _point_cli_at(monkeypatch, settings)
+    assert cli.main(["audit"]) == 0
+    out = capsys.readouterr().out
+    assert "plaintext personal data found: 0" in out and "clean: True" in out
+
+
+def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
+    settings, users, _bad = run
+    stored = _stored(users)
+    phone_owner, password_owner, cell_owner = stored[0], stored[1], stored[2]
+    phone, password, cell = phone_owner["phone"], password_owner["login"]["password"], cell_owner["cell"]
+    assert min(len(phone), len(password), len(cell)) >= audit.MIN_LENGTH
+    session = sinks.cassandra_session(settings)
+    table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
+    insert = (
+        f"INSERT INTO {table} (user_id, full_name, username, birth_date, age, country) "
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
+    _, parts, _ = sinks.collections(settings)
+    try:
+        # a row whose username is fine but whose full_name holds another user's phone
+        session.execute(insert, (leak_id, phone, "calmotter123", dt.date(1980, 1, 1), 46, "Nowhere"))
+        # a minor stored by mistake
+        session.execute(insert, (minor_id, "Kid Example", "tinyowl321", dt.date(2015, 1, 1), 11, "Nowhere"))
+        # a MongoDB document holding an input password
+        parts.insert_one({"_id": "it-audit-leak", "dk": "leak|x", "note": password})
+        # a dead letter holding an input cell (it stays until the module drops the topic)
+        letter = {"reason": "invalid_json", "detail": f"could not parse cell {cell}"}
+        producer.produce_raw(
+            [(b"it-audit-leak", json.dumps(letter).encode())], settings, topic=settings.dlq_topic
+        )
+
+        report = audit.audit(settings)
+        found = report.plaintext_found
+        assert f"phone of {phone_owner['login']['uuid']} in cassandra" in found
+        assert f"password of {password_owner['login']['uuid']} in mongodb" in found
+        assert f"cell of {cell_owner['login']['uuid']} in dead-letter topic" in found
+        assert {(f.kind, f.store) for f in report.findings} == {
+            ("phone", "cassandra"),
+            ("password", "mongodb"),
+            ("cell", "dead-letter topic"),
+        }
+        (row_finding,) = [f for f in report.findings if f.store == "cassandra"]
+        assert row_finding.where == f"row {leak_id}"
+        assert report.minors_stored == [str(minor_id)]
+        assert report.dead_letters_scanned == MALFORMED + 1
+        text = report.describe()
+        assert phone not in text and cell not in text  # the report never shows the value
+
+        _point_cli_at(monkeypatch, settings)
+        assert cli.main(["audit"]) == 1
+        out = capsys.readouterr().out
+        assert f"phone of {phone_owner['login']['uuid']} in cassandra" in out and "clean: False" in out
+    finally:
+        session.execute(f"DELETE FROM {table} WHERE user_id IN (%s, %s)", (leak_id, minor_id))
+        parts.delete_one({"_id": "it-audit-leak"})
+
+    after = audit.audit(settings)  # only the dead letter is left (a topic keeps its messages)
+    assert after.minors_stored == []
+    assert {(f.kind, f.owner, f.store) for f in after.findings} == {
+        ("cell", cell_owner["login"]["uuid"], "dead-letter topic")
+    }

@@ -1,0 +1,92 @@
+"""Right to erasure on the real stack: ``profilepipe forget`` deletes a user, and neither a
+replay of old Kafka offsets nor a new message brings the user back. Aggregates hold no
+personal data and are left as they are."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from profilepipe import cli, generator, producer, sinks, stack, stream
+from profilepipe.config import Settings, get_settings
+
+pytestmark = pytest.mark.integration
+
+AS_OF = "2026-06-01"
+USERS = 300
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tag = uuid.uuid4().hex[:8]
+    settings = get_settings().replace(
+        kafka_topic=f"er_users_{tag}",
+        cassandra_table=f"users_er_{tag}",
+        mongo_collection=f"agg_er_{tag}",
+        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
+        pii_mode="hmac",
+        hmac_key="erasure-test-key-not-a-secret",
+        as_of=AS_OF,
+    )
+    stack.ensure_topics(settings)
+    stack.ensure_schema(settings)
+    users = generator.generate_users(USERS, seed=f"er-{tag}", minor_share=0.1, as_of=AS_OF)
+    assert producer.produce(users, settings, progress=False).failed == 0
+    first = stream.run(settings, until_idle=True, timeout=900)
+    yield settings, users, first
+    session = sinks.cassandra_session(settings)
+    for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
+        session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}")
+    sinks.clear_aggregates(settings)
+    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+
+
+def _adults(users):
+    return [u for u in users if generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) == "stored"]
+
+
+def _aggregates(settings):
+    return [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)]
+
+
+def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path, monkeypatch, capsys):
+    settings, users, first = run
+    adults = _adults(users)
+    gone_api, gone_cli = adults[0]["login"]["uuid"], adults[1]["login"]["uuid"]
+    rows_before, aggs_before = sinks.count_users(settings), _aggregates(settings)
+    assert first.stored == rows_before == len(adults)
+
+    assert sinks.forget_user(settings, gone_api) is True
+    for name in ("cassandra_table", "mongo_collection", "kafka_topic"):
+        monkeypatch.setenv(Settings.env_name(name), str(getattr(settings, name)))
+    assert cli.main(["forget", gone_cli.upper()]) == 0  # ids are matched case-insensitively
+    assert "forgotten, row deleted" in capsys.readouterr().out
+
+    assert sinks.get_user(settings, gone_api) is None and sinks.get_user(settings, gone_cli) is None
+    assert sinks.count_users(settings) == rows_before - 2
+    assert _aggregates(settings) == aggs_before  # counts only, no per-user data: left alone
+    assert sinks.erased_keys(settings) >= {sinks.erasure_key(gone_api), sinks.erasure_key(gone_cli)}
+
+    # replay every old offset with a new checkpoint: both users are read again and dropped
+    replay = stream.run(settings.replace(checkpoint_dir=str(tmp_path / "replay")), until_idle=True)
+    assert replay.read == first.read
+    assert replay.erased == 2 and replay.stored == first.stored - 2
+    assert replay.read == replay.stored + replay.filtered_minor + replay.erased + replay.dead_letter
+    assert sinks.get_user(settings, gone_api) is None and sinks.get_user(settings, gone_cli) is None
+    assert sinks.count_users(settings) == rows_before - 2
+
+    # the user signs up again through the API (a new message): still forgotten
+    again = next(u for u in users if u["login"]["uuid"] == gone_api)
+    assert producer.produce([again], settings, progress=False).sent == 1
+    later = stream.run(settings, until_idle=True)
+    assert (later.read, later.erased, later.stored) == (1, 1, 0)
+    assert sinks.get_user(settings, gone_api) is None
+
+
+def test_forget_refuses_what_is_not_a_user_id(run, monkeypatch, capsys):
+    settings, _users, _first = run
+    monkeypatch.setenv(Settings.env_name("cassandra_table"), settings.cassandra_table)
+    assert cli.main(["forget", "not-a-uuid"]) == 2
+    assert "error" in capsys.readouterr().err

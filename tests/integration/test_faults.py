@@ -1,0 +1,381 @@
+"""Faults on the real stack: the stream killed, Cassandra, Kafka and MongoDB restarted mid-run.
+
+Each test streams generated users plus malformed messages through ``profilepipe stream``
+(a separate process, as a user would run it), breaks something while batches are being
+written, lets the pipeline recover, then compares the stores with numbers computed in
+plain Python from what the input topic holds:
+
+* Cassandra holds exactly the expected adults (none missing, none extra);
+* every MongoDB aggregate (all dimensions, ``ingested_minute`` included) equals the
+  count and age sum computed from the input: a replayed batch is not counted twice;
+* every malformed message has exactly one dead letter;
+* the batch log adds up: ``read = stored + filtered_minor + dead_letter``.
+
+They stop and start services, so they run after the other tests (``stack_lifecycle``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from profilepipe import aggregates, generator, producer, sinks, stack
+from profilepipe.config import Settings, get_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
+
+AS_OF = "2026-06-01"
+KEY = f"fault-test-{uuid.uuid4().hex}"  # a fresh key per run: the logs must not show it
+USERS = 1000
+MALFORMED = 24
+
+
+# ----------------------------------------------------------------------------- helpers
+class StreamProcess:
+    """``profilepipe stream`` in its own process group; its output is kept line by line."""
+
+    def __init__(self, settings: Settings, log: Path, *args: str):
+        env = dict(os.environ)
+        for name in (
+            "kafka_topic",
+            "cassandra_table",
+            "mongo_collection",
+            "checkpoint_dir",
+            "pii_mode",
+            "hmac_key",
+            "as_of",
+            "max_offsets_per_trigger",
+            "trigger_seconds",
+            "stream_restarts",
+            "sink_retry_seconds",
+        ):
+            env[Settings.env_name(name)] = str(getattr(settings, name))
+        self.lines: list[str] = []
+        self.log = log
+        self.kill_at: tuple[re.Pattern, int] | None = None  # (pattern, occurrence): SIGKILL on that line
+        self.killed_on: str | None = None
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "profilepipe.cli", "stream", "-v", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,  # the Spark JVM joins this group: killpg stops everything
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        with self.log.open("a", encoding="utf-8") as out:
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                out.write(line)
+                out.flush()
+                if self.kill_at and self.killed_on is None and self.kill_at[0].search(line):
+                    hits = sum(1 for x in self.lines if self.kill_at[0].search(x))
+                    if hits >= self.kill_at[1]:  # kill right here, before the batch goes on
+                        os.killpg(self.proc.pid, signal.SIGKILL)
+                        self.killed_on = line.rstrip("\n")
+
+    def wait_for(self, pattern: str, occurrence: int = 1, timeout: float = 300.0) -> str:
+        """The ``occurrence``-th output line matching ``pattern``; fails if the process ends first."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            hits = [x for x in list(self.lines) if rx.search(x)]
+            if len(hits) >= occurrence:
+                return hits[occurrence - 1]
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        pytest.fail(f"no {occurrence} line(s) matching {pattern!r}; output:\n" + self.tail())
+
+    def kill_on(self, pattern: str, occurrence: int, timeout: float = 600.0) -> str:
+        """SIGKILL the stream and its Spark JVM (no shutdown hook, no graceful stop) the moment
+        it prints the ``occurrence``-th line matching ``pattern``; returns that line."""
+        self.kill_at = (re.compile(pattern), occurrence)
+        for line in list(self.lines):  # already printed before we asked
+            if self.kill_at[0].search(line) and self.killed_on is None:
+                hits = sum(1 for x in self.lines if self.kill_at[0].search(x))
+                if hits >= occurrence:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.killed_on = line
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._reader.join(timeout=10)
+        if self.killed_on is None:
+            pytest.fail(f"the stream ended before printing {pattern!r} {occurrence}x:\n" + self.tail())
+        return self.killed_on
+
+    def interrupt(self, timeout: float = 180.0) -> int:
+        """Ctrl-C: the query stops after the batch in flight."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.finish(timeout)
+
+    def finish(self, timeout: float = 900.0) -> int:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            pytest.fail("stream did not finish in time; output:\n" + self.tail())
+        self._reader.join(timeout=10)
+        return code
+
+    def tail(self, n: int = 60) -> str:
+        return "\n".join(self.lines[-n:])
+
+
+@pytest.fixture
+def fault_settings(tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    settings = get_settings().replace(
+        kafka_topic=f"ft_users_{tag}",
+        cassandra_table=f"users_ft_{tag}",
+        mongo_collection=f"agg_ft_{tag}",
+        checkpoint_dir=str(tmp_path / "checkpoint"),
+        pii_mode="hmac",
+        hmac_key=KEY,
+        as_of=AS_OF,
+        max_offsets_per_trigger=150,
+        trigger_seconds=1.0,
+        stream_restarts=5,
+    )
+    stack.ensure_topics(settings)
+    stack.ensure_schema(settings)
+    yield settings
+    stack.up(settings, echo=lambda _line: None)  # whatever a test stopped is back
+    sinks.cassandra_session(settings).execute(
+        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
+    )
+    sinks.clear_aggregates(settings)
+    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+
+
+def _input(seed: str) -> tuple[list[dict], list[dict]]:
+    users = generator.generate_users(USERS, seed=seed, minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF))
+    return users, generator.malformed_messages(MALFORMED, seed=seed)
+
+
+def _produce(settings: Settings, users, bad, rate: float | None = None) -> producer.ProduceSummary:
+    return producer.produce(
+        users,
+        settings,
+        rate=rate,
+        progress=False,
+        extra_messages=[(m["key"], m["value"]) for m in bad],
+    )
+
+
+def _minute(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> dict:
+    """What the stores must hold, from the input topic's messages, in plain Python."""
+    as_of = dt.date.fromisoformat(AS_OF)
+    by_value = {producer.user_value(u): u for u in users}
+    bad_values = {m["value"]: m for m in bad}
+    adults, reasons, minutes = {}, Counter(), {}
+    records = 0
+    for msg in sinks.consume_all(settings, settings.kafka_topic, timeout_s=5):
+        records += 1
+        if msg.value in bad_values:
+            reasons[bad_values[msg.value]["expected_reason"]] += 1
+            continue
+        user = by_value[msg.value]  # every other message is one of ours
+        uid = user["login"]["uuid"]
+        if generator.expected_outcome(user, as_of) == "stored":
+            adults[uid] = user
+            minutes[uid] = _minute(msg.timestamp)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for uid, u in adults.items():
+        age = generator.age_on(generator.dob_date(u), as_of)
+        country, gender = u["location"]["country"], u["gender"]
+        keys = {
+            "nationality": u["nat"],
+            "country": country,
+            "gender": gender,
+            "age_band": aggregates.age_band(age),
+            "country_gender": f"{country}|{gender}",
+            "email_domain": u["email"].split("@")[1].lower(),
+            "registered_year": u["registered"]["date"][:4],
+            "ingested_minute": minutes[uid],
+        }
+        for dim, key in keys.items():
+            groups.setdefault((dim, key), []).append(age)
+    return {
+        "records": records,
+        "adults": set(adults),
+        "aggregates": {k: (len(v), sum(v)) for k, v in groups.items()},
+        "reasons": reasons,
+    }
+
+
+def assert_stores_match(settings: Settings, expected: dict) -> None:
+    session = sinks.cassandra_session(settings)
+    ids = [
+        str(r.user_id)
+        for r in session.execute(
+            f"SELECT user_id FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
+        )
+    ]
+    assert len(ids) == len(set(ids))
+    missing, extra = expected["adults"] - set(ids), set(ids) - expected["adults"]
+    assert not missing and not extra, (len(missing), len(extra))
+
+    docs = {(d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)}
+    wrong = {k: (docs.get(k), v) for k, v in expected["aggregates"].items() if docs.get(k) != v}
+    assert not wrong, list(wrong.items())[:5]
+    assert set(docs) == set(expected["aggregates"])
+
+    letters = sinks.read_dead_letters(settings, timeout_s=5)
+    coords = Counter((d["source_partition"], d["source_offset"]) for d in letters)
+    assert max(coords.values()) == 1, [c for c, n in coords.items() if n > 1]
+    assert Counter(d["reason"] for d in letters) == expected["reasons"]
+
+    batches = sinks.read_batches(settings)
+    assert all(b["read"] == b["stored"] + b["filtered_minor"] + b["dead_letter"] for b in batches)
+    assert sum(b["read"] for b in batches) == expected["records"]
+    assert sum(b["stored"] for b in batches) == len(expected["adults"])
+
+
+# ----------------------------------------------------------------------------- the faults
+def test_stream_killed_three_times_then_restarted_from_checkpoint(fault_settings, tmp_path):
+    settings = fault_settings
+    users, bad = _input("kill")
+    sent = _produce(settings, users, bad)
+    assert (sent.sent, sent.extra_sent, sent.failed) == (USERS, MALFORMED, 0)
+    log = tmp_path / "stream.log"
+
+    # three kills, each at another point of a batch; the 2nd occurrence, so every run
+    # first finishes one batch; the next run replays the killed batch from its offsets
+    kill_points = [
+        r"batch \d+: parse\+hash done",  # before/while rows go to Cassandra
+        r"batch \d+: dead_letters done",  # letters sent, batch not yet committed
+        r"batch \d+: mongo done",  # rows and aggregates written, letters not yet
+    ]
+    replayed = []
+    for point in kill_points:
+        run = StreamProcess(settings, log, "--until-idle")
+        line = run.kill_on(point, occurrence=2)
+        replayed.append(int(re.search(r"batch (\d+)", line).group(1)))
+    final = StreamProcess(settings, log, "--until-idle")
+    assert final.finish() == 0, final.tail()
+    # the run after a kill starts with the batch that was killed, read from the same offsets
+    assert replayed == sorted(replayed) and len(set(replayed)) == 3
+    text = log.read_text(encoding="utf-8")
+    assert re.search(r"dead_letters done: 0 of \d+ sent", text), "no replayed batch skipped its letters"
+    assert KEY not in text  # four runs of Spark and our own output: the HMAC key never shows
+
+    assert_stores_match(settings, expected_state(settings, users, bad))
+
+
+def test_cassandra_down_for_20s_while_streaming(fault_settings, tmp_path):
+    settings = fault_settings
+    users, bad = _input("cassandra")
+    assert _produce(settings, users, bad).failed == 0
+    run = StreamProcess(settings, tmp_path / "stream.log", "--until-idle")
+    run.wait_for(r"batch \d+: cassandra done", occurrence=1)
+    stack.down(settings, services=["cassandra"], echo=print)
+    time.sleep(20)
+    stack.up(settings, services=["cassandra"], echo=print)
+    assert run.finish() == 0, run.tail()
+    out = "\n".join(run.lines)
+    # bounded retries with backoff, visible in the log (or a restart from the checkpoint)
+    assert re.search(r"cassandra: write \d+ rows: attempt \d+ failed .* retrying in", out) or (
+        "restarting from the checkpoint" in out
+    ), run.tail()
+    assert_stores_match(settings, expected_state(settings, users, bad))
+
+
+def test_mongodb_restarted_while_streaming(fault_settings, tmp_path):
+    settings = fault_settings
+    users, bad = _input("mongo")
+    assert _produce(settings, users, bad).failed == 0
+    run = StreamProcess(settings, tmp_path / "stream.log", "--until-idle")
+    run.wait_for(r"batch \d+: mongo done", occurrence=1)
+    stack.down(settings, services=["mongo"], echo=print)
+    time.sleep(8)
+    stack.up(settings, services=["mongo"], echo=print)
+    assert run.finish() == 0, run.tail()
+    assert_stores_match(settings, expected_state(settings, users, bad))
+
+
+def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path):
+    settings = fault_settings
+    users, bad = _input("kafka")
+    result: dict = {}
+
+    def produce() -> None:  # ~10 s of input, so the broker restart lands in the middle
+        result["summary"] = _produce(settings, users, bad, rate=100)
+
+    producing = threading.Thread(target=produce)
+    run = StreamProcess(settings, tmp_path / "stream.log")  # processing-time trigger, until Ctrl-C
+    run.wait_for(r"stream: query .* started", timeout=300)
+    producing.start()
+    time.sleep(4)
+    stack.down(settings, services=["kafka"], echo=print)
+    stack.up(settings, services=["kafka"], echo=print)
+    producing.join(timeout=600)
+    summary = result["summary"]
+    print(summary.describe())
+    # nothing dropped silently: every message is acknowledged or reported as undelivered
+    assert summary.sent + summary.extra_sent + summary.failed == USERS + MALFORMED
+    assert len(summary.undelivered) == summary.failed
+
+    expected = expected_state(settings, users, bad)
+    in_topic = expected["records"]
+    assert in_topic >= USERS + MALFORMED - summary.failed
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        done = sum(b["read"] for b in sinks.read_batches(settings))
+        if done >= in_topic or run.proc.poll() is not None:
+            break
+        time.sleep(2)
+    assert run.interrupt() == 0, run.tail()  # Ctrl-C: a clean stop after the batch in flight
+    assert "stream: stopping after the batch in flight" in "\n".join(run.lines)
+    assert_stores_match(settings, expected)
+    undelivered = {v for _k, v in summary.undelivered}
+    in_topic_values = {m.value for m in sinks.consume_all(settings, settings.kafka_topic, timeout_s=5)}
+    sent_values = {producer.user_value(u) for u in users} | {m["value"] for m in bad}
+    assert sent_values - in_topic_values <= undelivered  # anything missing was reported
+
+
+def test_dead_letter_replay_is_exactly_once_without_spark(fault_settings):
+    """The DLQ writer alone: a batch written twice (a replay) leaves each letter once."""
+    settings = fault_settings
+    letters = [
+        (
+            b"k%d" % i,
+            json.dumps(
+                {
+                    "reason": "invalid_json",
+                    "detail": "value is not valid JSON",
+                    "source_topic": settings.kafka_topic,
+                    "source_partition": 0,
+                    "source_offset": i,
+                }
+            ),
+        )
+        for i in range(10)
+    ]
+    key = uuid.uuid4().hex
+    assert sinks.write_dead_letters(letters[:4], settings, key) == 4  # killed after 4 letters
+    assert sinks.write_dead_letters(letters, settings, key) == 6  # the replay sends the other 6
+    assert sinks.write_dead_letters(letters, settings, key) == 0  # and a second replay nothing
+    got = sinks.read_dead_letters(settings, timeout_s=5)
+    assert sorted(d["source_offset"] for d in got) == list(range(10))
