@@ -22,3 +22,24 @@ def test_bad_configuration_names_the_variable(monkeypatch, capsys):
 def test_unknown_stack_service_is_refused(capsys):
     assert main(["stack", "status", "postgres"]) == 2
     assert "unknown service" in capsys.readouterr().err
+
+
+def test_the_stream_refuses_hmac_mode_without_a_key_before_starting_spark(monkeypatch, capsys):
+    monkeypatch.setenv("PROFILEPIPE_PII_MODE", "hmac")
+    monkeypatch.delenv("PROFILEPIPE_HMAC_KEY", raising=False)
+    assert main(["stream", "--until-idle"]) == 2
+    assert "PROFILEPIPE_HMAC_KEY" in capsys.readouterr().err
+
+
+def test_fault_drill_commands_parse():
+    from profilepipe.cli import build_parser
+
+    parser = build_parser()
+    for action in ("start", "stop", "restart"):
+        args = parser.parse_args(["stack", action, "cassandra"])
+        assert (args.action, args.services) == (action, ["cassandra"])
+    assert parser.parse_args(["stream", "-v", "--until-idle"]).verbose is True
+    args = parser.parse_args(
+        ["forget", "6250f67e-e927-42e0-aaf6-bcf34f126551", "f0f69e58-c09a-4b9d-a683-cad1650b21ae"]
+    )
+    assert len(args.user_id) == 2
