@@ -10,9 +10,11 @@ of the session (deselect them with ``-m "not stack_lifecycle"``).
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from profilepipe import stack
+from profilepipe import sinks, stack
 from profilepipe.config import get_settings
 
 LIFECYCLE = "stack_lifecycle"
@@ -54,3 +56,50 @@ def stack_running(settings):
             pytrace=False,
         )
     return states
+
+
+@pytest.fixture(scope="session")
+def isolated(tmp_path_factory):
+    """A factory: ``isolated("audit", pii_mode="hmac", ...)`` -> settings of a pipeline of its own.
+
+    Its own topic (and dead-letter topic), Cassandra table (and erasure register), MongoDB
+    collections and checkpoint, created now and dropped at the end of the session, so
+    tests never see each other's data.
+    """
+    made = []
+
+    def make(prefix: str, **overrides):
+        tag = uuid.uuid4().hex[:8]
+        settings = get_settings().replace(
+            kafka_topic=f"{prefix}_users_{tag}",
+            cassandra_table=f"users_{prefix}_{tag}",
+            mongo_collection=f"agg_{prefix}_{tag}",
+            checkpoint_dir=str(tmp_path_factory.mktemp(f"ckpt_{prefix}") / "q"),
+            **overrides,
+        )
+        stack.ensure_topics(settings)
+        stack.ensure_schema(settings)
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        session = sinks.cassandra_session(settings)
+        for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
+            session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}")
+        sinks.clear_aggregates(settings)
+        sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+
+
+@pytest.fixture(scope="session")
+def produce_and_stream():
+    """A function: send ``users`` and the malformed messages ``bad``, stream until idle."""
+    from profilepipe import producer, stream
+
+    def run(settings, users: list[dict], bad: list[dict]):
+        sent = producer.produce(users, settings, progress=False)
+        sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
+        assert (sent.sent, sent.failed, sent_bad.sent, sent_bad.failed) == (len(users), 0, len(bad), 0)
+        return stream.run(settings, until_idle=True, timeout=900)
+
+    return run

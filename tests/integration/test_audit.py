@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-from profilepipe import audit, cli, generator, producer, sinks, stack, stream
-from profilepipe.config import Settings, get_settings
+from profilepipe import audit, cli, generator, producer, sinks
+from profilepipe.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -26,34 +26,13 @@ KEY = "integration-test-key-not-a-secret"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tag = uuid.uuid4().hex[:8]
-    settings = get_settings().replace(
-        kafka_topic=f"it_audit_{tag}",
-        cassandra_table=f"users_audit_{tag}",
-        mongo_collection=f"agg_audit_{tag}",
-        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
-        pii_mode="hmac",
-        hmac_key=KEY,
-        as_of=AS_OF,
-    )
-    stack.ensure_topics(settings)
-    stack.ensure_schema(settings)
-    users = generator.generate_users(
-        USERS, seed=f"audit-{tag}", minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF)
-    )
-    bad = generator.malformed_messages(MALFORMED, seed=f"audit-{tag}")
-    sent = producer.produce(users, settings, progress=False)
-    sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
-    assert (sent.sent, sent.failed, sent_bad.sent) == (USERS, 0, MALFORMED)
-    result = stream.run(settings, until_idle=True, timeout=900)
+def run(isolated, produce_and_stream):
+    settings = isolated("audit", pii_mode="hmac", hmac_key=KEY, as_of=AS_OF)
+    users = generator.generate_users(USERS, seed="audit", minor_share=0.15, as_of=AS_OF)
+    bad = generator.malformed_messages(MALFORMED, seed="audit")
+    result = produce_and_stream(settings, users, bad)
     assert result.read == USERS + MALFORMED and result.dead_letter == MALFORMED
-    yield settings, users, bad
-    sinks.cassandra_session(settings).execute(
-        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
-    )
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    return settings, users, bad
 
 
 def _stored(users):

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections import Counter
 
 import pytest
 
-from profilepipe import generator, producer, sinks, stack, stream
-from profilepipe.config import get_settings
+from profilepipe import generator, producer, sinks, stream
 
 pytestmark = pytest.mark.integration
 
@@ -25,26 +23,9 @@ GOOD = 40
 
 
 @pytest.fixture(scope="module")
-def bad_settings(tmp_path_factory):
-    tag = uuid.uuid4().hex[:8]
-    s = get_settings().replace(
-        kafka_topic=f"bad_users_{tag}",
-        cassandra_table=f"users_bad_{tag}",
-        mongo_collection=f"agg_bad_{tag}",
-        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
-        pii_mode="hmac",
-        hmac_key="bad-input-test-key-not-a-secret",
-        as_of=AS_OF,
-        trigger_seconds=1.0,
-    )
-    stack.ensure_topics(s)
-    stack.ensure_schema(s)
-    yield s
-    session = sinks.cassandra_session(s)
-    for table in (s.cassandra_table, f"{s.cassandra_table}_erasures"):
-        session.execute(f"DROP TABLE IF EXISTS {s.cassandra_keyspace}.{table}")
-    sinks.clear_aggregates(s)
-    sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+def bad_settings(isolated):
+    key = "bad-input-test-key-not-a-secret"
+    return isolated("bad", pii_mode="hmac", hmac_key=key, as_of=AS_OF, trigger_seconds=1.0)
 
 
 def _wait_for_records(settings, n: int, handle, timeout: float = 600.0) -> int:

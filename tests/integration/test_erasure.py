@@ -5,12 +5,11 @@ personal data and are left as they are."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
-from profilepipe import cli, generator, producer, sinks, stack, stream
-from profilepipe.config import Settings, get_settings
+from profilepipe import cli, generator, producer, sinks, stream
+from profilepipe.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -19,28 +18,10 @@ USERS = 300
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tag = uuid.uuid4().hex[:8]
-    settings = get_settings().replace(
-        kafka_topic=f"er_users_{tag}",
-        cassandra_table=f"users_er_{tag}",
-        mongo_collection=f"agg_er_{tag}",
-        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
-        pii_mode="hmac",
-        hmac_key="erasure-test-key-not-a-secret",
-        as_of=AS_OF,
-    )
-    stack.ensure_topics(settings)
-    stack.ensure_schema(settings)
-    users = generator.generate_users(USERS, seed=f"er-{tag}", minor_share=0.1, as_of=AS_OF)
-    assert producer.produce(users, settings, progress=False).failed == 0
-    first = stream.run(settings, until_idle=True, timeout=900)
-    yield settings, users, first
-    session = sinks.cassandra_session(settings)
-    for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
-        session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}")
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+def run(isolated, produce_and_stream):
+    settings = isolated("erasure", pii_mode="hmac", hmac_key="erasure-test-key-not-a-secret", as_of=AS_OF)
+    users = generator.generate_users(USERS, seed="erasure", minor_share=0.1, as_of=AS_OF)
+    return settings, users, produce_and_stream(settings, users, [])
 
 
 def _adults(users):

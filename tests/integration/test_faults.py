@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from profilepipe import aggregates, generator, producer, sinks, stack
-from profilepipe.config import Settings, get_settings
+from profilepipe.config import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
 
@@ -140,13 +140,9 @@ class StreamProcess:
 
 
 @pytest.fixture
-def fault_settings(tmp_path):
-    tag = uuid.uuid4().hex[:8]
-    settings = get_settings().replace(
-        kafka_topic=f"ft_users_{tag}",
-        cassandra_table=f"users_ft_{tag}",
-        mongo_collection=f"agg_ft_{tag}",
-        checkpoint_dir=str(tmp_path / "checkpoint"),
+def fault_settings(isolated):
+    settings = isolated(
+        "fault",
         pii_mode="hmac",
         hmac_key=KEY,
         as_of=AS_OF,
@@ -154,15 +150,8 @@ def fault_settings(tmp_path):
         trigger_seconds=1.0,
         stream_restarts=5,
     )
-    stack.ensure_topics(settings)
-    stack.ensure_schema(settings)
     yield settings
     stack.up(settings, echo=lambda _line: None)  # whatever a test stopped is back
-    sinks.cassandra_session(settings).execute(
-        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
-    )
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 def _input(seed: str) -> tuple[list[dict], list[dict]]:
@@ -284,34 +273,27 @@ def test_stream_killed_three_times_then_restarted_from_checkpoint(fault_settings
     assert_stores_match(settings, expected_state(settings, users, bad))
 
 
-def test_cassandra_down_for_20s_while_streaming(fault_settings, tmp_path):
+@pytest.mark.parametrize(
+    ("service", "after", "down_for", "retried"),
+    [
+        ("cassandra", "cassandra done", 20, r"cassandra: write \d+ rows: attempt \d+ failed .* retrying in"),
+        ("mongo", "mongo done", 8, r"mongodb: .*: attempt \d+ failed .* retrying in"),
+    ],
+)
+def test_store_down_while_streaming(fault_settings, tmp_path, service, after, down_for, retried):
+    """The store stops right after a batch wrote to it and comes back ``down_for`` s later."""
     settings = fault_settings
-    users, bad = _input("cassandra")
+    users, bad = _input(service)
     assert _produce(settings, users, bad).failed == 0
     run = StreamProcess(settings, tmp_path / "stream.log", "--until-idle")
-    run.wait_for(r"batch \d+: cassandra done", occurrence=1)
-    stack.down(settings, services=["cassandra"], echo=print)
-    time.sleep(20)
-    stack.up(settings, services=["cassandra"], echo=print)
+    run.wait_for(rf"batch \d+: {after}", occurrence=1)
+    stack.down(settings, services=[service], echo=print)
+    time.sleep(down_for)
+    stack.up(settings, services=[service], echo=print)
     assert run.finish() == 0, run.tail()
     out = "\n".join(run.lines)
-    # bounded retries with backoff, visible in the log (or a restart from the checkpoint)
-    assert re.search(r"cassandra: write \d+ rows: attempt \d+ failed .* retrying in", out) or (
-        "restarting from the checkpoint" in out
-    ), run.tail()
-    assert_stores_match(settings, expected_state(settings, users, bad))
-
-
-def test_mongodb_restarted_while_streaming(fault_settings, tmp_path):
-    settings = fault_settings
-    users, bad = _input("mongo")
-    assert _produce(settings, users, bad).failed == 0
-    run = StreamProcess(settings, tmp_path / "stream.log", "--until-idle")
-    run.wait_for(r"batch \d+: mongo done", occurrence=1)
-    stack.down(settings, services=["mongo"], echo=print)
-    time.sleep(8)
-    stack.up(settings, services=["mongo"], echo=print)
-    assert run.finish() == 0, run.tail()
+    # bounded retries with backoff, visible in the log, or a restart from the checkpoint
+    assert re.search(retried, out) or "restarting from the checkpoint" in out, run.tail()
     assert_stores_match(settings, expected_state(settings, users, bad))
 
 

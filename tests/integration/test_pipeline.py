@@ -7,13 +7,11 @@ input (``generator.expected_outcome``), then compared with what the stores hold.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
 
 import pytest
 
-from profilepipe import aggregates, audit, generator, privacy, producer, sinks, stack, stream
-from profilepipe.config import get_settings
+from profilepipe import aggregates, audit, generator, privacy, sinks, stream
 
 pytestmark = pytest.mark.integration
 
@@ -24,35 +22,12 @@ KEY = "integration-test-key-not-a-secret"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tag = uuid.uuid4().hex[:8]
-    settings = get_settings().replace(
-        kafka_topic=f"it_users_{tag}",
-        cassandra_table=f"users_it_{tag}",
-        mongo_collection=f"agg_it_{tag}",
-        checkpoint_dir=str(tmp_path_factory.mktemp("ckpt") / "q"),
-        pii_mode="hmac",
-        hmac_key=KEY,
-        as_of=AS_OF,
-        max_offsets_per_trigger=700,
-    )
-    stack.ensure_topics(settings)
-    stack.ensure_schema(settings)
-    users = generator.generate_users(
-        USERS, seed=f"it-{tag}", minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF)
-    )
-    bad = generator.malformed_messages(MALFORMED, seed=f"it-{tag}")
-    sent = producer.produce(users, settings, progress=False)
-    sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
-    assert (sent.sent, sent.failed, sent_bad.sent) == (USERS, 0, MALFORMED)
-
-    first = stream.run(settings, until_idle=True, timeout=900)
-    yield settings, users, bad, first
-    sinks.cassandra_session(settings).execute(
-        f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}"
-    )
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+def run(isolated, produce_and_stream):
+    settings = isolated("it", pii_mode="hmac", hmac_key=KEY, as_of=AS_OF, max_offsets_per_trigger=700)
+    users = generator.generate_users(USERS, seed="it", minor_share=0.15, as_of=dt.date.fromisoformat(AS_OF))
+    bad = generator.malformed_messages(MALFORMED, seed="it")
+    first = produce_and_stream(settings, users, bad)
+    return settings, users, bad, first
 
 
 def _expected(users):
