@@ -1,8 +1,8 @@
 """The GDPR audit on the real stack: clean after a run with malformed input, and it finds planted leaks.
 
-Like ``test_pipeline.py``, the module works on its own topic, table and collections
-(random suffix), dropped at the end, so it does not disturb the other tests or the
-notebooks' data. ``profilepipe audit`` is called through ``cli.main`` with the
+Like every integration module, it works on a pipeline of its own (the ``isolated``
+fixture: topic, table, collections with a random suffix, dropped at the end), so it
+does not disturb the other tests or the notebooks' data. ``profilepipe audit`` is called through ``cli.main`` with the
 ``PROFILEPIPE_*`` variables pointing at those names.
 """
 
