@@ -2,8 +2,8 @@
 
 Like every integration module, it works on a pipeline of its own (the ``isolated``
 fixture: topic, table, collections with a random suffix, dropped at the end), so it
-does not disturb the other tests or the notebooks' data. ``profilepipe audit`` is called through ``cli.main`` with the
-``PROFILEPIPE_*`` variables pointing at those names.
+does not disturb the other tests or the notebooks' data. ``profilepipe audit`` is called
+through ``cli.main`` with the ``PROFILEPIPE_*`` variables pointing at those names.
 """
 
 from __future__ import annotations
