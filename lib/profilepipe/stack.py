@@ -983,12 +983,19 @@ def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
     Both accept messages up to ``TOPIC_MAX_MESSAGE_BYTES`` (the broker's default is 1 MB),
     so an oversized message reaches the stream and is dead-lettered there (``too_large``)
     instead of being refused to the producer. Existing topics keep their partition count;
-    that limit is set on them too. Returns {topic: partition count}.
+    that limit is set on them too. Retriable broker errors (a broker that has just
+    restarted) are retried for up to a minute. Returns {topic: partition count}.
     """
+    from . import retry
+
+    settings = settings or get_settings()
+    return retry.call(lambda: _ensure_topics_once(settings), "kafka: create topics", budget=60)
+
+
+def _ensure_topics_once(settings: Settings) -> dict[str, int]:
     import kafka.errors as kerrors
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    settings = settings or get_settings()
     wanted = {settings.kafka_topic: settings.kafka_partitions, settings.dlq_topic: 1}
     configs = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
     with _quiet("kafka"):
@@ -1005,6 +1012,8 @@ def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
                 code = item.get("error_code", 0)
                 if code not in (0, kerrors.TopicAlreadyExistsError.errno):
                     err = kerrors.for_code(code)
+                    if getattr(err, "retriable", False):
+                        raise err(f"creating topic {item.get('name')}")
                     raise StackError(
                         f"kafka: cannot create topic {item.get('name')}: {err.__name__} "
                         f"{item.get('error_message') or ''}".strip()

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from profilepipe import sinks, stack
+from profilepipe import retry, sinks, stack
 from profilepipe.config import get_settings
 
 LIFECYCLE = "stack_lifecycle"
@@ -83,12 +83,16 @@ def isolated(tmp_path_factory):
         return settings
 
     yield make
-    for settings in made:
-        session = sinks.cassandra_session(settings)
-        for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
-            session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}")
-        sinks.clear_aggregates(settings)
-        sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    for settings in made:  # retried: the lifecycle tests, which run last, have just restarted the stack
+        retry.call(lambda s=settings: _drop(s), f"drop {settings.kafka_topic}", budget=120)
+
+
+def _drop(settings) -> None:
+    session = sinks.cassandra_session(settings)
+    for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
+        session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
+    sinks.clear_aggregates(settings)
+    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ SYNTHETIC = ("data/samples/", "tests/fixtures/")
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")
 # PROFILEPIPE_HMAC_KEY=..., PROFILEPIPE_MONGO_PASSWORD='...': only placeholders or shell expansions
 ENV_ASSIGN = re.compile(r"PROFILEPIPE_(?:HMAC_KEY|\w*PASSWORD)\s*=\s*['\"]?([^\s'\"`]*)")
-PLACEHOLDER = re.compile(r"^(?:\.\.\.|\$.*|<[^>]*>|)$")
+PLACEHOLDER = re.compile(r"^(?:\.\.\.|\$.*|<[^>]*>|\{\w+\}|)$")  # ..., $VAR, <password>, {f_string_name}
 # hmac_key="..." / KEY = "..." in code: a throwaway test value says so
 CODE_KEY = re.compile(r"(?:hmac_key\s*=|\bKEY\s*=)\s*f?['\"]([^'\"]*)['\"]")
 THROWAWAY = re.compile(r"not-a-secret|^$|^unit-test-key-|^fault-test-|^hmac-\{")
@@ -117,3 +117,4 @@ def test_the_patterns_catch_what_they_are_for():
     assert PLACEHOLDER.match(ENV_ASSIGN.search("PROFILEPIPE_HMAC_KEY=$(openssl rand -hex 32)").group(1))
     assert not THROWAWAY.search(CODE_KEY.search('hmac_key="prod-key-2026"').group(1))
     assert URI_PASSWORD.search("mongodb://admin:hunter22@host/db").group(1) == "hunter22"
+    assert PLACEHOLDER.match(URI_PASSWORD.search('f"mongodb://old:{URI_PW}@h"').group(1))
