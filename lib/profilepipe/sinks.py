@@ -339,8 +339,9 @@ def read_aggregates(settings: Settings, dimension: str | None = None) -> list[di
 
 
 def read_batches(settings: Settings) -> list[dict]:
+    """The finished batches' logs (a batch being written has only its dead-letter mark)."""
     _, _, batches = collections(settings)
-    return list(batches.find({}, {"_id": 0}).sort("finished_at", 1))
+    return list(batches.find({"read": {"$exists": True}}, {"_id": 0}).sort("finished_at", 1))
 
 
 def clear_aggregates(settings: Settings) -> None:
