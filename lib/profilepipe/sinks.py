@@ -189,8 +189,7 @@ def forget_user(settings: Settings, user_id: str) -> bool:
         (erasure_key(str(uid)), dt.datetime.now(dt.UTC)),
     )
     existed = get_user(settings, str(uid)) is not None
-    cql = f"DELETE FROM {settings.cassandra_keyspace}.{settings.cassandra_table} WHERE user_id = %s"
-    session.execute(cql, (uid,))
+    delete_erased(settings, [str(uid)])
     return existed
 
 
