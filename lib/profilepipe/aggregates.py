@@ -6,6 +6,7 @@ exact however the stream was cut into batches; the MongoDB merge is ``sinks``'.
 
 Dimensions (``DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
 ``country_gender`` (``"Germany|female"``: average age by country and gender),
+``nationality_gender`` (``"DE|female"``: users by nationality and gender),
 ``email_domain``, ``registered_year`` and ``ingested_minute`` (``YYYY-MM-DDTHH:MM``,
 UTC). A row whose value for a dimension is null is left out of that dimension only.
 
@@ -24,6 +25,7 @@ DIMENSIONS = (
     "gender",
     "age_band",
     "country_gender",
+    "nationality_gender",
     "email_domain",
     "registered_year",
     "ingested_minute",
@@ -77,6 +79,10 @@ def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at"
         "country_gender": F.when(
             F.col("country").isNotNull() & F.col("gender").isNotNull(),
             F.concat_ws("|", F.col("country"), F.col("gender")),
+        ),
+        "nationality_gender": F.when(
+            F.col("nationality").isNotNull() & F.col("gender").isNotNull(),
+            F.concat_ws("|", F.col("nationality"), F.col("gender")),
         ),
         "email_domain": F.col("email_domain"),
         "registered_year": F.year(F.col("registered_at")).cast("string"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import shutil
 import signal
 import threading
@@ -61,6 +62,7 @@ class BatchReport:
     started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
     finished_at: float = 0.0
     stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
+    dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
 
     @property
     def balanced(self) -> bool:
@@ -97,7 +99,7 @@ class BatchWriter:
             key = sinks.batch_key(offsets)
             stages["offsets"] = time.monotonic() - started
             self._note(batch_id, f"offsets {_ranges(offsets)} (batch key {key})")
-            counts, written = self._write(batch_id, raw, as_of, key, stages)
+            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages)
         finally:
             raw.unpersist()
         report = BatchReport(
@@ -112,6 +114,7 @@ class BatchWriter:
             started_at=started_at,
             finished_at=time.time(),
             stages={k: round(v, 3) for k, v in stages.items()},
+            dead_letter_reasons=reasons,
         )
         if written != counts["stored"]:
             raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
@@ -127,6 +130,7 @@ class BatchWriter:
                 "filtered_minor": report.filtered_minor,
                 "erased": report.erased,
                 "dead_letter": report.dead_letter,
+                "dead_letter_reasons": dict(sorted(reasons.items())),
                 "seconds": report.seconds,
                 "as_of": as_of.isoformat(),
                 "pii_mode": settings.pii_mode,
@@ -143,8 +147,10 @@ class BatchWriter:
         if self.on_stage:
             self.on_stage(f"batch {batch_id}: {text}")
 
-    def _write(self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict) -> tuple[dict, int]:
-        """Transform one batch and write its three outputs; returns (counts, rows written)."""
+    def _write(self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict) -> tuple[dict, int, dict]:
+        """Transform one batch and write its three outputs.
+
+        Returns (counts, rows written, dead letters by reason)."""
         settings, hasher = self.settings, self.hasher or privacy.hash_pii
 
         def lap(name: str, since: float, detail: str) -> float:
@@ -154,6 +160,7 @@ class BatchWriter:
             return now
 
         t = time.monotonic()
+        reasons: dict[str, int] = {}
         erased = sinks.erased_keys(settings)  # forgotten users are dropped, also on a replay
         parsed = transform.parse(raw, settings.max_message_bytes)
         shaped = hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
@@ -173,11 +180,14 @@ class BatchWriter:
             t = lap("mongo", t, f"{touched} aggregate documents merged")
             if counts["dead_letter"]:
                 letters = sinks.dead_letter_messages(transform.dead_letters(shaped))
+                for _key, value in letters:
+                    reason = json.loads(value)["reason"]
+                    reasons[reason] = reasons.get(reason, 0) + 1
                 sent = sinks.write_dead_letters(letters, settings, key)
                 t = lap("dead_letters", t, f"{sent} of {len(letters)} sent (the rest were already there)")
         finally:
             shaped.unpersist()
-        return counts, written
+        return counts, written, reasons
 
 
 def _ranges(offsets: dict) -> str:

@@ -213,6 +213,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
             "gender": gender,
             "age_band": aggregates.age_band(age),
             "country_gender": f"{country}|{gender}",
+            "nationality_gender": f"{u['nat']}|{gender}",
             "email_domain": u["email"].split("@")[1].lower(),
             "registered_year": u["registered"]["date"][:4],
             "ingested_minute": minutes[uid],
