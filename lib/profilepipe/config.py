@@ -118,6 +118,9 @@ class Settings:
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
+    # Dashboard
+    dashboard_port: int = _f(8050, "Port of the live dashboard (`profilepipe dashboard`, on 127.0.0.1)")
+    dashboard_refresh_seconds: float = _f(2.0, "Seconds between two refreshes of the live dashboard")
     # Local stack
     stack_dir: str = _f(None, "Data, logs and pid files of the local stack", factory=_default_stack_dir)
     jars_dir: str = _f(None, "Jars resolved by Maven (cache, never committed)", factory=_default_jars_dir)
@@ -192,6 +195,11 @@ class Settings:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")
+        if not 1 <= self.dashboard_port <= 65535 or self.dashboard_refresh_seconds <= 0:
+            raise ValueError(
+                f"{self.env_name('dashboard_port')} must be a port (1..65535) and "
+                f"{self.env_name('dashboard_refresh_seconds')} above 0"
+            )
         self._validate_credentials_and_tls()
 
     def _validate_credentials_and_tls(self) -> None:
