@@ -24,7 +24,10 @@ status:  ## health of each service
 logs:  ## tail the stack's logs
 	@$(PP) stack logs
 
-run: up  ## the main job: set-up, stack, then the notebooks headless (papermill) into output/
+# `make run` hashes with bcrypt cost 10 (quick for a workshop) unless PROFILEPIPE_BCRYPT_COST is set
+run: export PROFILEPIPE_BCRYPT_COST ?= 10
+run: setup  ## the main job: set-up, stack, then the notebooks headless (papermill) into output/
+	@$(PP) stack up --quiet
 	@$(PP) run
 
 lint: setup  ## ruff lint and format check (lib, tests, notebooks, bench)

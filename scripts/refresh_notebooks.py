@@ -5,18 +5,20 @@ Run it with the stack up, after a change that alters what a notebook shows:
     .venv/bin/python scripts/refresh_notebooks.py            # all notebooks, in order
     .venv/bin/python scripts/refresh_notebooks.py 02 03      # some of them
 
-Outputs come from the deterministic defaults of each notebook's parameters cell (seeded
-generator, fixed ``as_of``). stderr outputs (Spark's JVM start-up lines, progress bars)
+Outputs come from each notebook's parameters cell with the reference run's settings
+(``notebooks/reference.env``: seeded generator, fixed ``as_of``), the same values nbval
+gives the kernels. stderr outputs (Spark's JVM start-up lines, progress bars)
 are dropped: nbval does not compare them (notebooks/conftest.py).
 """
 
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from profilepipe.notebooks import KERNEL, list_notebooks
+from profilepipe.notebooks import KERNEL, list_notebooks, reference_env
 
 
 def refresh(path: Path) -> None:
@@ -32,5 +34,6 @@ def refresh(path: Path) -> None:
 
 
 if __name__ == "__main__":
+    os.environ.update(reference_env())  # inherited by every kernel started below
     for book in list_notebooks(sys.argv[1:] or None):
         refresh(book)

@@ -44,6 +44,7 @@ from typing import Any
 
 from . import generator, sinks, transform
 from .config import Settings
+from .errors import ProfilepipeError
 
 #: The kinds of personal value, in report order.
 KINDS = ("password", "salt", "md5", "sha1", "sha256", "phone", "cell", "street address", "email local part")
@@ -112,6 +113,19 @@ class AuditReport:
         if len(self.minors_stored) > limit:
             lines.append(f"  ... and {len(self.minors_stored) - limit} more")
         return "\n".join(lines)
+
+
+class AuditFindings(ProfilepipeError):
+    """The audit found personal data or a minor (``profilepipe run`` then exits 3)."""
+
+
+def require_clean(report: AuditReport) -> None:
+    """Raise ``AuditFindings`` (counts only, never a value) unless the report is clean."""
+    if not report.clean:
+        raise AuditFindings(
+            f"the privacy audit found {len(report.plaintext_found)} plaintext personal value(s) and "
+            f"{len(report.minors_stored)} minor(s) stored; the report above says where"
+        )
 
 
 # ------------------------------------------------------------------ the input's personal values

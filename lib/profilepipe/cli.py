@@ -65,9 +65,14 @@ def cmd_stack(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    lines: list[str] = []
+    echo = lines.append if args.quiet else print  # --quiet: the last line, or all of them on error
     try:
         if args.action in ("up", "start"):
-            stack.up(settings, services=services)
+            stack.up(settings, services=services, echo=echo)
+            if args.quiet:
+                healthy = ", ".join(services or ["kafka", "cassandra", "mongo"])
+                print(f"{lines[-1]} ({healthy} healthy; log files in {stack.log_dir(settings)})")
         elif args.action in ("down", "stop"):
             stack.down(settings, services=services)
         elif args.action == "restart":
@@ -87,6 +92,8 @@ def cmd_stack(args: argparse.Namespace) -> int:
                 print(f"{st.name:10} {state:8} pid={pid!s:8} {st.address:22} {st.detail}")
             return 0 if all(st.healthy for st in statuses.values()) else 1
     except stack.StackError as exc:
+        if args.quiet:
+            print("\n".join(lines), file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -99,7 +106,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     users = source.users_from(
         args.source or settings.source,
         args.count,
-        seed=args.seed or settings.seed,
+        seed=args.seed,
         nat=args.nat,
         settings=settings,
     )
@@ -108,7 +115,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     if args.malformed:
         from . import generator
 
-        bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.seed)
+        bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.generator_seed)
         summaries.append(producer.produce_raw([(m["key"], m["value"]) for m in bad], settings))
         print(f"malformed: sent={summaries[1].sent} failed={summaries[1].failed}")
     undelivered = [k for s in summaries for k, _ in s.undelivered]
@@ -154,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raw_keys=set(dict(args.raw_parameter or [])),
         only=args.notebook,
         timeout=args.cell_timeout,
+        append=args.append,
     )
 
 
@@ -161,6 +169,19 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from . import notebooks
 
     return notebooks.lab(start_stack=not args.no_stack, port=args.port)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from . import dashboard
+
+    settings = get_settings().replace(dashboard_port=args.port, dashboard_refresh_seconds=args.refresh)
+    every = settings.dashboard_refresh_seconds
+
+    def ready(url: str) -> None:  # once the port is bound
+        print(f"dashboard: {url} (refreshes every {every:g} s; Ctrl-C stops it)", flush=True)
+
+    dashboard.serve(settings, ready=ready)
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -223,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="limit to some of: kafka, cassandra, mongo (default: all)",
     )
     p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
+    p.add_argument("-q", "--quiet", action="store_true", help="up: one line when all is well")
     p.set_defaults(func=cmd_stack)
 
     p = sub.add_parser("produce", help="send users to Kafka (API, samples or the seeded generator)")
@@ -272,12 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="output folder (default output/runs)")
     p.add_argument("--notebook", action="append", help="run only these notebooks (name or number)")
     p.add_argument("--cell-timeout", type=int, default=900, help="seconds per cell (default 900)")
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="keep earlier data (no reset before producing, no demo erasure): for scheduled runs",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("lab", help="start JupyterLab with the project's kernel (and the stack)")
     p.add_argument("--no-stack", action="store_true", help="do not start the stack")
     p.add_argument("--port", type=int, default=8888)
     p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("dashboard", help="the live dashboard of the stream, read from MongoDB (Dash)")
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default PROFILEPIPE_DASHBOARD_PORT, 8050)")
+    p.add_argument("--refresh", type=float, metavar="SECONDS", help="seconds between refreshes (default 2)")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("bench", help="end-to-end throughput and latency benchmark")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PREFIX = "PROFILEPIPE_"
+GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
 
 
 def project_root() -> Path:
@@ -91,7 +93,7 @@ class Settings:
     api_backoff_base: float = _f(1.0, "First API retry delay, seconds (doubles per attempt, plus jitter)")
     api_backoff_max: float = _f(60.0, "Longest wait between API retries, seconds (caps Retry-After too)")
     source: str = _f("generator", "Default source: api, samples or generator")
-    seed: str = _f("profilepipe", "Seed of the offline generator and of the API")
+    seed: str = _f("", "Seed of the generator (empty: `profilepipe`) and of the API (empty: unseeded)")
     # Privacy and GDPR
     pii_mode: str = _f("bcrypt", "How phone and address are hashed: bcrypt or hmac")
     bcrypt_cost: int = _f(12, "bcrypt cost factor (log2 rounds), 4..31")
@@ -139,6 +141,11 @@ class Settings:
     @property
     def dlq_topic(self) -> str:
         return self.kafka_dlq_topic or f"{self.kafka_topic}.dlq"
+
+    @property
+    def generator_seed(self) -> str:
+        """The offline generator's seed: ``seed``, or ``profilepipe`` (it is always seeded)."""
+        return self.seed or GENERATOR_SEED
 
     @property
     def mongo_host(self) -> str:
@@ -311,6 +318,31 @@ def _parse_bool(raw: str) -> bool:
     if word in _FALSE:
         return False
     raise ValueError(f"use {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, any case")
+
+
+def explain(settings: Settings, names: Iterable[str] | None = None) -> list[tuple[str, object, str]]:
+    """``(variable, value, "environment" | "default")`` per setting, secrets masked."""
+    shown = settings.redacted()
+    rows = []
+    for name in names or shown:
+        variable = Settings.env_name(name)
+        origin = "environment" if os.environ.get(variable) else "default"
+        rows.append((variable, shown[name], origin))
+    return rows
+
+
+def run_summary(settings: Settings) -> str:
+    """One line: what a run of the notebooks will use (no secret, no path)."""
+    if settings.seed:
+        seed = f"seed {settings.seed!r}"
+    else:
+        seed = "unseeded" if settings.source == "api" else f"seed {settings.generator_seed!r}"
+    cost = f" (cost {settings.bcrypt_cost})" if settings.pii_mode == "bcrypt" else ""
+    as_of = settings.as_of or "today (UTC)"
+    return (
+        f"source {settings.source} ({seed}); PII mode {settings.pii_mode}{cost}; processing date {as_of}; "
+        f"GDPR minimum age {settings.min_age}; k = {settings.k_anonymity}"
+    )
 
 
 def get_settings(**overrides) -> Settings:

@@ -2,7 +2,7 @@
 
 The live API cannot be reached from CI, never returns a minor and has had long
 outages, so the pipeline is tested on users made here. They follow the v1.4 shape
-exactly (key order, types and the per-nationality quirks listed in FACTS.md):
+exactly (key order, types and the per-nationality quirks seen in real API answers):
 
 * postcode is an ``int`` for most nationalities, a ``str`` for CA (``"K1A 0B1"``),
   GB (``"SW1A 1AA"``), NL (``"1234 AB"``) and NO (``"0150"``, leading zero kept);

@@ -4,25 +4,52 @@
 (executed notebooks, plus the PNG figures the notebooks save under ``figures/``). Each
 notebook runs with its own folder as working directory, exactly as nbval runs it, and
 with the project's kernel (``profilepipe``, registered in the venv by ``make setup``).
-The exit code is non-zero on the first failure, and the message names the notebook and
-the cell; nothing is left running (the notebooks stop their queries in ``finally``).
+
+The console gets one line per notebook. Everything else the kernels and their JVMs write
+(Spark's WARN lines, Java stack traces at shutdown, Jupyter's transport warnings) goes
+to ``<run>/run.log``, whose path is printed; a failure prints its cause and that path.
+
+Exit codes (for cron and Airflow): 0 all notebooks passed; ``EXIT_FAILED`` (1) a notebook
+failed; ``EXIT_AUDIT`` (3) the privacy audit (notebook 04) found personal data or a minor.
+``append=True`` keeps what earlier runs stored (notebook 01 does not reset, notebook 04
+does not forget its demo user): the mode for scheduled runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .config import get_settings, project_root
 
 KERNEL = "profilepipe"
+EXIT_FAILED, EXIT_AUDIT = 1, 3
+#: parameters ``append=True`` sets: no reset before producing, no demo erasure
+APPEND_PARAMETERS = {"fresh_start": False, "forget_demo_user": False}
 
 
 def notebook_dir() -> Path:
     return project_root() / "notebooks"
+
+
+def reference_env() -> dict[str, str]:
+    """The reference run's pinned ``PROFILEPIPE_*`` values (``notebooks/reference.env``).
+
+    nbval (``notebooks/conftest.py``) and ``scripts/refresh_notebooks.py`` put them in the
+    kernels' environment, so the committed outputs do not depend on the caller's.
+    """
+    values = {}
+    for line in (notebook_dir() / "reference.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
 
 
 def list_notebooks(only: list[str] | None = None) -> list[Path]:
@@ -57,13 +84,39 @@ def run_one(path: Path, out_dir: Path, parameters: dict, timeout: int = 900) -> 
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(
             f"{path.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}\n"
-            f"executed notebook with the traceback: {out_path}"
+            f"executed notebook with the traceback: {out_path}",
+            ename=exc.ename,
         ) from None
     return out_path
 
 
 class NotebookFailed(RuntimeError):
-    pass
+    def __init__(self, message: str, ename: str = ""):
+        super().__init__(message)
+        self.ename = ename  # the exception class raised in the notebook
+
+
+@contextlib.contextmanager
+def _output_to(log_path: Path):
+    """Point this process's stdout and stderr (file descriptors 1 and 2, inherited by the
+    kernels and their JVMs) at ``log_path``; yields a writer to the original console."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            console.close()
 
 
 def run_all(
@@ -72,8 +125,9 @@ def run_all(
     raw_keys: set[str] | None = None,
     only: list[str] | None = None,
     timeout: int = 900,
+    append: bool = False,
 ) -> int:
-    """Run the notebooks in order; returns a process exit code."""
+    """Run the notebooks in order; returns a process exit code (see the module docstring)."""
     import yaml
 
     settings = get_settings()
@@ -81,23 +135,31 @@ def run_all(
     run_name = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = (base / run_name).resolve()
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    params = {}
+    params = dict(APPEND_PARAMETERS) if append else {}
     for name, value in (parameters or {}).items():
         params[name] = value if name in (raw_keys or set()) else yaml.safe_load(value)
     books = list_notebooks(only)
     if not books:
         print(f"error: no notebook matches {only}", file=sys.stderr)
         return 2
-    print(f"run {run_name}: {len(books)} notebooks -> {out_dir}")
-    for book in books:
-        started = dt.datetime.now()
-        print(f"  {book.name} ...", flush=True)
-        try:
-            run_one(book, out_dir, params, timeout=timeout)
-        except NotebookFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        print(f"  {book.name} ok ({(dt.datetime.now() - started).total_seconds():.0f}s)")
+    log = out_dir / "run.log"
+    mode = " (append)" if append else ""
+    print(f"run {run_name}{mode}: {len(books)} notebooks -> {out_dir} (log: {log})", flush=True)
+    failure = None
+    with _output_to(log) as console:
+        for book in books:
+            started = time.monotonic()
+            console.write(f"  {book.name} ...")
+            try:
+                run_one(book, out_dir, params, timeout=timeout)
+            except NotebookFailed as exc:
+                console.write(" FAILED\n")
+                failure = exc
+                break
+            console.write(f" ok ({time.monotonic() - started:.0f}s)\n")
+    if failure is not None:
+        print(f"error: {failure}\nlog of the kernels and Spark: {log}", file=sys.stderr)
+        return EXIT_AUDIT if failure.ename == "AuditFindings" else EXIT_FAILED
     figures = sorted((out_dir / "figures").glob("*.png"))
     print(f"done: {len(books)} notebooks, {len(figures)} figures in {out_dir}")
     latest = base / "latest"

@@ -219,6 +219,11 @@ def truncate_users(settings: Settings) -> None:
     session.execute(f"TRUNCATE {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120)
 
 
+def truncate_erasures(settings: Settings) -> None:
+    """Empty the erasure register (a reset starts over: no user is forgotten any more)."""
+    cassandra_session(settings).execute(f"TRUNCATE {_erasures_table(settings)}", timeout=120)
+
+
 # ------------------------------------------------------------------ MongoDB
 _MONGO: dict[str, Any] = {}
 
@@ -531,7 +536,11 @@ def delete_topics(settings: Settings, topics: list[str], timeout_s: float = 30.0
 
 
 def reset_all(settings: Settings, echo=print) -> None:
-    """Empty everything the pipeline wrote: topics, table, aggregates, checkpoint."""
+    """Empty everything the pipeline wrote: topics, table, erasure register, aggregates, checkpoint.
+
+    Afterwards a run starts from nothing, so the same run gives the same numbers again
+    (the erasure register included: a user forgotten by an earlier run is stored again).
+    """
     from . import stack
 
     delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
@@ -539,7 +548,11 @@ def reset_all(settings: Settings, echo=print) -> None:
     echo(f"kafka: topics {settings.kafka_topic}, {settings.dlq_topic} recreated empty")
     stack.ensure_schema(settings)
     truncate_users(settings)
-    echo(f"cassandra: {settings.cassandra_keyspace}.{settings.cassandra_table} truncated")
+    truncate_erasures(settings)
+    echo(
+        f"cassandra: {settings.cassandra_keyspace}.{settings.cassandra_table} and its erasure register "
+        "truncated"
+    )
     clear_aggregates(settings)
     echo(f"mongo: {settings.mongo_database}.{settings.mongo_collection}* dropped")
     ckpt = Path(settings.checkpoint_dir)

@@ -3,7 +3,7 @@
 * :class:`RandomUserClient` calls ``settings.api_url`` (pinned to ``/api/1.4/``) with a
   timeout on every call, a polite minimum interval between calls, and retries with
   exponential backoff and jitter on everything the API is known to do when it is
-  unwell (FACTS.md): connection errors and timeouts, HTTP 429 (``Retry-After``
+  unwell (observed in real answers): connection errors and timeouts, HTTP 429 (``Retry-After``
   honoured), 5xx HTML outage pages, a JSON ``{"error": ...}`` body and a 200 answer
   holding fewer users than asked (``"results": []``). After the last attempt it
   raises :class:`SourceError` saying which URL, how many attempts and the last
@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import random
+import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -243,14 +244,18 @@ class RandomUserClient:
     ) -> Iterator[dict]:
         """``count`` users, paging (``page`` 1, 2, ... with one seed) past 5000 per call.
 
-        Without ``seed`` the settings' seed is used, so the pages belong together.
+        Without ``seed`` the settings' seed is used; when that is empty too the users are
+        unseeded (new ones each call), and a request over several pages draws one random
+        seed so that its pages belong together.
         """
         if count < 0:
             raise ValueError("count must be >= 0")
         if not 1 <= page_size <= MAX_RESULTS:
             raise ValueError(f"page_size must be in 1..{MAX_RESULTS}")
-        seed = seed if seed is not None else self.settings.seed
+        seed = seed if seed is not None else (self.settings.seed or None)
         pages = math.ceil(count / page_size)
+        if seed is None and pages > 1:
+            seed = secrets.token_hex(8)  # 16 characters (a seed of 18 is read specially)
         if pages > MAX_PAGE:
             raise ValueError(f"{count} users need {pages} pages; the API stops at page {MAX_PAGE}")
         remaining = count
@@ -433,7 +438,8 @@ def users_from(
 ) -> list[dict]:
     """``count`` users from ``api``, ``samples`` or ``generator``.
 
-    ``seed`` defaults to ``settings.seed``; the generator's processing date is
+    ``seed`` defaults to ``settings.seed``: for the API an empty one means unseeded (new
+    users each run), the generator falls back to ``settings.generator_seed``; its processing date is
     ``settings.as_of`` (today when empty). ``samples`` returns the replayed users
     (filtered by ``nat``), at most ``count`` of them (all when ``count`` is None).
     ``api`` raises :class:`SourceError` when the API cannot be reached: there is no
@@ -442,7 +448,6 @@ def users_from(
     settings = settings or get_settings()
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-    seed = seed if seed is not None else settings.seed
     if source == "samples":
         codes = set(check_nat(nat).split(",")) if check_nat(nat) else None
         users = [u for u in load_samples() if codes is None or u.get("nat") in codes]
@@ -453,6 +458,7 @@ def users_from(
         raise ValueError(f"count is required for source {source!r}")
     if source == "api":
         return RandomUserClient(settings).users(count, nat=nat, seed=seed)
+    seed = seed or settings.generator_seed
     return generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
 
 
@@ -471,11 +477,11 @@ def users_with_fallback(
     ``note`` says what happened, to be shown to the reader.
     """
     settings = settings or get_settings()
-    seed = seed if seed is not None else settings.seed
     client = client or RandomUserClient(settings)
     try:
         users = client.users(count, nat=nat, seed=seed, retries=retries)
     except SourceError as exc:
+        seed = seed or settings.generator_seed
         users = generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
         note = (
             f"randomuser.me unavailable ({exc.last_reason or exc}); using {count} users from the "
@@ -483,7 +489,8 @@ def users_with_fallback(
         )
         log.warning(note)
         return users, "generator", note
-    return users, "api", f"{len(users)} users from {settings.api_url} (seed {seed!r})"
+    seeded = f"seed {seed or settings.seed!r}" if (seed or settings.seed) else "unseeded"
+    return users, "api", f"{len(users)} users from {settings.api_url} ({seeded})"
 
 
 __all__ = [

@@ -89,8 +89,13 @@ def _jars_dir(settings: Settings) -> Path:
     return Path(settings.jars_dir).resolve()
 
 
+def log_dir(settings: Settings) -> Path:
+    """The folder of the services' log files."""
+    return _stack_dir(settings) / "logs"
+
+
 def _log_path(settings: Settings, svc: str) -> Path:
-    return _stack_dir(settings) / "logs" / f"{svc}.log"
+    return log_dir(settings) / f"{svc}.log"
 
 
 def _pid_path(settings: Settings, svc: str) -> Path:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from . import aggregates, privacy, sinks, transform
+from . import aggregates, contract, privacy, sinks, transform
 from .config import Settings
 from .spark import get_spark
 
@@ -66,7 +66,8 @@ class BatchReport:
 
     @property
     def balanced(self) -> bool:
-        return self.read == self.stored + self.filtered_minor + self.erased + self.dead_letter
+        """``contract.BALANCE_RULE`` holds for this batch."""
+        return contract.balanced(self)
 
 
 @dataclass
@@ -203,6 +204,11 @@ class StreamResult:
     dead_letter: int
     seconds: float
     erased: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        """``contract.BALANCE_RULE`` holds for the sum of the batches."""
+        return contract.balanced(self)
 
     def describe(self) -> str:
         rate = self.read / self.seconds if self.seconds else 0.0

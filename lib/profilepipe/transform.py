@@ -38,10 +38,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from .contract import DEAD, ERASED, MINOR, OUTCOMES, STORED
 from .schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
-STORED, MINOR, ERASED, DEAD = "stored", "filtered_minor", "erased", "dead_letter"
-OUTCOMES = (STORED, MINOR, ERASED, DEAD)
 REASONS = (
     "too_large",
     "invalid_json",

@@ -9,7 +9,7 @@ plain Python from what the input topic holds:
 * every MongoDB aggregate (all dimensions, ``ingested_minute`` included) equals the
   count and age sum computed from the input: a replayed batch is not counted twice;
 * every malformed message has exactly one dead letter;
-* the batch log adds up: ``read = stored + filtered_minor + dead_letter``.
+* the batch log adds up: ``contract.BALANCE_RULE``.
 
 They stop and start services, so they run after the other tests (``stack_lifecycle``).
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import aggregates, generator, producer, sinks, stack
+from profilepipe import aggregates, contract, generator, producer, sinks, stack
 from profilepipe.config import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
@@ -251,7 +251,7 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     assert Counter(d["reason"] for d in letters) == expected["reasons"]
 
     batches = sinks.read_batches(settings)
-    assert all(b["read"] == b["stored"] + b["filtered_minor"] + b["dead_letter"] for b in batches)
+    assert all(contract.balanced(b) for b in batches)
     assert sum(b["read"] for b in batches) == expected["records"]
     assert sum(b["stored"] for b in batches) == len(expected["adults"])
 

@@ -122,3 +122,17 @@ def test_nothing_binary_or_generated_is_committed():
     files = out.stdout.splitlines()
     assert not [f for f in files if f.endswith((".jar", ".class", ".pyc"))]
     assert not [f for f in files if f.startswith((".stack/", ".cache/", "output/", ".venv/"))]
+
+
+def test_the_project_refers_to_no_file_outside_its_repository():
+    """Notes kept beside a checkout (a team's fact sheet, a parent folder) are not the project's."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    outside = re.compile(r"FACTS\.md|\.\./shared\b|\bshared/FACTS")
+    offenders = []
+    for name in tracked.stdout.splitlines():
+        path = ROOT / name
+        if path.suffix in {".png", ".jar"} or not path.is_file() or name == "tests/unit/test_packaging.py":
+            continue
+        if outside.search(path.read_text(errors="replace")):
+            offenders.append(name)
+    assert not offenders, f"these files name a file outside the repository: {offenders}"

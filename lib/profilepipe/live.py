@@ -1,0 +1,159 @@
+"""Real time, shown: the producer sends at a steady rate while the stream runs beside it.
+
+``LiveRun(settings, rate, seconds).run(view)``:
+
+1. makes ``rate * seconds`` users (``settings.source``; the generator seeded with ``seed``);
+2. starts the streaming query with a short processing-time trigger (``trigger_seconds``),
+   on the same checkpoint as ``profilepipe stream``, so it continues where that stopped;
+3. sends the users from a background thread at ``rate`` users per second;
+4. polls the query's batch reports from this thread and hands each finished micro-batch to
+   ``view`` (in a notebook: one printed line per batch and a figure redrawn in place);
+5. stops the query once every user sent has been read (or ``timeout`` passed).
+
+The caller checks first that nothing else waits in the topic
+(``workshop.require_no_backlog``), so the counts are this run's own. ``LiveResult``
+says what was sent and what the stream did with it; ``describe`` prints only what does
+not depend on timing (how the stream cut the input into batches does).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import contract, producer, sinks, source, stream
+from .config import Settings
+
+
+class View(Protocol):
+    def batch(self, report: stream.BatchReport, reports: list[stream.BatchReport]) -> None: ...
+
+
+@dataclass
+class LiveResult:
+    sent: int
+    rate: float
+    result: stream.StreamResult
+    reports: list[stream.BatchReport] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return contract.balanced(self.result)
+
+    def table(self) -> list[dict]:
+        """One row per micro-batch: its records, outcomes, seconds and processing rate."""
+        return [
+            {
+                "batch": r.batch_id,
+                "read": r.read,
+                "stored": r.stored,
+                "filtered_minor": r.filtered_minor,
+                "dead_letter": r.dead_letter,
+                "seconds": r.seconds,
+                "records_per_s": round(r.read / r.seconds, 1) if r.seconds else None,
+            }
+            for r in self.reports
+        ]
+
+    def describe(self) -> list[str]:
+        c = contract.counts_of(self.result)
+        return [
+            f"sent {self.sent} users at {self.rate:g} users/s",
+            " ".join(f"{name}={c[name]}" for name in ("read", *contract.OUTCOMES)),
+            f"balanced: {self.balanced}; every user sent was read: {c['read'] == self.sent}",
+            f"more than one micro-batch: {len(self.reports) > 1}",
+        ]
+
+
+@dataclass
+class LiveRun:
+    settings: Settings
+    rate: float = 50.0
+    seconds: float = 60.0
+    trigger_seconds: float = 1.0
+    seed: str = "live"
+    timeout: float = 300.0  # after the producer finished, for the stream to catch up
+
+    def users(self) -> list[dict]:
+        count = max(1, int(self.rate * self.seconds))
+        return source.users_from(self.settings.source, count, seed=self.seed, settings=self.settings)
+
+    def run(self, view: View | None = None, poll: float = 0.5) -> LiveResult:
+        users = self.users()
+        settings = self.settings.replace(trigger_seconds=self.trigger_seconds)
+        handle = stream.start(settings)
+        sent: dict = {}
+
+        def send() -> None:
+            sent["summary"] = producer.produce(users, settings, rate=self.rate, progress=False)
+
+        thread = threading.Thread(target=send, name="profilepipe-live-producer", daemon=True)
+        shown = 0
+        try:
+            thread.start()
+            deadline = None
+            while True:
+                reports = list(handle.writer.reports)
+                for report in reports[shown:]:
+                    if view is not None:
+                        view.batch(report, reports[: reports.index(report) + 1])
+                shown = len(reports)
+                if not handle.query.isActive:
+                    raise RuntimeError(f"the streaming query stopped: {handle.query.exception()}")
+                if not thread.is_alive():
+                    deadline = deadline or time.monotonic() + self.timeout
+                    if sum(r.read for r in reports) >= len(users) or time.monotonic() > deadline:
+                        break
+                time.sleep(poll)
+        finally:
+            thread.join(timeout=self.timeout)
+            handle.stop()
+        summary = sent.get("summary")
+        delivered = summary.sent if summary is not None else 0
+        reports = handle.writer.reports
+        return LiveResult(sent=delivered, rate=self.rate, result=handle.result(), reports=reports)
+
+
+class NotebookView:
+    """One printed line per micro-batch and a two-panel figure redrawn in place.
+
+    Left: records per second of each batch (Spark's processing rate, read / batch seconds).
+    Right: users by nationality stored so far (the MongoDB aggregates the dashboard reads).
+    """
+
+    def __init__(self, settings: Settings, top: int = 12):
+        from IPython.display import display
+        from matplotlib.figure import Figure
+
+        self.settings, self.top = settings, top
+        self.figure = Figure(figsize=(11, 3.8), layout="constrained")
+        self.rate_ax, self.nat_ax = self.figure.subplots(1, 2)
+        self.started = time.time()
+        self.handle = display(self.figure, display_id=True)
+
+    def batch(self, report: stream.BatchReport, reports: list[stream.BatchReport]) -> None:
+        rate = report.read / report.seconds if report.seconds else 0.0
+        print(
+            f"{time.time() - self.started:5.1f}s  batch {report.batch_id}: read={report.read} "
+            f"stored={report.stored} filtered_minor={report.filtered_minor} erased={report.erased} "
+            f"dead_letter={report.dead_letter} in {report.seconds:.1f}s ({rate:,.0f} records/s)",
+            flush=True,
+        )
+        self._draw(reports)
+        self.handle.update(self.figure)
+
+    def _draw(self, reports: list[stream.BatchReport]) -> None:
+        ax = self.rate_ax
+        ax.clear()
+        ax.bar([str(r.batch_id) for r in reports], [r.read / r.seconds if r.seconds else 0 for r in reports])
+        ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
+        docs = [d for d in sinks.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
+        docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]
+        ax = self.nat_ax
+        ax.clear()
+        ax.barh([d["key"] for d in docs], [d["count"] for d in docs], color="tab:green")
+        ax.invert_yaxis()
+        total = sum(r.stored for r in reports)
+        ax.set(title=f"Users by nationality (top {self.top}; +{total} this run)", xlabel="users stored")
