@@ -56,6 +56,7 @@ def _docs():
         "gender": {"female": 30, "male": 38},
         "age_band": {"18-24": 10, "25-34": 20, "65+": 2},
         "country_gender": {"France|female": 12, "France|male": 13, "Iran|male": 3},
+        "nationality_gender": {"FR|female": 12, "FR|male": 13, "IR|male": 3},
         "email_domain": {"example.com": 68},
         "registered_year": {"2019": 30, "2020": 38},
         "ingested_minute": {"2026-06-01T10:00": 68},
@@ -76,7 +77,7 @@ def _docs():
 
 def test_every_figure_is_saved_as_a_non_empty_png(tmp_path):
     paths = plots.save_all(_docs(), tmp_path, k=5)
-    assert set(paths) == set(plots.FIGURES)
+    assert set(paths) == set(plots.FIGURES) and len(paths) == 9  # the original seven and two new ones
     for path in paths.values():
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
