@@ -25,7 +25,7 @@ def test_run_executes_every_notebook_and_saves_the_figures(tmp_path, monkeypatch
     outputs = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert "read=156 " in outputs and "balanced: True" in outputs
     figures = sorted(run.glob("figures/*.png"))
-    assert len(figures) == 7 and all(f.stat().st_size > 5000 for f in figures)
+    assert len(figures) == 9 and all(f.stat().st_size > 5000 for f in figures)
     assert (tmp_path / "latest").resolve() == run.resolve()
 
 
