@@ -62,6 +62,8 @@ METADATA_KEY = "profilepipe"
 RUN_FIRST = "run notebooks 01_produce_users and 02_stream_transform_store first"
 #: Dimensions drawn in key order (time), the others by count, most first.
 CHRONOLOGICAL = ("registered_year", "ingested_minute")
+#: Dimensions whose groups depend on when the pipeline ran (left out of ``summary``'s counts).
+TIMING_DIMENSIONS = ("ingested_minute",)
 
 TITLES = {
     "nationality": "Users by nationality",
@@ -113,22 +115,28 @@ def average_age(doc: dict) -> float | None:
 
 
 def summary(docs: list[dict], k: int | None = None) -> str:
-    """One line about the documents: how many, what k hides, which dimensions are missing.
+    """One line about the documents: users, dimensions, what k hides, which dimensions are missing.
 
-    With no documents at all, the line says which notebooks to run first.
+    The users are the largest total over the dimensions (a dimension leaves out the users whose
+    value is null). ``TIMING_DIMENSIONS`` are left out of the counts: their groups depend on when
+    the pipeline ran, not on the data, and the line must be the same for the same data. With no
+    documents at all, the line says which notebooks to run first.
     """
     if not docs:
         return f"no aggregate documents yet: {RUN_FIRST}, then run this notebook again"
+    totals: dict[str, int] = {}
     hidden: dict[str, int] = {}
     for d in docs:
-        if is_suppressed(d, k):
-            hidden[d["dimension"]] = hidden.get(d["dimension"], 0) + 1
+        dim = d["dimension"]
+        totals[dim] = totals.get(dim, 0) + int(d.get("count") or 0)
+        if dim not in TIMING_DIMENSIONS and is_suppressed(d, k):
+            hidden[dim] = hidden.get(dim, 0) + 1
     rule = f"k={k}" if k is not None else "the stored flags"
-    line = f"{len(docs)} aggregate documents; with {rule}, {sum(hidden.values())} groups suppressed"
+    line = f"aggregates of {max(totals.values())} users in {len(totals)} dimensions"
+    line += f"; with {rule}, {sum(hidden.values())} groups suppressed"
     if hidden:
         line += " (" + ", ".join(f"{dim} {n}" for dim, n in sorted(hidden.items())) + ")"
-    present = {d["dimension"] for d in docs}
-    missing = [dim for dim in DIMENSIONS if dim not in present]
+    missing = [dim for dim in DIMENSIONS if dim not in totals]
     if missing:
         line += "; no documents for " + ", ".join(missing)
     return line

@@ -319,11 +319,14 @@ def test_every_figure_copes_with_missing_dimensions_and_all_suppressed(tmp_path)
         assert list(paths) == NAMES and all(p.stat().st_size > 5000 for p in paths.values())
 
 
-def test_summary_counts_what_k_suppresses():
+def test_summary_counts_what_k_suppresses_whenever_the_pipeline_ran():
     assert plots.summary(DOCS, 5) == (
-        "28 aggregate documents; with k=5, 8 groups suppressed (age_band 1, country_gender 2, nationality 2,"
-        " nationality_gender 2, registered_year 1); no documents for country"
+        "aggregates of 89 users in 8 dimensions; with k=5, 8 groups suppressed (age_band 1, country_gender 2,"
+        " nationality 2, nationality_gender 2, registered_year 1); no documents for country"
     )
+    later = DOCS + [doc("ingested_minute", "2026-06-01T10:02", 2)]  # the same users, other minutes
+    later = [dict(d, count=7) if d["key"] == "2026-06-01T10:01" else d for d in later]
+    assert plots.summary(later, 5) == plots.summary(DOCS, 5)
 
 
 def test_export_figure_copies_the_png_of_a_notebook_output(tmp_path):
