@@ -1,0 +1,174 @@
+"""The dashboard's numbers (``dashboard.snapshot``) and the page built from them, on hand-made documents.
+
+No Spark, no servers: the documents have the shape of ``sinks.read_aggregates`` and
+``sinks.read_batches``; the page is inspected through the element ids a browser test reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from profilepipe import dashboard
+
+K = 5
+T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+
+
+def agg(dimension: str, key: str, count: int, age_sum: int = 0) -> dict:
+    avg = round(age_sum / count, 3) if count else None
+    return {"dimension": dimension, "key": key, "count": count, "age_sum": age_sum, "avg_age": avg,
+            "suppressed": False}  # fmt: skip
+
+
+def batch(batch_id: int, read: int, stored: int, minors: int = 0, erased: int = 0, dead: int = 0, **extra):
+    doc = {"batch_id": batch_id, "read": read, "stored": stored, "filtered_minor": minors, "erased": erased,
+           "dead_letter": dead, "dead_letter_reasons": {}, "seconds": 2.0, "pii_mode": "hmac",
+           "finished_at": T0 + dt.timedelta(seconds=10 * batch_id)}  # fmt: skip
+    doc.update(extra)
+    return doc
+
+
+AGGREGATES = [
+    agg("gender", "female", 6, 6 * 40),  # average 40
+    agg("gender", "male", 4, 4 * 30),  # 4 < k: suppressed
+    agg("age_band", "65+", 5, 5 * 70),
+    agg("age_band", "25-34", 3, 3 * 30),
+    agg("age_band", "18-24", 2, 2 * 20),
+    agg("nationality_gender", "DE|female", 6, 240),
+    agg("nationality_gender", "DE|male", 4, 120),
+    agg("nationality_gender", "FR|male", 7, 210),
+    agg("ingested_minute", "2026-01-15T12:01", 4),
+    agg("ingested_minute", "2026-01-15T12:00", 6),
+]
+BATCHES = [
+    batch(0, read=8, stored=6, minors=1, dead=1, dead_letter_reasons={"invalid_json": 1}, seconds=4.0),
+    batch(1, read=7, stored=4, minors=1, erased=1, dead=1, dead_letter_reasons={"invalid_json": 1}),
+]
+
+
+def test_totals_rates_and_times():
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K)
+    assert not snap["empty"]
+    assert snap["users_stored"] == 10 and snap["read"] == 15 and snap["batches"] == 2
+    assert (snap["filtered_minor"], snap["erased"], snap["dead_letter"]) == (2, 1, 2)
+    assert snap["rate_overall"] == 2.5  # 15 records in 4 + 2 seconds
+    assert snap["rate_last"] == 3.5  # 7 records in 2 seconds
+    assert snap["seconds_last"] == 2.0 and snap["seconds_median"] == 3.0
+    assert snap["last_batch_at"] == T0 + dt.timedelta(seconds=10)
+    assert snap["dead_letter_reasons"] == {"invalid_json": 2}
+
+
+def test_batches_are_ordered_by_finish_time_whatever_the_input_order():
+    snap = dashboard.snapshot([], list(reversed(BATCHES)), K)
+    assert [b for b, _ in snap["batch_seconds"]] == [0, 1]
+    assert snap["rate_last"] == 3.5
+
+
+def test_average_age_overall_and_by_gender_with_suppression_at_k():
+    ages = dashboard.snapshot(AGGREGATES, BATCHES, K)["ages"]
+    assert ages["overall"] == {"count": 10, "avg_age": 36.0, "suppressed": False}  # (240 + 120) / 10
+    assert ages["by_gender"]["female"] == {"count": 6, "avg_age": 40.0, "suppressed": False}
+    assert ages["by_gender"]["male"] == {"count": None, "avg_age": None, "suppressed": True}
+
+
+def test_k_is_recomputed_not_read_from_the_stored_flag():
+    docs = [agg("gender", "female", 5, 200), agg("gender", "male", 4, 100)]
+    docs[1]["suppressed"] = False  # written with a smaller k
+    by_gender = dashboard.snapshot(docs, BATCHES, 5)["ages"]["by_gender"]
+    assert by_gender["female"]["count"] == 5  # exactly k: shown
+    assert by_gender["male"]["suppressed"] and by_gender["male"]["count"] is None
+    assert not dashboard.snapshot(docs, BATCHES, 4)["ages"]["by_gender"]["male"]["suppressed"]
+
+
+def test_age_bands_in_band_order_empty_bands_zero_small_ones_suppressed():
+    bands = dict(dashboard.snapshot(AGGREGATES, BATCHES, K)["age_bands"])
+    assert list(bands) == ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+    assert bands["65+"]["count"] == 5
+    assert bands["18-24"]["suppressed"] and bands["25-34"]["suppressed"]
+    assert bands["35-44"] == {"count": 0, "avg_age": None, "suppressed": False}
+
+
+def test_nationality_by_gender_and_minutes():
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K)
+    ng = snap["nationality_gender"]
+    assert ng["genders"] == ["female", "male"]
+    rows = dict(ng["rows"])
+    assert rows["DE"]["female"]["count"] == 6 and rows["DE"]["male"]["suppressed"]
+    assert rows["FR"]["male"]["count"] == 7 and "female" not in rows["FR"]
+    assert [m for m, _ in snap["per_minute"]] == ["2026-01-15T12:00", "2026-01-15T12:01"]
+    assert snap["per_minute"][0][1]["count"] == 6 and snap["per_minute"][1][1]["suppressed"]
+
+
+def test_balance_names_the_batch_that_does_not_add_up():
+    assert dashboard.snapshot(AGGREGATES, BATCHES, K)["balanced"]
+    broken = [*BATCHES, batch(2, read=9, stored=5, minors=1, dead=1)]  # 9 != 7
+    snap = dashboard.snapshot(AGGREGATES, broken, K)
+    assert not snap["balanced"]
+    assert snap["unbalanced"] == [
+        {"batch_id": 2, "read": 9, "parts": {"stored": 5, "filtered_minor": 1, "erased": 0, "dead_letter": 1}}
+    ]
+    assert "batch 2 does not add up" in texts(dashboard.page(snap, T0))["balance"]
+
+
+def test_empty_input():
+    snap = dashboard.snapshot([], [], K)
+    assert snap["empty"] and snap["users_stored"] == 0 and snap["batches"] == 0
+    assert snap["rate_overall"] is None and snap["last_batch_at"] is None and snap["balanced"]
+    assert snap["ages"]["overall"] == {"count": 0, "avg_age": None, "suppressed": False}
+    shown = texts(dashboard.page(snap, T0))
+    assert "profilepipe produce" in shown["empty"] and "01 and 02" in shown["empty"]
+    assert "users-stored" not in shown and shown["last-refresh"] == "2026-01-15 12:00:00 UTC"
+
+
+def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count():
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K)
+    shown = texts(dashboard.page(snap, T0 + dt.timedelta(minutes=1), "MongoDB db.coll"))
+    expected = {
+        "users-stored": "10", "records-read": "15", "batches": "2", "rate-overall": "2.5",
+        "rate-last": "3.5", "dead-letters": "2", "balance": "balanced",
+        "avg-age-overall": "36.0", "group-size-overall": "10",
+        "avg-age-female": "40.0", "group-size-female": "6",
+        "avg-age-male": "suppressed", "group-size-male": "suppressed",
+        "age-band-65plus": "5", "age-band-18-24": "suppressed", "age-band-35-44": "0",
+        "ng-DE-female": "6", "ng-DE-male": "suppressed", "ng-FR-male": "7", "ng-FR-female": "0",
+        "dead-letters-invalid_json": "2", "users-last-minute": "suppressed",
+        "last-batch": "2026-01-15 12:00:10 UTC", "last-refresh": "2026-01-15 12:01:00 UTC",
+    }  # fmt: skip
+    assert {k: shown.get(k) for k in expected} == expected
+    all_text = " ".join(v for v in shown.values())
+    assert " 4 " not in f" {all_text} ".replace(",", " ")  # the male group's size appears nowhere
+
+
+def test_slug_makes_keys_into_element_ids():
+    assert dashboard.slug("65+") == "65plus"
+    assert dashboard.slug("DE|female") == "DE-female"
+    assert dashboard.slug("a b/c") == "a-b-c"
+
+
+def texts(component) -> dict[str, str]:
+    """``{element id: its text}`` of every component with an id, like a browser's ``.text``."""
+    out = {}
+
+    def text_of(node) -> str:
+        if node is None:
+            return ""
+        if isinstance(node, str | int | float):
+            return str(node)
+        if isinstance(node, list | tuple):
+            return "".join(text_of(n) for n in node)
+        return text_of(getattr(node, "children", None))
+
+    def walk(node) -> None:
+        if isinstance(node, list | tuple):
+            for n in node:
+                walk(n)
+            return
+        if not hasattr(node, "to_plotly_json"):
+            return
+        element_id = getattr(node, "id", None)
+        if isinstance(element_id, str):
+            out[element_id] = text_of(node)
+        walk(getattr(node, "children", None))
+
+    walk(component)
+    return out
