@@ -4,7 +4,7 @@ BIN  := $(VENV)/bin
 PP   := $(BIN)/profilepipe
 LINT_PATHS := lib tests notebooks bench scripts data
 
-.PHONY: help setup up down status logs run test test-unit lint format lab bench reset clean
+.PHONY: help setup up down status logs run test test-unit lint format lab dashboard bench reset clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test-unit: setup  ## unit tests only, no services needed
 
 lab: up  ## JupyterLab with the project's kernel
 	@$(PP) lab --no-stack
+
+dashboard: up  ## the live dashboard on http://127.0.0.1:8050
+	@$(PP) dashboard
 
 bench: up  ## end-to-end benchmark; writes bench/results/<date>.md
 	@$(PP) bench
