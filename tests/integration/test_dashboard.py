@@ -1,0 +1,222 @@
+"""The live dashboard in a real headless browser, over a stream of its own.
+
+``profilepipe dashboard`` runs as a subprocess against an isolated pipeline (its own topic,
+table and collections); generated users are produced and streamed; headless Chromium
+(Selenium, ``/usr/bin/chromedriver``) reads the numbers off the page and compares them with
+MongoDB. A second batch must then appear on the open page by itself, without a reload.
+The delay from the batch's ``finished_at`` to the page showing it, and the refresh period,
+are printed (``pytest -s``), never asserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from profilepipe import generator, producer, sinks, stream
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+AS_OF = "2026-06-01"
+REFRESH = 2.0  # the default dashboard_refresh_seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pipeline(isolated):
+    return isolated("dash", pii_mode="hmac", hmac_key=os.urandom(16).hex(), as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def server(pipeline):
+    """``profilepipe dashboard`` on a free port, reading the pipeline's collections; stopped with Ctrl-C."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PROFILEPIPE_MONGO_COLLECTION": pipeline.mongo_collection,
+        "PROFILEPIPE_DASHBOARD_REFRESH_SECONDS": str(REFRESH),
+    }
+    cmd = [sys.executable, "-m", "profilepipe.cli", "dashboard", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_served(proc, url)
+        assert proc.stdout.readline().strip() == f"dashboard: {url} (refreshes every 2 s; Ctrl-C stops it)"
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, proc.stderr.read()  # Ctrl-C is a clean stop
+
+
+def _wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"profilepipe dashboard exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"profilepipe dashboard did not answer on {url} in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} not found: install chromium and chromium-driver "
+            "(`apt-get install chromium chromium-driver`; .ci/run installs them)",
+            pytrace=False,
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no Selenium Manager
+    yield driver
+    driver.quit()
+
+
+def _text(driver, element_id: str) -> str | None:
+    """The element's text now, or None while it is missing or being replaced by a refresh."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return driver.find_element(By.ID, element_id).text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return None
+
+
+def _wait_for(driver, element_id: str, expected: str, timeout: float = 30.0) -> float:
+    """Wait (no reload) until the element shows ``expected``; returns the time.time() it did."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+        lambda d: _text(d, element_id) == expected,
+        f"#{element_id} never showed {expected!r} (last: {_text(driver, element_id)!r})",
+    )
+    return time.time()
+
+
+def _users(count: int, seed: str) -> list[dict]:
+    return generator.generate_users(count, seed=seed, as_of=dt.date.fromisoformat(AS_OF))
+
+
+def _expected_on_page(settings) -> dict[str, str]:
+    """What the page must show, computed here from MongoDB's documents (not through ``snapshot``)."""
+    batches = sinks.read_batches(settings)
+    genders = sinks.read_aggregates(settings, "gender")
+    k = settings.k_anonymity
+    total, age_sum = sum(d["count"] for d in genders), sum(d["age_sum"] for d in genders)
+    want = {
+        "users-stored": f"{sum(b['stored'] for b in batches):,}",
+        "records-read": f"{sum(b['read'] for b in batches):,}",
+        "dead-letters": f"{sum(b['dead_letter'] for b in batches):,}",
+        "batches": str(len(batches)),
+        "balance": "balanced",
+        "avg-age-overall": f"{age_sum / total:.1f}",
+        "last-batch": max(b["finished_at"] for b in batches).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }
+    for d in genders:
+        hidden = d["count"] < k
+        want[f"avg-age-{d['key']}"] = "suppressed" if hidden else f"{d['age_sum'] / d['count']:.1f}"
+        want[f"group-size-{d['key']}"] = "suppressed" if hidden else f"{d['count']:,}"
+    return want
+
+
+@pytest.fixture(scope="module")
+def first_batch(pipeline, server, browser, produce_and_stream):
+    users = _users(60, "dashboard-1")
+    result = produce_and_stream(pipeline, users, generator.malformed_messages(6, seed="dashboard-1"))
+    as_of = dt.date.fromisoformat(AS_OF)
+    adults = sum(generator.expected_outcome(u, as_of) == "stored" for u in users)
+    assert (result.read, result.stored, result.dead_letter) == (66, adults, 6)
+    browser.get(server)
+    _wait_for(browser, "users-stored", str(adults))
+    return adults
+
+
+def test_the_page_shows_what_mongodb_holds(pipeline, browser, first_batch):
+    want = _expected_on_page(pipeline)
+    assert want["users-stored"] == str(first_batch) == str(sinks.count_users(pipeline))
+    assert {"avg-age-female", "avg-age-male"} <= set(want)
+    shown = {element_id: _text(browser, element_id) for element_id in want}
+    assert shown == want
+
+
+def test_the_page_refreshes_by_itself(browser, first_batch):
+    changes, last, deadline = [], _text(browser, "last-refresh"), time.monotonic() + 6 * REFRESH
+    while len(changes) < 4 and time.monotonic() < deadline:
+        now = _text(browser, "last-refresh")
+        if now and now != last:
+            changes.append(time.monotonic())
+            last = now
+        time.sleep(0.05)
+    assert len(changes) >= 3, f"last-refresh changed {len(changes)} time(s) in {6 * REFRESH:.0f} s"
+    period = statistics.median(b - a for a, b in zip(changes, changes[1:], strict=False))
+    print(f"\ndashboard: refresh period measured in the browser {period:.2f} s (set: {REFRESH} s)")
+
+
+def test_a_new_batch_appears_without_a_reload(pipeline, browser, first_batch):
+    before = len(sinks.read_batches(pipeline))
+    users = _users(40, "dashboard-2")
+    as_of = dt.date.fromisoformat(AS_OF)
+    adults = sum(generator.expected_outcome(u, as_of) == "stored" for u in users)
+
+    assert producer.produce(users, pipeline, progress=False).sent == 40
+    outcome: list = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(stream.run(pipeline, until_idle=True, timeout=900))
+    )
+    worker.start()
+    try:
+        batch = _wait_for_new_batch(pipeline, before, worker)
+        seen = _wait_for(browser, "users-stored", f"{first_batch + adults:,}")
+    finally:
+        worker.join(timeout=900)
+    assert outcome and outcome[0].stored == adults
+    delay = seen - batch["finished_at"].timestamp()
+    print(f"\ndashboard: batch {batch['batch_id']} finished, on the page {delay:.2f} s later")
+    assert {k: _text(browser, k) for k in _expected_on_page(pipeline)} == _expected_on_page(pipeline)
+
+
+def _wait_for_new_batch(settings, before: int, worker: threading.Thread, timeout: float = 600.0) -> dict:
+    """The first batch logged after the ``before`` ones (polled every 50 ms while the stream runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batches = sinks.read_batches(settings)
+        if len(batches) > before:
+            return batches[before]
+        if not worker.is_alive():
+            pytest.fail("the stream ended without logging a new batch")
+        time.sleep(0.05)
+    pytest.fail(f"no new batch in {timeout:.0f} s")
