@@ -1,28 +1,101 @@
-"""The data contract's outcomes and the balance rule, defined once.
+"""The data contract, defined once: every other module and test imports it from here.
 
-Every record the stream reads ends with exactly one outcome:
+**Input** (a Kafka message): key = ``login.uuid`` (UTF-8), value = one randomuser.me API
+v1.4 user as JSON (``USER_KEYS``), or an envelope ``{"results": [...]}`` whose users are
+exploded. ``RAW_KAFKA_SCHEMA`` is the shape of the Kafka source's rows.
 
-* ``stored`` - an adult, written to Cassandra (and counted in the aggregates);
+**Outcomes**: every record the stream reads ends with exactly one of ``OUTCOMES``:
+
+* ``stored`` - an adult, written to Cassandra (``USER_COLUMNS``) and counted in the aggregates;
 * ``filtered_minor`` - younger than ``min_age`` (GDPR), counted, never stored;
-* ``erased`` - a user in the erasure register (``profilepipe forget``), counted, never stored;
-* ``dead_letter`` - a malformed record, sent to the dead-letter topic with its reason.
+* ``erased`` - a user in the erasure register (``erasure_key``), counted, never stored;
+* ``dead_letter`` - a malformed record, sent to the dead-letter topic (``DLQ_FIELDS``) with
+  the first of ``REASONS`` that applies (they are listed in precedence order).
 
-The balance rule: ``read = stored + filtered_minor + erased + dead_letter``, for every
-micro-batch and for every sum of batches. ``balanced`` checks it on anything that carries
-those counts (a batch report, a stream result, a batch-log document); every caller uses it
-instead of writing the sum again.
+**The balance rule** (``BALANCE_RULE``): ``read = stored + filtered_minor + erased +
+dead_letter``, for every micro-batch and every sum of batches; ``balanced`` checks it on
+anything that carries those counts (a batch report, a stream result, a batch-log document).
+
+**Personal data**: ``PII_PATHS`` are the values of a user that no store may hold.
+
+**Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count`` and
+``age_sum``; ``AGE_BANDS`` cut the ages. A batch is named by ``batch_key`` of its offsets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+# ------------------------------------------------------------------ input
+API_VERSION = "1.4"
+#: The 21 nationality codes of API v1.4.
+NATIONALITIES = (
+    *("AU", "BR", "CA", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "IE"),
+    *("IN", "IR", "MX", "NL", "NO", "NZ", "RS", "TR", "UA", "US"),
+)
+#: The top-level keys of a v1.4 user, in the API's order.
+USER_KEYS = (
+    *("gender", "name", "location", "email", "login", "dob"),
+    *("registered", "phone", "cell", "id", "picture", "nat"),
+)
+#: The Kafka source's rows (``spark.readStream.format("kafka")``), as a DDL schema.
+RAW_KAFKA_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+# ------------------------------------------------------------------ outcomes
 STORED, MINOR, ERASED, DEAD = "stored", "filtered_minor", "erased", "dead_letter"
 OUTCOMES = (STORED, MINOR, ERASED, DEAD)
+#: Dead-letter reasons in precedence order: a record gets the first that applies.
+REASONS = (
+    "too_large",  # longer than max_message_bytes: one record, never JSON-parsed
+    "invalid_json",
+    "not_a_user",
+    "missing_uuid",
+    "invalid_uuid",
+    "invalid_dob",
+    "future_dob",
+    "duplicate_in_batch",  # the same login.uuid later in the batch: the later record is stored
+)
 BALANCE_RULE = "read = stored + filtered_minor + erased + dead_letter"
 
+# ------------------------------------------------------------------ outputs
+#: Columns of the Cassandra table ``user_profiles.users``, in table order.
+USER_COLUMNS = (
+    *("user_id", "full_name", "gender", "username", "email_domain", "phone_hash", "address_hash"),
+    *("birth_date", "age", "registered_at", "nationality", "country", "ingested_at"),
+)
+#: Where a record came from; every shaped record carries these.
+SOURCE_COLUMNS = (
+    *("key", "source_topic", "source_partition", "source_offset", "source_timestamp"),
+    *("value_sha256", "value_bytes", "record_index"),
+)
+#: Fields of a dead letter's JSON value (its Kafka key is the source message's key).
+DLQ_FIELDS = ("reason", "detail", *SOURCE_COLUMNS[1:-1])
+#: kind -> path of the values of an input user that no store may hold.
+PII_PATHS = {
+    "password": ("login", "password"),
+    "salt": ("login", "salt"),
+    "md5": ("login", "md5"),
+    "sha1": ("login", "sha1"),
+    "sha256": ("login", "sha256"),
+    "phone": ("phone",),
+    "cell": ("cell",),
+    "street address": ("location", "street"),
+    "email local part": ("email",),
+}
+#: Aggregate dimensions (MongoDB), and the age bands: (lowest age, label).
+DIMENSIONS = (
+    *("nationality", "country", "gender", "age_band", "country_gender", "nationality_gender"),
+    *("email_domain", "registered_year", "ingested_minute"),
+)
+AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
+UNDER_18 = "under 18"
 
+
+# ------------------------------------------------------------------ rules
 def counts_of(obj: Any) -> dict[str, int]:
     """``{"read", *OUTCOMES}`` of a mapping or an object with those attributes (missing: 0)."""
     get = obj.get if isinstance(obj, Mapping) else (lambda name, default: getattr(obj, name, default))
@@ -33,3 +106,63 @@ def balanced(obj: Any) -> bool:
     """Whether ``read == stored + filtered_minor + erased + dead_letter`` holds for ``obj``."""
     c = counts_of(obj)
     return c["read"] == sum(c[name] for name in OUTCOMES)
+
+
+def check_nats(nats: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"gb, FR"`` / ``["gb", "fr"]`` -> ``("GB", "FR")``; empty -> ``()``; unknown -> ``ValueError``.
+
+    (The API ignores the whole filter when one code is unknown and returns every
+    nationality: refusing here is the only way to notice.)
+    """
+    if nats is None:
+        return ()
+    parts = nats.split(",") if isinstance(nats, str) else list(nats)
+    codes = tuple(str(c).strip().upper() for c in parts if c and str(c).strip())
+    bad = [c for c in codes if c not in NATIONALITIES]
+    if bad:
+        raise ValueError(
+            f"unknown nationality code(s) {', '.join(bad)}: the API would ignore the whole "
+            f"filter; valid codes are {','.join(NATIONALITIES)}"
+        )
+    return codes
+
+
+def processing_date(value: dt.date | dt.datetime | str | None) -> dt.date:
+    """A processing date from a date, datetime (in UTC), ``YYYY-MM-DD`` text, or None/"" (today, UTC)."""
+    if value is None or value == "":
+        return dt.datetime.now(dt.UTC).date()
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo is not None else value).date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def age_on(birth: dt.date, as_of: dt.date) -> int:
+    """Exact age: whole years from ``birth`` to ``as_of``, the birthday counted.
+
+    Someone born on 29 February turns a year older on 1 March in common years.
+    """
+    return as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
+
+
+def age_band(age: int | None) -> str | None:
+    """``18-24``, ``25-34``, ..., ``65+``; ``under 18`` below; ``None`` for ``None``."""
+    if age is None:
+        return None
+    label = UNDER_18
+    for low, name in AGE_BANDS:
+        if age >= low:
+            label = name
+    return label
+
+
+def erasure_key(user_id: str) -> str:
+    """The erasure register's key of a user: SHA-256 (hex) of the trimmed, lower-case id."""
+    return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()
+
+
+def batch_key(offset_ranges: Mapping[tuple[str, int], tuple[int, int]]) -> str:
+    """A batch's stable name: a digest of the Kafka offset ranges ``{(topic, partition): (lo, hi)}``."""
+    text = ";".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offset_ranges.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
