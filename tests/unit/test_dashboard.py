@@ -172,3 +172,12 @@ def texts(component) -> dict[str, str]:
 
     walk(component)
     return out
+
+
+def test_cli_dashboard_parses_its_options_and_refuses_a_bad_refresh(capsys):
+    from profilepipe import cli
+
+    args = cli.build_parser().parse_args(["dashboard", "--port", "9000", "--refresh", "0.5"])
+    assert (args.func, args.port, args.refresh) == (cli.cmd_dashboard, 9000, 0.5)
+    assert cli.main(["dashboard", "--refresh", "0"]) == 2  # refused before any port is bound
+    assert "PROFILEPIPE_DASHBOARD_REFRESH_SECONDS" in capsys.readouterr().err
