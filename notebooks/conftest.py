@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from profilepipe.notebooks import reference_env
+from profilepipe.tools.notebooks import reference_env
 
 
 def pytest_collectstart(collector):

@@ -28,8 +28,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from profilepipe import dashboard, generator, producer, sinks, stack, stream
 from profilepipe.config import get_settings, project_root
+from profilepipe.localstack import stack
+from profilepipe.pipeline import stream
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
+from profilepipe.tools import dashboard
 
 OUT = project_root() / "docs" / "figures" / "dashboard.png"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from profilepipe.notebooks import KERNEL, list_notebooks, reference_env
+from profilepipe.tools.notebooks import KERNEL, list_notebooks, reference_env
 
 
 def refresh(path: Path) -> None:
@@ -37,6 +37,6 @@ if __name__ == "__main__":
     os.environ.update(reference_env())  # inherited by every kernel started below
     for book in list_notebooks(sys.argv[1:] or None):
         refresh(book)
-    from profilepipe.plots import export_readme_figure
+    from profilepipe.tools.plots import export_readme_figure
 
     export_readme_figure()  # docs/figures/: the README figure, copied from notebook 03's output

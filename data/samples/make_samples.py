@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from profilepipe import generator
+from profilepipe.sources import generator
 
 HERE = Path(__file__).resolve().parent
 AS_OF = "2026-01-15"  # the date the "responses" were taken: dob.age/registered.age refer to it

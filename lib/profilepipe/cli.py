@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import Settings, get_settings
+from profilepipe.config import Settings, get_settings
 
 DESCRIPTION = """\
 profilepipe: randomuser.me -> Kafka -> Spark Structured Streaming -> Cassandra + MongoDB.
@@ -54,7 +54,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from . import stack
+    from profilepipe.localstack import stack
 
     settings = get_settings()
     services = args.services or None
@@ -100,7 +100,8 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_produce(args: argparse.Namespace) -> int:
-    from . import producer, source
+    from profilepipe.sources import api as source
+    from profilepipe.sources import producer
 
     settings = _settings(args)
     users = source.users_from(
@@ -113,7 +114,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     summaries = [producer.produce(users, settings, rate=args.rate, progress=not args.quiet)]
     print(summaries[0].describe())
     if args.malformed:
-        from . import generator
+        from profilepipe.sources import generator
 
         bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.generator_seed)
         summaries.append(producer.produce_raw([(m["key"], m["value"]) for m in bad], settings))
@@ -127,7 +128,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from . import stream
+    from profilepipe.pipeline import stream
 
     settings = _settings(args)
     result = stream.run(
@@ -143,15 +144,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    from . import batch
+    from profilepipe.pipeline import file_job
 
     settings = _settings(args)
-    batch.transform_file(args.file, settings, as_of=args.as_of)
+    file_job.transform_file(args.file, settings, as_of=args.as_of)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import notebooks
+    from profilepipe.tools import notebooks
 
     params = dict(args.parameter or [])
     params.update(dict(args.raw_parameter or []))
@@ -166,13 +167,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from . import notebooks
+    from profilepipe.tools import notebooks
 
     return notebooks.lab(start_stack=not args.no_stack, port=args.port)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from . import dashboard
+    from profilepipe.tools import dashboard
 
     settings = get_settings().replace(dashboard_port=args.port, dashboard_refresh_seconds=args.refresh)
     every = settings.dashboard_refresh_seconds
@@ -185,13 +186,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from profilepipe.tools import bench
 
     return bench.main(quick=args.quick, users=args.users, skip_baseline=args.skip_baseline)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from . import audit
+    from profilepipe.tools import audit
 
     settings = _settings(args)
     report = audit.audit(settings, as_of=args.as_of)
@@ -201,7 +202,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from . import sinks
+    from profilepipe.stores import sinks
 
     settings = get_settings()
     for user_id in args.user_id:
@@ -212,7 +213,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    from . import sinks
+    from profilepipe.stores import sinks
 
     settings = get_settings()
     sinks.reset_all(settings, echo=print)

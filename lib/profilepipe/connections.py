@@ -22,7 +22,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from profilepipe.config import Settings
 
 # Reconnect quickly after a node restart: first retry after 0.5 s, then at most every 5 s.
 # (The driver's default, ExponentialReconnectionPolicy(1, 600), waits up to 10 minutes, so a

@@ -1,6 +1,6 @@
 """Shared set-up of the integration tests: they need the running stack.
 
-Start it with ``profilepipe stack up`` (or ``python -m profilepipe.stack up``). Every test
+Start it with ``profilepipe stack up`` (or ``python -m profilepipe.localstack.stack up``). Every test
 in this folder is marked ``integration``; if a service is not healthy the tests fail at
 once with the status table instead of timing out one by one.
 
@@ -14,8 +14,10 @@ import uuid
 
 import pytest
 
-from profilepipe import retry, sinks, stack
+from profilepipe import retry
 from profilepipe.config import get_settings
+from profilepipe.localstack import stack
+from profilepipe.stores import sinks
 
 LIFECYCLE = "stack_lifecycle"
 
@@ -52,7 +54,7 @@ def stack_running(settings):
         pytest.fail(
             "the integration tests need the local stack, and it is not healthy:\n"
             f"{table}\nStart it with `profilepipe stack up` "
-            "(or `python -m profilepipe.stack up`), then rerun.",
+            "(or `python -m profilepipe.localstack.stack up`), then rerun.",
             pytrace=False,
         )
     return states
@@ -98,7 +100,8 @@ def _drop(settings) -> None:
 @pytest.fixture(scope="session")
 def produce_and_stream():
     """A function: send ``users`` and the malformed messages ``bad``, stream until idle."""
-    from profilepipe import producer, stream
+    from profilepipe.pipeline import stream
+    from profilepipe.sources import producer
 
     def run(settings, users: list[dict], bad: list[dict]):
         sent = producer.produce(users, settings, progress=False)

@@ -14,8 +14,11 @@ import uuid
 
 import pytest
 
-from profilepipe import audit, cli, generator, producer, sinks
+from profilepipe import cli
 from profilepipe.config import Settings
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
+from profilepipe.tools import audit
 
 pytestmark = pytest.mark.integration
 

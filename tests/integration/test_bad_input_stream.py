@@ -14,7 +14,9 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import generator, producer, sinks, stream
+from profilepipe.pipeline import stream
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,9 @@ import urllib.request
 
 import pytest
 
-from profilepipe import generator, producer, sinks, stream
+from profilepipe.pipeline import stream
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 

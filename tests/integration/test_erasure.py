@@ -8,8 +8,11 @@ import datetime as dt
 
 import pytest
 
-from profilepipe import cli, generator, producer, sinks, stream
+from profilepipe import cli
 from profilepipe.config import Settings
+from profilepipe.pipeline import stream
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 

@@ -31,8 +31,12 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import aggregates, contract, generator, producer, sinks, stack
+from profilepipe import contract
 from profilepipe.config import Settings
+from profilepipe.localstack import stack
+from profilepipe.pipeline import aggregates
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from profilepipe import notebooks
+from profilepipe.tools import notebooks
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from profilepipe import generator, notebooks, producer
+from profilepipe.sources import generator, producer
+from profilepipe.tools import notebooks
 
 pytestmark = pytest.mark.spark
 

@@ -11,7 +11,11 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import aggregates, audit, contract, generator, privacy, sinks, stream
+from profilepipe import contract
+from profilepipe.pipeline import aggregates, privacy, stream
+from profilepipe.sources import generator
+from profilepipe.stores import sinks
+from profilepipe.tools import audit
 
 pytestmark = pytest.mark.integration
 

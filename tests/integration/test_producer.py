@@ -10,7 +10,9 @@ import uuid
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from profilepipe import generator, producer, sinks, stack
+from profilepipe.localstack import stack
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 

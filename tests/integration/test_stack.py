@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from profilepipe import stack
+from profilepipe.localstack import stack
 
 pytestmark = pytest.mark.integration
 

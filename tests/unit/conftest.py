@@ -1,7 +1,7 @@
 """Shared fixtures of the unit tests: one local Spark session for the whole run.
 
 ``local[2]``, two shuffle partitions, no UI, UTC, quiet logs. The session is built
-by ``profilepipe.spark.get_spark`` (the same builder the pipeline uses), so the
+by ``profilepipe.pipeline.spark.get_spark`` (the same builder the pipeline uses), so the
 tests also exercise it. Helpers build Kafka-shaped DataFrames and API-shaped users.
 """
 
@@ -37,7 +37,7 @@ def settings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(settings):
-    from profilepipe.spark import get_spark
+    from profilepipe.pipeline.spark import get_spark
 
     session = get_spark(settings, app_name="profilepipe-unit-tests", log_level="ERROR")
     yield session

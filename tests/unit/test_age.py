@@ -8,7 +8,7 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from profilepipe import transform
+from profilepipe.pipeline import transform
 
 pytestmark = pytest.mark.spark
 

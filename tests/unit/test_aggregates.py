@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
-from profilepipe import aggregates, transform
+from profilepipe.pipeline import aggregates, transform
 
 pytestmark = pytest.mark.spark
 

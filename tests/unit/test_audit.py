@@ -9,9 +9,11 @@ from collections import namedtuple
 
 import pytest
 
-from profilepipe import audit, generator, sinks
-from profilepipe.audit import OWNER, SOURCE
 from profilepipe.cli import build_parser, cmd_audit, main
+from profilepipe.sources import generator
+from profilepipe.stores import sinks
+from profilepipe.tools import audit
+from profilepipe.tools.audit import OWNER, SOURCE
 
 AS_OF = dt.date(2026, 1, 15)
 

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from profilepipe import generator, transform
+from profilepipe.pipeline import transform
+from profilepipe.sources import generator
 
 pytestmark = pytest.mark.spark
 

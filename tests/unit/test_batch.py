@@ -9,8 +9,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from profilepipe import batch, privacy, transform
-from profilepipe.privacy import PrivacyError
+from profilepipe.pipeline import file_job, privacy, transform
+from profilepipe.pipeline.privacy import PrivacyError
 
 pytestmark = pytest.mark.spark
 
@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 def run(path, settings, as_of="2026-01-15"):
     out, err = io.StringIO(), io.StringIO()
-    counts = batch.transform_file(path, settings, as_of=as_of, out=out, err=err)
+    counts = file_job.transform_file(path, settings, as_of=as_of, out=out, err=err)
     stored = [json.loads(line) for line in out.getvalue().splitlines()]
     err_lines = err.getvalue().splitlines()
     dead = [json.loads(line) for line in err_lines[:-1]]
@@ -28,14 +28,14 @@ def run(path, settings, as_of="2026-01-15"):
 
 
 def test_frame_whole_document_or_json_lines():
-    assert batch.frame(b'{\n  "results": []\n}\n') == [(1, b'{\n  "results": []\n}')]
-    assert batch.frame(b'{"a": 1}\n\n  \n[1]\r\nnot json\n') == [
+    assert file_job.frame(b'{\n  "results": []\n}\n') == [(1, b'{\n  "results": []\n}')]
+    assert file_job.frame(b'{"a": 1}\n\n  \n[1]\r\nnot json\n') == [
         (1, b'{"a": 1}'),
         (4, b"[1]"),
         (5, b"not json"),
     ]
-    assert batch.frame(b"") == [] and batch.frame(b"\n\n") == []
-    assert batch.frame(b"\xef\xbb\xbf{}") == [(1, b"{}")]
+    assert file_job.frame(b"") == [] and file_job.frame(b"\n\n") == []
+    assert file_job.frame(b"\xef\xbb\xbf{}") == [(1, b"{}")]
 
 
 def test_pretty_printed_envelope_file(settings, tmp_path):
@@ -112,7 +112,7 @@ def test_empty_file(settings, tmp_path):
 
 def test_hmac_without_key_is_refused_before_spark(settings, tmp_path):
     with pytest.raises(PrivacyError, match="PROFILEPIPE_HMAC_KEY"):
-        batch.transform_file(
+        file_job.transform_file(
             FIXTURES / "envelope_v14.json",
             settings.replace(pii_mode="hmac"),
             out=io.StringIO(),
@@ -122,7 +122,7 @@ def test_hmac_without_key_is_refused_before_spark(settings, tmp_path):
 
 @pytest.mark.parametrize("name", ["users_1.4_mixed.json", "users.jsonl", "single_user.json"])
 def test_sample_files_end_to_end(settings, name):
-    from profilepipe import generator
+    from profilepipe.sources import generator
 
     path = SAMPLES / name
     text = path.read_text(encoding="utf-8")
@@ -169,7 +169,7 @@ def test_sample_files_end_to_end(settings, name):
 
 
 def test_the_session_is_built_from_settings_and_reused(spark, settings):
-    from profilepipe.spark import get_spark
+    from profilepipe.pipeline.spark import get_spark
 
     conf = spark.conf
     assert conf.get("spark.sql.session.timeZone") == "UTC"

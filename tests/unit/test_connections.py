@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import connections, sinks
+from profilepipe import connections
 from profilepipe.cli import main
 from profilepipe.config import Settings
+from profilepipe.stores import sinks
 
 CASSANDRA_PW = "cass-S3cret-pw"
 MONGO_PW = "mongo-S3cret-pw"

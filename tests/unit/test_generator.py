@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import generator as g
+from profilepipe.sources import generator as g
 
 AS_OF = dt.date(2026, 6, 1)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -3,8 +3,8 @@
 import nbformat
 import pytest
 
-from profilepipe import plots
-from profilepipe.notebooks import KERNEL, list_notebooks
+from profilepipe.tools import plots
+from profilepipe.tools.notebooks import KERNEL, list_notebooks
 
 BOOKS = list_notebooks()
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from profilepipe import plots
+from profilepipe.tools import plots
 
 NAMES = [
     "users_by_nationality",

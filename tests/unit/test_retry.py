@@ -7,7 +7,8 @@ from cassandra.cluster import NoHostAvailable
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from pymongo.errors import AutoReconnect, OperationFailure
 
-from profilepipe import producer, retry
+from profilepipe import retry
+from profilepipe.sources import producer
 
 
 def test_waits_double_up_to_the_cap_and_sum_to_the_budget():

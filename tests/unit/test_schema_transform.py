@@ -8,7 +8,7 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from profilepipe import schema, transform
+from profilepipe.pipeline import schema, transform
 
 pytestmark = pytest.mark.spark
 
@@ -306,7 +306,7 @@ def test_as_of_default_comes_from_settings(raw, settings, user):
 
 
 def test_generator_malformed_messages_get_the_expected_reasons(raw, settings):
-    generator = pytest.importorskip("profilepipe.generator")
+    generator = pytest.importorskip("profilepipe.sources.generator")
     messages = generator.malformed_messages(24)
     shaped = shape(raw([m["value"] for m in messages], keys=[m["key"] for m in messages]), settings)
     rows = by_offset(shaped, "dlq_reason", "source_offset")
@@ -314,7 +314,7 @@ def test_generator_malformed_messages_get_the_expected_reasons(raw, settings):
 
 
 def test_forgotten_users_are_erased_whatever_their_age_and_keep_no_personal_data(raw, settings, users):
-    from profilepipe.sinks import erasure_key
+    from profilepipe.stores.sinks import erasure_key
 
     adult, minor = users[0], users[8]  # GB adult, FI minor (15)
     keys = [erasure_key(adult["login"]["uuid"].upper()), erasure_key(minor["login"]["uuid"])]

@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from profilepipe import generator, source
 from profilepipe.config import Settings
-from profilepipe.source import RandomUserClient, SourceError
+from profilepipe.sources import api as source
+from profilepipe.sources import generator
+from profilepipe.sources.api import RandomUserClient, SourceError
 
 AS_OF = "2026-01-15"
 OUTAGE_HTML = (

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import get_settings, project_root
+from profilepipe.config import get_settings, project_root
 
 KERNEL = "profilepipe"
 EXIT_FAILED, EXIT_AUDIT = 1, 3
@@ -172,7 +172,7 @@ def run_all(
 def lab(start_stack: bool = True, port: int = 8888) -> int:
     """Start JupyterLab in ``notebooks/`` with the project's kernel (stack started first)."""
     if start_stack:
-        from . import stack
+        from profilepipe.localstack import stack
 
         stack.up(get_settings())
     cmd = [

@@ -32,8 +32,9 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from . import __version__, generator
-from .config import Settings, get_settings, project_root
+from profilepipe import __version__
+from profilepipe.config import Settings, get_settings, project_root
+from profilepipe.sources import generator
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import aggregates, batch, contract, generator, privacy, producer, sinks, source, stream, transform
-from .config import Settings
-from .spark import get_spark
+from profilepipe import contract
+from profilepipe.config import Settings
+from profilepipe.pipeline import aggregates, file_job, privacy, stream, transform
+from profilepipe.pipeline.spark import get_spark
+from profilepipe.sources import api as source
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 
 def warm_up(settings: Settings, users: int = 20) -> int:
@@ -43,7 +47,7 @@ def warm_up(settings: Settings, users: int = 20) -> int:
     now = dt.datetime.now(dt.UTC)
     made = generator.generate_users(users, seed="warm-up", as_of=settings.as_of or None)
     rows = [(None, generator.user_json(u).encode(), "warm-up", 0, i, now) for i, u in enumerate(made)]
-    parsed = transform.parse(spark.createDataFrame(rows, batch.RAW_SCHEMA), settings.max_message_bytes)
+    parsed = transform.parse(spark.createDataFrame(rows, file_job.RAW_SCHEMA), settings.max_message_bytes)
     shaped = privacy.hash_pii(transform.shape(parsed, settings, transform.resolve_as_of(settings)), settings)
     counts = transform.outcome_counts(shaped)
     aggregates.compute(transform.stored_rows(shaped)).collect()

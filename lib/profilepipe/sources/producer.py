@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .config import Settings
+from profilepipe.config import Settings
 
 log = logging.getLogger(__name__)
 

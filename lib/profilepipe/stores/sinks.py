@@ -30,8 +30,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import retry, transform
-from .config import Settings
+from profilepipe import retry
+from profilepipe.config import Settings
+from profilepipe.pipeline import transform
 
 # ------------------------------------------------------------------ Cassandra
 # the table's columns and the dead-letter fields are the transform's contract
@@ -43,7 +44,7 @@ _PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), re
 
 def cassandra_session(settings: Settings):
     """A cached cassandra-driver session for this process (options: ``connections``)."""
-    from . import connections
+    from profilepipe import connections
 
     key = connections.cassandra_key(settings)  # the password only as a digest
     session = _CASSANDRA.get(key)
@@ -230,7 +231,7 @@ _MONGO: dict[str, Any] = {}
 
 def mongo_db(settings: Settings):
     """The configured MongoDB database (a cached pymongo client; options: ``connections``)."""
-    from . import connections
+    from profilepipe import connections
 
     key = connections.mongo_key(settings)  # URI and password only as a digest
     client = _MONGO.get(key)
@@ -380,7 +381,7 @@ def _letter_identity(letter: dict) -> tuple:
 
 
 def dlq_end_offsets(settings: Settings) -> dict[int, int]:
-    from . import producer
+    from profilepipe.sources import producer
 
     return producer.end_offsets(settings, settings.dlq_topic)
 
@@ -431,7 +432,7 @@ def write_dead_letters(letters: list[tuple[bytes | None, str]], settings: Settin
     """
     from collections import Counter
 
-    from . import producer
+    from profilepipe.sources import producer
 
     if not letters:
         return 0
@@ -541,7 +542,7 @@ def reset_all(settings: Settings, echo=print) -> None:
     Afterwards a run starts from nothing, so the same run gives the same numbers again
     (the erasure register included: a user forgotten by an earlier run is stored again).
     """
-    from . import stack
+    from profilepipe.localstack import stack
 
     delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
     stack.ensure_topics(settings)

@@ -26,9 +26,11 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from . import aggregates, contract, privacy, sinks, transform
-from .config import Settings
-from .spark import get_spark
+from profilepipe import contract
+from profilepipe.config import Settings
+from profilepipe.pipeline import aggregates, privacy, transform
+from profilepipe.pipeline.spark import get_spark
+from profilepipe.stores import sinks
 
 QUERY_NAME = "profilepipe_users"
 

@@ -41,15 +41,15 @@ def _java_major(home: str) -> int | None:
 
 
 def find_java17(settings) -> str | None:
-    """A JDK 17 home: ``profilepipe.stack.java_home`` if present, else ``/usr/lib/jvm/*17*``."""
+    """A JDK 17 home: ``profilepipe.localstack.stack.java_home`` if present, else ``/usr/lib/jvm/*17*``."""
     try:
-        from profilepipe.stack import java_home  # the stack module owns JDK discovery
+        from profilepipe.localstack.stack import java_home  # the stack module owns JDK discovery
 
         home = java_home(settings)
         if home and _java_major(str(home)) == 17:
             return str(home)
     except Exception as exc:  # stack not there yet, or it could not decide
-        log.debug("profilepipe.stack.java_home unavailable: %s", exc)
+        log.debug("profilepipe.localstack.stack.java_home unavailable: %s", exc)
     candidates = [settings.java_home] if settings.java_home else []
     candidates += sorted(glob.glob("/usr/lib/jvm/*17*"))
     for home in candidates:

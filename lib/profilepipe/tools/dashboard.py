@@ -34,8 +34,8 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
-from .aggregates import AGE_BANDS
-from .config import Settings
+from profilepipe.config import Settings
+from profilepipe.pipeline.aggregates import AGE_BANDS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 PARTS = ("stored", "filtered_minor", "erased", "dead_letter")
@@ -359,7 +359,7 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
     """Read MongoDB once and build the page; a store that cannot be read is one line, not an error."""
     from pymongo.errors import PyMongoError
 
-    from . import sinks
+    from profilepipe.stores import sinks
 
     now = now or dt.datetime.now(dt.UTC)
     source = f"MongoDB {settings.mongo_database}.{settings.mongo_collection}"

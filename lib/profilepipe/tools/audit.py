@@ -42,9 +42,11 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from . import generator, sinks, transform
-from .config import Settings
-from .errors import ProfilepipeError
+from profilepipe.config import Settings
+from profilepipe.errors import ProfilepipeError
+from profilepipe.pipeline import transform
+from profilepipe.sources import generator
+from profilepipe.stores import sinks
 
 #: The kinds of personal value, in report order.
 KINDS = ("password", "salt", "md5", "sha1", "sha256", "phone", "cell", "street address", "email local part")

@@ -19,8 +19,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import generator, producer, sinks, stack, stream
-from .config import Settings, get_settings, project_root
+from profilepipe.config import Settings, get_settings, project_root
+from profilepipe.localstack import stack
+from profilepipe.pipeline import stream
+from profilepipe.sources import generator, producer
+from profilepipe.stores import sinks
 
 BENCH_KEY = "benchmark-hmac-key-not-a-secret"
 AS_OF = "2026-06-01"

@@ -27,8 +27,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import privacy, transform
-from .spark import get_spark
+from profilepipe.pipeline import privacy, transform
+from profilepipe.pipeline.spark import get_spark
 
 RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
 JSON_OPTIONS = {

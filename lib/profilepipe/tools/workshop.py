@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import contract, producer, sinks
-from .config import Settings
-from .errors import NotReady
+from profilepipe import contract
+from profilepipe.config import Settings
+from profilepipe.errors import NotReady
+from profilepipe.sources import producer
+from profilepipe.stores import sinks
 
 RUN_01 = "run notebook 01 (or `profilepipe produce`) first"
 RUN_02 = "run notebook 02 (or `profilepipe stream --until-idle`) first"

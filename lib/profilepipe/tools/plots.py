@@ -46,7 +46,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .aggregates import AGE_BANDS, DIMENSIONS
+from profilepipe.pipeline.aggregates import AGE_BANDS, DIMENSIONS
 
 #: The fields of an aggregate document.
 DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "avg_age", "suppressed")
@@ -742,7 +742,7 @@ def export_figure(notebook: str | Path, name: str, dest: str | Path) -> Path:
 
 def readme_figure_paths(root: str | Path | None = None) -> tuple[Path, Path]:
     """(notebook 03, ``docs/figures/<README_FIGURE>.png``) under the checkout ``root``."""
-    from .config import project_root
+    from profilepipe.config import project_root
 
     base = Path(root) if root else project_root()
     return base / "notebooks" / README_NOTEBOOK, base / "docs" / "figures" / f"{README_FIGURE}.png"

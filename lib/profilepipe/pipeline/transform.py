@@ -38,8 +38,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from .contract import DEAD, ERASED, MINOR, OUTCOMES, STORED
-from .schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
+from profilepipe.contract import DEAD, ERASED, MINOR, OUTCOMES, STORED
+from profilepipe.pipeline.schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
 REASONS = (
     "too_large",
@@ -241,7 +241,7 @@ def validate_and_shape(
     parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
 ) -> DataFrame:
     """``shape`` then ``privacy.hash_pii``: one row per record, phone and address hashed."""
-    from . import privacy
+    from profilepipe.pipeline import privacy
 
     return privacy.hash_pii(shape(parsed, settings, as_of, erased_keys), settings)
 
@@ -266,7 +266,7 @@ def shape(
     SHA-256 of the lower-case id); a valid record of such a user has the outcome
     ``erased``, whatever its age, and keeps no personal data.
     """
-    from . import privacy
+    from profilepipe.pipeline import privacy
 
     privacy.check_settings(settings)  # e.g. hmac without a key: refuse before any job
     as_of_lit = F.lit(resolve_as_of(settings, as_of))

@@ -1,0 +1,3 @@
+"""The local stack without Docker: Kafka, Cassandra and a MongoDB-compatible server from Maven
+jars.
+"""
