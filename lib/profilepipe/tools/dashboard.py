@@ -35,7 +35,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
 from profilepipe.config import Settings
-from profilepipe.pipeline.aggregates import AGE_BANDS
+from profilepipe.contract import AGE_BANDS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 PARTS = ("stored", "filtered_minor", "erased", "dead_letter")
