@@ -238,12 +238,12 @@ def render(info: dict, rows: list[tuple], latency: dict, bound: dict, memory: di
 
 
 def main(quick: bool = False, users: int | None = None, skip_baseline: bool = False) -> int:
-    base = get_settings()
-    n = users or (3000 if quick else 50_000)
-    budget = 10.0 if quick else 60.0  # seconds each slow mode should take, sizing its subset
-    cores = os.cpu_count() or 1
+    """Run every measurement on the same machine and input; write ``bench/results/<date>.md``."""
     import psutil
 
+    base = get_settings()
+    n = users or (3000 if quick else 50_000)
+    cores = os.cpu_count() or 1
     info = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
         "cores": cores,
@@ -253,77 +253,14 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     print(f"bench: {n:,} users, {cores} cores")
     bound = {c: bcrypt_per_core(c, seconds=1.0 if quick else 3.0) for c in (4, 10, 12)}
     print("bench: bcrypt per core " + ", ".join(f"cost {c}: {r:.1f}/s" for c, r in bound.items()))
-    rows = []
     with PeakMemory(base) as mem:
         topic = f"bench_users_{n}"
-        prod = make_topic(base, topic, n)
-        rows.append(
-            (
-                "producer (kafka-python, acks=all)",
-                prod.sent,
-                prod.seconds,
-                prod.users_per_s,
-                "-",
-                "-",
-                "target 20,000/s",
-            )
-        )
-        print(f"bench: producer {prod.users_per_s:,.0f} users/s")
-
-        # warm-up, not reported: the first micro-batch of a process pays for JIT and worker start
-        warm_topic = "bench_users_warmup"
-        make_topic(base, warm_topic, 2000)
-        run_mode(isolated(base, "warmup", warm_topic, pii_mode="hmac", hmac_key=BENCH_KEY), "warm-up")
-        hm = run_mode(isolated(base, "hmac", topic, pii_mode="hmac", hmac_key=BENCH_KEY), "hmac")
-        rows.append(_row("stream, hmac", hm, "target 20,000/s"))
-        print(f"bench: hmac {hm.rate:,.0f} users/s")
-
-        subsets = {}
-        for cost in (4, 10, 12):
-            best = cores * bound[cost] / 2
-            m = max(50, min(n, 10_000, int(best * budget)))
-            subsets[cost] = m
-            sub_topic = f"bench_users_{m}" if m != n else topic
-            if m != n:
-                make_topic(base, sub_topic, m)
-            res = run_mode(
-                isolated(base, f"bcrypt{cost}", sub_topic, pii_mode="bcrypt", bcrypt_cost=cost),
-                f"bcrypt {cost}",
-            )
-            rows.append(
-                _row(f"stream, bcrypt cost {cost}", res, f"{res.rate / best:.0%} of bound {best:,.1f}/s")
-            )
-            print(f"bench: bcrypt {cost} {res.rate:,.1f} users/s ({res.rate / best:.0%} of bound)")
-            if cost == 12:
-                ours12 = res
-
+        rows = [_producer_row(base, topic, n), _hmac_row(base, topic)]
+        bcrypt_rows, ours12, subset12 = _bcrypt_rows(base, topic, n, bound, budget=10.0 if quick else 60.0)
+        rows += bcrypt_rows
         if not skip_baseline:
-            m = subsets[12]
-            sub_topic = f"bench_users_{m}" if m != n else topic
-            bl = run_mode(
-                isolated(base, "baseline", sub_topic, pii_mode="bcrypt", bcrypt_cost=12),
-                "baseline",
-                hasher=baseline_hasher,
-            )
-            rows.append(
-                _row(
-                    "baseline: row-at-a-time UDF, bcrypt 12",
-                    bl,
-                    f"ours/baseline = {ours12.rate / bl.rate:.2f}x",
-                )
-            )
-            print(f"bench: baseline {bl.rate:,.1f} users/s")
-
-        lat_rate, lat_secs = (300.0, 10.0) if quick else (1000.0, 60.0)
-        latency = run_latency(
-            isolated(
-                base, "latency", f"bench_latency_{uuid.uuid4().hex[:6]}", pii_mode="hmac", hmac_key=BENCH_KEY
-            ),
-            lat_rate,
-            lat_secs,
-        )
-        latency.update(rate=lat_rate, seconds=lat_secs)
-        print(f"bench: latency p50 {latency['p50']:.2f}s p99 {latency['p99']:.2f}s")
+            rows.append(_baseline_row(base, topic if subset12 == n else f"bench_users_{subset12}", ours12))
+        latency = _latency(base, *((300.0, 10.0) if quick else (1000.0, 60.0)))
     text = render(info, rows, latency, bound, mem.peak)
     out = project_root() / "bench" / "results" / f"{info['date']}{'-quick' if quick else ''}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +268,70 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     print(text)
     print(f"written: {out}")
     return 0
+
+
+def _producer_row(base: Settings, topic: str, n: int) -> tuple:
+    prod = make_topic(base, topic, n)
+    print(f"bench: producer {prod.users_per_s:,.0f} users/s")
+    return (
+        "producer (kafka-python, acks=all)",
+        prod.sent,
+        prod.seconds,
+        prod.users_per_s,
+        "-",
+        "-",
+        "target 20,000/s",
+    )
+
+
+def _hmac_row(base: Settings, topic: str) -> tuple:
+    # warm-up, not reported: the first micro-batch of a process pays for JIT and worker start
+    warm_topic = "bench_users_warmup"
+    make_topic(base, warm_topic, 2000)
+    run_mode(isolated(base, "warmup", warm_topic, pii_mode="hmac", hmac_key=BENCH_KEY), "warm-up")
+    hm = run_mode(isolated(base, "hmac", topic, pii_mode="hmac", hmac_key=BENCH_KEY), "hmac")
+    print(f"bench: hmac {hm.rate:,.0f} users/s")
+    return _row("stream, hmac", hm, "target 20,000/s")
+
+
+def _bcrypt_rows(
+    base: Settings, topic: str, n: int, bound: dict, budget: float
+) -> tuple[list, ModeResult, int]:
+    """One row per bcrypt cost, each on a subset sized to take about ``budget`` seconds."""
+    cores = os.cpu_count() or 1
+    rows, ours12, subset12 = [], None, n
+    for cost in (4, 10, 12):
+        best = cores * bound[cost] / 2
+        m = max(50, min(n, 10_000, int(best * budget)))
+        sub_topic = f"bench_users_{m}" if m != n else topic
+        if m != n:
+            make_topic(base, sub_topic, m)
+        res = run_mode(
+            isolated(base, f"bcrypt{cost}", sub_topic, pii_mode="bcrypt", bcrypt_cost=cost), f"bcrypt {cost}"
+        )
+        rows.append(_row(f"stream, bcrypt cost {cost}", res, f"{res.rate / best:.0%} of bound {best:,.1f}/s"))
+        print(f"bench: bcrypt {cost} {res.rate:,.1f} users/s ({res.rate / best:.0%} of bound)")
+        if cost == 12:
+            ours12, subset12 = res, m
+    return rows, ours12, subset12
+
+
+def _baseline_row(base: Settings, topic: str, ours12: ModeResult) -> tuple:
+    """The seed project's row-at-a-time bcrypt UDF at cost 12, on the cost-12 subset."""
+    settings = isolated(base, "baseline", topic, pii_mode="bcrypt", bcrypt_cost=12)
+    bl = run_mode(settings, "baseline", hasher=baseline_hasher)
+    print(f"bench: baseline {bl.rate:,.1f} users/s")
+    return _row("baseline: row-at-a-time UDF, bcrypt 12", bl, f"ours/baseline = {ours12.rate / bl.rate:.2f}x")
+
+
+def _latency(base: Settings, rate: float, seconds: float) -> dict:
+    topic = f"bench_latency_{uuid.uuid4().hex[:6]}"
+    latency = run_latency(
+        isolated(base, "latency", topic, pii_mode="hmac", hmac_key=BENCH_KEY), rate, seconds
+    )
+    latency.update(rate=rate, seconds=seconds)
+    print(f"bench: latency p50 {latency['p50']:.2f}s p99 {latency['p99']:.2f}s")
+    return latency
 
 
 def _row(name: str, r: ModeResult, extra: str) -> tuple:
