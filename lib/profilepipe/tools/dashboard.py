@@ -18,7 +18,7 @@ Contract:
   ``ng-<nat>-<gender>``, ``dead-letters-<reason>``, ``last-refresh``, ``last-batch``... (``slug``).
 * Users stored: the batch log's ``stored`` summed. Records per second: records read per second
   of batch processing time (``read / seconds``), overall and for the last batch. Balance:
-  ``read = stored + filtered_minor + erased + dead_letter`` for every batch.
+  ``contract.BALANCE_RULE`` for every batch.
 * No batch logged yet: one line says what to run first (``EMPTY_HINT``).
 """
 
@@ -35,10 +35,10 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
 from profilepipe.config import Settings
+from profilepipe import contract
 from profilepipe.contract import AGE_BANDS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-PARTS = ("stored", "filtered_minor", "erased", "dead_letter")
 SUPPRESSED = "suppressed"
 EMPTY_HINT = (
     "No batch in MongoDB yet: run `profilepipe produce` then `profilepipe stream` "
@@ -107,7 +107,7 @@ def _int(doc: dict, name: str) -> int:
 
 
 def _health(batches: list[dict]) -> dict:
-    totals = {p: sum(_int(b, p) for b in batches) for p in ("read", *PARTS)}
+    totals = {p: sum(_int(b, p) for b in batches) for p in ("read", *contract.OUTCOMES)}
     seconds = [float(b.get("seconds") or 0.0) for b in batches]
     last = batches[-1] if batches else {}
     reasons: Counter[str] = Counter()
@@ -116,7 +116,7 @@ def _health(batches: list[dict]) -> dict:
     off = [
         {"batch_id": b.get("batch_id"), "read": _int(b, "read"), "parts": _parts(b)}
         for b in batches
-        if _int(b, "read") != sum(_parts(b).values())
+        if not contract.balanced(b)
     ]
     return {
         **totals,
@@ -134,7 +134,7 @@ def _health(batches: list[dict]) -> dict:
 
 
 def _parts(batch: dict) -> dict[str, int]:
-    return {p: _int(batch, p) for p in PARTS}
+    return {p: _int(batch, p) for p in contract.OUTCOMES}
 
 
 def _rate(records: int, seconds: float) -> float | None:
@@ -267,7 +267,7 @@ def _health_card(snap: dict) -> Any:
                 html.B(_balance_text(snap), id="balance", className="ok" if snap["balanced"] else "bad"),
             ]
         ),
-        html.Div("read = stored + filtered_minor + erased + dead_letter, per batch", className="muted"),
+        html.Div(f"{contract.BALANCE_RULE}, per batch", className="muted"),
         html.H4("Dead letters by reason"),
         _table(["reason", "dead letters"], rows) if rows else html.Div("no dead letter", className="muted"),
     )
