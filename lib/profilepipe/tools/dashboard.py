@@ -34,8 +34,8 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
-from profilepipe.config import Settings
 from profilepipe import contract
+from profilepipe.config import Settings
 from profilepipe.contract import AGE_BANDS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
