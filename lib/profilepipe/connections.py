@@ -1,13 +1,17 @@
-"""How to connect to Cassandra and MongoDB: client options built from the settings.
+"""How to connect to Kafka, Cassandra and MongoDB: client options built from the settings.
 
 The local stack runs without authentication or TLS; a real deployment sets credentials
 and TLS through ``PROFILEPIPE_*`` variables (see ``config.Settings`` and the README's
 "Credentials and TLS"). Secrets come only from the environment.
 
+* ``kafka_options(settings)``: keyword arguments of kafka-python's clients (the bootstrap
+  servers; the settings have no Kafka credentials or TLS yet).
 * ``cassandra_options(settings)``: keyword arguments of ``cassandra.cluster.Cluster``.
 * ``mongo_options(settings)``: keyword arguments of ``pymongo.MongoClient`` besides the URI.
   The URI may carry credentials and TLS query options itself; pymongo combines both, and
   keyword arguments win over the URI.
+* The local stack's own clients (``localstack.clients``: health checks, topics, schema)
+  start from these same options and only shorten timeouts.
 * ``cassandra_key(settings)`` / ``mongo_key(settings)``: what identifies a connection, for
   caching clients; secrets only enter as a digest.
 
@@ -51,6 +55,11 @@ def cassandra_ssl_context(settings: Settings) -> ssl.SSLContext:
     if settings.cassandra_ssl_cert_file:
         ctx.load_cert_chain(_path(settings.cassandra_ssl_cert_file), _path(settings.cassandra_ssl_key_file))
     return ctx
+
+
+def kafka_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for kafka-python's ``KafkaAdminClient``/``KafkaConsumer``/``KafkaProducer``."""
+    return {"bootstrap_servers": [s.strip() for s in settings.kafka_bootstrap.split(",") if s.strip()]}
 
 
 def cassandra_options(settings: Settings) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from profilepipe.localstack import stack
+from profilepipe.localstack import clients, layout, processes, stack
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ EXPECTED_COLUMNS = {
 @pytest.fixture
 def scratch_topic(settings):
     topic = f"profilepipe-test-{uuid.uuid4().hex[:10]}"
-    admin = stack._kafka_admin(settings)
+    admin = clients.kafka_admin(settings)
     try:
         admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}})
         admin.wait_for_topics([topic], timeout_ms=30000)
@@ -74,7 +74,7 @@ def test_kafka_produce_and_consume_one_message(settings, scratch_topic):
 
 
 def test_pipeline_topics_exist_with_configured_partitions(settings):
-    admin = stack._kafka_admin(settings)
+    admin = clients.kafka_admin(settings)
     try:
         described = {t["name"]: t for t in admin.describe_topics([settings.kafka_topic, settings.dlq_topic])}
     finally:
@@ -103,7 +103,7 @@ def test_auto_topic_creation_is_off(settings):
             producer.send(topic, b"x").get(timeout=10)
     finally:
         producer.close(timeout=5)
-    admin = stack._kafka_admin(settings)
+    admin = clients.kafka_admin(settings)
     try:
         assert topic not in admin.list_topics()
     finally:
@@ -114,7 +114,7 @@ def test_auto_topic_creation_is_off(settings):
 @pytest.fixture(scope="module")
 def cql(settings):
     stack.ensure_schema(settings)
-    cluster = stack._cassandra_cluster(settings, timeout=30.0)
+    cluster = clients.cassandra_cluster(settings, timeout=30.0)
     session = cluster.connect()
     yield session
     cluster.shutdown()
@@ -262,8 +262,8 @@ def test_down_leaves_no_process_behind_then_up_again(settings):
         stack.down(settings, echo=lambda _line: None)
         for svc, pid in pids.items():
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, svc
-            assert not (stack._pid_path(settings, svc)).exists()
-        markers = [stack._markers(settings, svc)[1] for svc in pids]
+            assert not layout.pid_path(settings, svc).exists()
+        markers = [processes.markers(settings, svc)[1] for svc in pids]
         leftovers = [
             p.pid
             for p in psutil.process_iter(["cmdline"])

@@ -3,9 +3,10 @@
 One place decides how Spark starts: master, memory and shuffle partitions come from
 ``Settings``; the session time zone is UTC; Arrow is on (the privacy UDF is a pandas
 UDF); the UI is off unless asked for. The Kafka source connector is not fetched by
-Ivy at start-up: ``stack`` resolves it with Maven into ``<jars_dir>/spark/`` and it
+Ivy at start-up: ``localstack.jars`` resolves it with Maven into ``<jars_dir>/spark/`` and it
 is passed here through ``spark.jars``. Without that folder Spark starts anyway
-(batch mode does not need Kafka) and ``kafka_available(spark)`` says so.
+(batch mode does not need Kafka) and ``kafka_available(spark)`` says so. The JDK 17
+is the one ``localstack.jars.java_home`` finds (one finder for the stack and Spark).
 
 The classpath is fixed when the first session of a process starts, so an active
 session is reused as it is.
@@ -13,7 +14,6 @@ session is reused as it is.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import sys
@@ -28,39 +28,34 @@ def spark_jars(settings) -> list[str]:
     return sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
 
 
-def _java_major(home: str) -> int | None:
-    try:
-        for line in (Path(home) / "release").read_text().splitlines():
-            if line.startswith("JAVA_VERSION="):
-                version = line.split("=", 1)[1].strip().strip('"')
-                major = version.split(".")[0]
-                return int(version.split(".")[1]) if major == "1" else int(major)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def find_java17(settings) -> str | None:
-    """A JDK 17 home: ``profilepipe.localstack.stack.java_home`` if present, else ``/usr/lib/jvm/*17*``."""
-    try:
-        from profilepipe.localstack.stack import java_home  # the stack module owns JDK discovery
+    """A JDK 17 home, found by THE JDK finder of the project, ``localstack.jars.java_home``.
 
-        home = java_home(settings)
-        if home and _java_major(str(home)) == 17:
-            return str(home)
-    except Exception as exc:  # stack not there yet, or it could not decide
-        log.debug("profilepipe.localstack.stack.java_home unavailable: %s", exc)
-    candidates = [settings.java_home] if settings.java_home else []
-    candidates += sorted(glob.glob("/usr/lib/jvm/*17*"))
-    for home in candidates:
-        if home and Path(home, "bin", "java").exists() and _java_major(home) == 17:
-            return home
-    return None
+    A ``PROFILEPIPE_JAVA_HOME`` that is not a JDK 17 is skipped (with a warning) and the JDK
+    is auto-detected, so Spark still starts where a JDK 17 is installed. None if there is none.
+    """
+    from profilepipe.localstack.jars import java_home
+    from profilepipe.localstack.layout import StackError
+
+    try:
+        return str(java_home(settings))
+    except StackError as exc:
+        if not settings.java_home:
+            log.debug("no JDK 17: %s", exc)
+            return None
+        log.warning("%s", exc)
+    try:
+        return str(java_home(settings.replace(java_home="")))
+    except StackError as exc:
+        log.debug("no JDK 17: %s", exc)
+        return None
 
 
 def _ensure_java17(settings) -> None:
+    from profilepipe.localstack.jars import java_major
+
     current = os.environ.get("JAVA_HOME")
-    if current and _java_major(current) == 17:
+    if current and java_major(current) == 17:
         return
     home = find_java17(settings)
     if home:

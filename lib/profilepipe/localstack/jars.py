@@ -1,0 +1,213 @@
+"""The JDK 17 and the jar folders of the local stack (and of Spark's Kafka connector).
+
+:func:`java_home` is THE JDK finder of the project: the stack starts its servers with it and
+``pipeline.spark`` points Spark at it. :func:`fetch_jars` resolves one folder per POM under
+``stack/<group>/`` with Maven into ``<jars_dir>/<group>/`` (classpaths never mix) and
+compiles the ``*.java`` launchers found beside a POM (the Mongo one) into
+``<jars_dir>/<group>/launcher/``. A folder is complete when its marker file holds the hash
+of its POM and launcher sources, so editing a POM re-resolves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from profilepipe.config import Settings, get_settings
+from profilepipe.localstack import layout
+from profilepipe.localstack.layout import StackError
+
+JAR_GROUPS = ("kafka", "cassandra", "mongo", "spark")
+MARKER = ".profilepipe-complete"
+LAUNCHER_DIR = "launcher"
+
+Echo = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- java
+def java_major(home: Path | str) -> int | None:
+    """Major version of the JDK at ``home`` (None if it is not a JDK)."""
+    home = Path(home)
+    java = home / "bin" / "java"
+    if not java.is_file():
+        return None
+    release = home / "release"
+    if release.is_file():
+        m = re.search(r'^JAVA_VERSION="(\d+)', release.read_text(errors="replace"), re.M)
+        if m:
+            return int(m.group(1))
+    try:
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major
+
+
+def _candidates() -> list[Path]:
+    """Where a JDK may be: ``$JAVA_HOME``, ``/usr/lib/jvm/*`` (17 first), ``java`` on PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]))
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        # real folders before their aliases (java-1.17.0-openjdk-amd64 -> java-17-openjdk-amd64)
+        entries = sorted((p for p in jvm.iterdir() if p.is_dir()), key=lambda p: (p.is_symlink(), p.name))
+        candidates += [p for p in entries if "17" in p.name] + [p for p in entries if "17" not in p.name]
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent.parent)
+    return candidates
+
+
+def java_home(settings: Settings | None = None) -> Path:
+    """The JDK 17 the stack (and Spark) runs on.
+
+    ``Settings.java_home`` if set (it must be a JDK 17), else ``$JAVA_HOME`` if it is 17,
+    else ``/usr/lib/jvm/*17*`` (then any other JDK 17 there), else ``java`` on ``PATH`` if
+    it is 17. Never a newer JDK: Cassandra 5.0 does not run on it.
+    """
+    settings = settings or get_settings()
+    if settings.java_home:
+        home = Path(settings.java_home).expanduser()
+        major = java_major(home)
+        if major != 17:
+            found = "no bin/java there" if major is None else f"it is Java {major}"
+            raise StackError(
+                f"{Settings.env_name('java_home')}={settings.java_home} is not a JDK 17 ({found}). "
+                "Point it at a JDK 17 home, or unset it to auto-detect."
+            )
+        return home
+    seen = set()
+    for home in _candidates():
+        key = home.resolve() if home.exists() else home
+        if key in seen:
+            continue
+        seen.add(key)
+        if java_major(home) == 17:
+            return home
+    raise StackError(
+        "No JDK 17 found (looked at $JAVA_HOME, /usr/lib/jvm/*, java on PATH). Kafka 4 and "
+        "Cassandra 5.0 need exactly Java 17: install it (apt-get install openjdk-17-jdk-headless) "
+        f"or set {Settings.env_name('java_home')}=/path/to/jdk-17."
+    )
+
+
+def java(settings: Settings) -> str:
+    """The ``java`` executable of :func:`java_home`."""
+    return str(java_home(settings) / "bin" / "java")
+
+
+def java_env(settings: Settings) -> dict[str, str]:
+    """The environment a server starts in: ``JAVA_HOME`` set, no inherited JVM options or classpath."""
+    env = dict(os.environ, JAVA_HOME=str(java_home(settings)))
+    for var in ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH"):
+        env.pop(var, None)
+    return env
+
+
+# --------------------------------------------------------------------------- jars
+def folder(settings: Settings, group: str) -> Path:
+    """``<jars_dir>/<group>/``: the jars of one server (or of Spark's Kafka connector)."""
+    return layout.jars_dir(settings) / group
+
+
+def _launchers(group: str) -> list[Path]:
+    return sorted((layout.source_dir() / group).glob("*.java"))
+
+
+def _group_hash(group: str) -> str:
+    src = layout.source_dir() / group
+    digest = hashlib.sha256()
+    for path in [src / "pom.xml", *_launchers(group)]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _group_complete(settings: Settings, group: str) -> bool:
+    where = folder(settings, group)
+    try:
+        ok = (where / MARKER).read_text().strip() == _group_hash(group)
+    except OSError:
+        return False
+    return ok and any(where.glob("*.jar"))
+
+
+def jars_complete(settings: Settings, groups: Iterable[str] = JAR_GROUPS) -> bool:
+    """Whether every jar folder is resolved for the current POMs."""
+    return all(_group_complete(settings, g) for g in groups)
+
+
+def _run_checked(cmd: list[str], env: dict[str, str], what: str, hint: str) -> None:
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    except OSError as exc:
+        raise StackError(f"{what} could not run ({exc}). {hint}") from exc
+    if out.returncode != 0:
+        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
+        raise StackError(f"{what} failed (exit {out.returncode}):\n{tail}\n{hint}")
+
+
+def _compile_launchers(group: str, home: Path, env: dict[str, str], into: Path) -> None:
+    sources = _launchers(group)
+    if not sources:
+        return
+    javac = home / "bin" / "javac"
+    if not javac.is_file():
+        raise StackError(
+            f"javac not found in {home}: install the full JDK 17 (apt-get install openjdk-17-jdk-headless)."
+        )
+    cmd = [str(javac), "--release", "17", "-nowarn", "-cp", f"{into}/*", "-d", str(into / LAUNCHER_DIR)]
+    _run_checked(cmd + [str(s) for s in sources], env, f"javac {' '.join(s.name for s in sources)}", "")
+
+
+def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
+    """Resolve the four jar folders with Maven and compile the Mongo launcher.
+
+    A folder is skipped when its marker file matches the hash of its POM (and launcher
+    source), so editing a POM re-resolves it. Each folder is resolved into a temporary
+    folder and swapped in whole: no half-filled or stale classpath.
+    """
+    settings = settings or get_settings()
+    todo = [g for g in JAR_GROUPS if not _group_complete(settings, g)]
+    if not todo:
+        echo(f"jars: up to date in {layout.jars_dir(settings)}")
+        return
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise StackError(
+            "Maven (mvn) not found on PATH: install Maven (apt-get install maven), "
+            "then run `profilepipe stack fetch`."
+        )
+    home = java_home(settings)
+    env = dict(os.environ, JAVA_HOME=str(home))
+    layout.jars_dir(settings).mkdir(parents=True, exist_ok=True)
+    for group in todo:
+        started = time.monotonic()
+        echo(f"jars: resolving {group} with Maven ...")
+        pom = layout.source_dir() / group / "pom.xml"
+        final = folder(settings, group)
+        tmp = final.with_name(f".{group}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        _run_checked(
+            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"],
+            env,
+            f"mvn for {group}",
+            "Check network access to Maven Central (or your settings.xml mirror).",
+        )
+        _compile_launchers(group, home, env, tmp)
+        (tmp / MARKER).write_text(_group_hash(group) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        count = len(list(final.glob("*.jar")))
+        echo(f"jars: {group} ok ({count} jars, {time.monotonic() - started:.1f}s)")
