@@ -58,10 +58,10 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     services = args.services or None
-    unknown = set(services or []) - {"kafka", "cassandra", "mongo"}
+    unknown = set(services or []) - set(stack.SERVICES)
     if unknown:
         print(
-            f"error: unknown service(s) {', '.join(sorted(unknown))}; use kafka, cassandra, mongo",
+            f"error: unknown service(s) {', '.join(sorted(unknown))}; use {', '.join(stack.SERVICES)}",
             file=sys.stderr,
         )
         return 2
@@ -71,7 +71,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
         if args.action in ("up", "start"):
             stack.up(settings, services=services, echo=echo)
             if args.quiet:
-                healthy = ", ".join(services or ["kafka", "cassandra", "mongo"])
+                healthy = ", ".join(services or stack.SERVICES)
                 print(f"{lines[-1]} ({healthy} healthy; log files in {stack.log_dir(settings)})")
         elif args.action in ("down", "stop"):
             stack.down(settings, services=services)
@@ -81,7 +81,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
         elif args.action == "fetch":
             stack.fetch_jars(settings)
         elif args.action == "logs":
-            for name in services or ["kafka", "cassandra", "mongo"]:
+            for name in services or stack.SERVICES:
                 print(f"==> {name} <==")
                 print(stack.logs(settings, name, lines=args.lines))
         elif args.action == "status":

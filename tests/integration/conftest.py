@@ -1,6 +1,6 @@
 """Shared set-up of the integration tests: they need the running stack.
 
-Start it with ``profilepipe stack up`` (or ``python -m profilepipe.localstack.stack up``). Every test
+Start it with ``profilepipe stack up`` (``profilepipe stack status`` shows its health). Every test
 in this folder is marked ``integration``; if a service is not healthy the tests fail at
 once with the status table instead of timing out one by one.
 
@@ -54,7 +54,7 @@ def stack_running(settings):
         pytest.fail(
             "the integration tests need the local stack, and it is not healthy:\n"
             f"{table}\nStart it with `profilepipe stack up` "
-            "(or `python -m profilepipe.localstack.stack up`), then rerun.",
+            "(`profilepipe stack logs` shows why a service did not start), then rerun.",
             pytrace=False,
         )
     return states
