@@ -28,11 +28,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from profilepipe import stores
 from profilepipe.config import get_settings, project_root
 from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 from profilepipe.tools import dashboard
 
 OUT = project_root() / "docs" / "figures" / "dashboard.png"
@@ -62,11 +62,11 @@ def own_pipeline(checkpoints: Path):
 
 
 def drop(settings) -> None:
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
         session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stores.clear_aggregates(settings)
+    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 def photograph(url: str, out: Path) -> None:

@@ -202,21 +202,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from profilepipe.stores import sinks
+    from profilepipe import stores
 
     settings = get_settings()
     for user_id in args.user_id:
-        existed = sinks.forget_user(settings, user_id)
+        existed = stores.forget_user(settings, user_id)
         state = "row deleted" if existed else "no row stored (recorded anyway)"
         print(f"{user_id}: forgotten, {state}; a replay of old offsets will not bring it back")
     return 0
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    from profilepipe.stores import sinks
+    from profilepipe.tools.reset import reset_all
 
     settings = get_settings()
-    sinks.reset_all(settings, echo=print)
+    reset_all(settings, echo=print)
     return 0
 
 

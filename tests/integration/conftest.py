@@ -14,10 +14,9 @@ import uuid
 
 import pytest
 
-from profilepipe import retry
+from profilepipe import retry, stores
 from profilepipe.config import get_settings
 from profilepipe.localstack import stack
-from profilepipe.stores import sinks
 
 LIFECYCLE = "stack_lifecycle"
 
@@ -90,11 +89,11 @@ def isolated(tmp_path_factory):
 
 
 def _drop(settings) -> None:
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
         session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
-    sinks.clear_aggregates(settings)
-    sinks.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stores.clear_aggregates(settings)
+    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,9 @@ import uuid
 
 import pytest
 
-from profilepipe import cli
+from profilepipe import cli, stores
 from profilepipe.config import Settings
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 from profilepipe.tools import audit
 
 pytestmark = pytest.mark.integration
@@ -87,14 +86,14 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
     phone_owner, password_owner, cell_owner = stored[0], stored[1], stored[2]
     phone, password, cell = phone_owner["phone"], password_owner["login"]["password"], cell_owner["cell"]
     assert min(len(phone), len(password), len(cell)) >= audit.MIN_LENGTH
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     insert = (
         f"INSERT INTO {table} (user_id, full_name, username, birth_date, age, country) "
         "VALUES (%s, %s, %s, %s, %s, %s)"
     )
     leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
-    _, parts, _ = sinks.collections(settings)
+    _, parts, _ = stores.collections(settings)
     try:
         # a row whose username is fine but whose full_name holds another user's phone
         session.execute(insert, (leak_id, phone, "calmotter123", dt.date(1980, 1, 1), 46, "Nowhere"))

@@ -14,9 +14,9 @@ from collections import Counter
 
 import pytest
 
+from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 
@@ -67,16 +67,16 @@ def test_every_bad_input_is_accounted_for_and_the_stream_keeps_running(bad_setti
         expected["dead_letter"],
     )
     assert result.balanced
-    assert sinks.count_users(settings) == expected["stored"] + GOOD
+    assert stores.count_users(settings) == expected["stored"] + GOOD
 
-    letters = sinks.read_dead_letters(settings, timeout_s=5)
+    letters = stores.read_dead_letters(settings, timeout_s=5)
     assert Counter(d["reason"] for d in letters) == reasons
     text = "\n".join(str(d) for d in letters)
     leaks = [(e.name, p) for e in corpus for p in e.pii if p in text]
     assert leaks == []  # a dead letter never carries the personal data of its message
     big = [d for d in letters if d["reason"] == "too_large"]
     assert big and all(d["value_bytes"] > settings.max_message_bytes for d in big)
-    batches = sinks.read_batches(settings)
+    batches = stores.read_batches(settings)
     assert sum(b["read"] for b in batches) == records + GOOD
     assert all(
         b["read"] == b["stored"] + b["filtered_minor"] + b["erased"] + b["dead_letter"] for b in batches

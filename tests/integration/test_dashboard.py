@@ -23,9 +23,9 @@ import urllib.request
 
 import pytest
 
+from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 
@@ -135,8 +135,8 @@ def _users(count: int, seed: str) -> list[dict]:
 
 def _expected_on_page(settings) -> dict[str, str]:
     """What the page must show, computed here from MongoDB's documents (not through ``snapshot``)."""
-    batches = sinks.read_batches(settings)
-    genders = sinks.read_aggregates(settings, "gender")
+    batches = stores.read_batches(settings)
+    genders = stores.read_aggregates(settings, "gender")
     k = settings.k_anonymity
     total, age_sum = sum(d["count"] for d in genders), sum(d["age_sum"] for d in genders)
     want = {
@@ -169,7 +169,7 @@ def first_batch(pipeline, server, browser, produce_and_stream):
 
 def test_the_page_shows_what_mongodb_holds(pipeline, browser, first_batch):
     want = _expected_on_page(pipeline)
-    assert want["users-stored"] == str(first_batch) == str(sinks.count_users(pipeline))
+    assert want["users-stored"] == str(first_batch) == str(stores.count_users(pipeline))
     assert {"avg-age-female", "avg-age-male"} <= set(want)
     shown = {element_id: _text(browser, element_id) for element_id in want}
     assert shown == want
@@ -189,7 +189,7 @@ def test_the_page_refreshes_by_itself(browser, first_batch):
 
 
 def test_a_new_batch_appears_without_a_reload(pipeline, browser, first_batch):
-    before = len(sinks.read_batches(pipeline))
+    before = len(stores.read_batches(pipeline))
     users = _users(40, "dashboard-2")
     as_of = dt.date.fromisoformat(AS_OF)
     adults = sum(generator.expected_outcome(u, as_of) == "stored" for u in users)
@@ -215,7 +215,7 @@ def _wait_for_new_batch(settings, before: int, worker: threading.Thread, timeout
     """The first batch logged after the ``before`` ones (polled every 50 ms while the stream runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        batches = sinks.read_batches(settings)
+        batches = stores.read_batches(settings)
         if len(batches) > before:
             return batches[before]
         if not worker.is_alive():

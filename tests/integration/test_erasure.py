@@ -8,11 +8,10 @@ import datetime as dt
 
 import pytest
 
-from profilepipe import cli
+from profilepipe import cli, contract, stores
 from profilepipe.config import Settings
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 
@@ -32,41 +31,41 @@ def _adults(users):
 
 
 def _aggregates(settings):
-    return [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)]
+    return [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)]
 
 
 def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path, monkeypatch, capsys):
     settings, users, first = run
     adults = _adults(users)
     gone_api, gone_cli = adults[0]["login"]["uuid"], adults[1]["login"]["uuid"]
-    rows_before, aggs_before = sinks.count_users(settings), _aggregates(settings)
+    rows_before, aggs_before = stores.count_users(settings), _aggregates(settings)
     assert first.stored == rows_before == len(adults)
 
-    assert sinks.forget_user(settings, gone_api) is True
+    assert stores.forget_user(settings, gone_api) is True
     for name in ("cassandra_table", "mongo_collection", "kafka_topic"):
         monkeypatch.setenv(Settings.env_name(name), str(getattr(settings, name)))
     assert cli.main(["forget", gone_cli.upper()]) == 0  # ids are matched case-insensitively
     assert "forgotten, row deleted" in capsys.readouterr().out
 
-    assert sinks.get_user(settings, gone_api) is None and sinks.get_user(settings, gone_cli) is None
-    assert sinks.count_users(settings) == rows_before - 2
+    assert stores.get_user(settings, gone_api) is None and stores.get_user(settings, gone_cli) is None
+    assert stores.count_users(settings) == rows_before - 2
     assert _aggregates(settings) == aggs_before  # counts only, no per-user data: left alone
-    assert sinks.erased_keys(settings) >= {sinks.erasure_key(gone_api), sinks.erasure_key(gone_cli)}
+    assert stores.erased_keys(settings) >= {contract.erasure_key(gone_api), contract.erasure_key(gone_cli)}
 
     # replay every old offset with a new checkpoint: both users are read again and dropped
     replay = stream.run(settings.replace(checkpoint_dir=str(tmp_path / "replay")), until_idle=True)
     assert replay.read == first.read
     assert replay.erased == 2 and replay.stored == first.stored - 2
     assert replay.balanced
-    assert sinks.get_user(settings, gone_api) is None and sinks.get_user(settings, gone_cli) is None
-    assert sinks.count_users(settings) == rows_before - 2
+    assert stores.get_user(settings, gone_api) is None and stores.get_user(settings, gone_cli) is None
+    assert stores.count_users(settings) == rows_before - 2
 
     # the user signs up again through the API (a new message): still forgotten
     again = next(u for u in users if u["login"]["uuid"] == gone_api)
     assert producer.produce([again], settings, progress=False).sent == 1
     later = stream.run(settings, until_idle=True)
     assert (later.read, later.erased, later.stored) == (1, 1, 0)
-    assert sinks.get_user(settings, gone_api) is None
+    assert stores.get_user(settings, gone_api) is None
 
 
 def test_forget_refuses_what_is_not_a_user_id(run, monkeypatch, capsys):

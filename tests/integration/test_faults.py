@@ -31,12 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import contract
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.localstack import stack
-from profilepipe.pipeline import aggregates
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
 
@@ -197,7 +195,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
     bad_values = {m["value"]: m for m in bad}
     adults, reasons, minutes = {}, Counter(), {}
     records = 0
-    for msg in sinks.consume_all(settings, settings.kafka_topic, timeout_s=5):
+    for msg in stores.consume_all(settings, settings.kafka_topic, timeout_s=5):
         records += 1
         if msg.value in bad_values:
             reasons[bad_values[msg.value]["expected_reason"]] += 1
@@ -215,7 +213,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
             "nationality": u["nat"],
             "country": country,
             "gender": gender,
-            "age_band": aggregates.age_band(age),
+            "age_band": contract.age_band(age),
             "country_gender": f"{country}|{gender}",
             "nationality_gender": f"{u['nat']}|{gender}",
             "email_domain": u["email"].split("@")[1].lower(),
@@ -233,7 +231,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
 
 
 def assert_stores_match(settings: Settings, expected: dict) -> None:
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     ids = [
         str(r.user_id)
         for r in session.execute(
@@ -244,17 +242,17 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     missing, extra = expected["adults"] - set(ids), set(ids) - expected["adults"]
     assert not missing and not extra, (len(missing), len(extra))
 
-    docs = {(d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)}
+    docs = {(d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)}
     wrong = {k: (docs.get(k), v) for k, v in expected["aggregates"].items() if docs.get(k) != v}
     assert not wrong, list(wrong.items())[:5]
     assert set(docs) == set(expected["aggregates"])
 
-    letters = sinks.read_dead_letters(settings, timeout_s=5)
+    letters = stores.read_dead_letters(settings, timeout_s=5)
     coords = Counter((d["source_partition"], d["source_offset"]) for d in letters)
     assert max(coords.values()) == 1, [c for c, n in coords.items() if n > 1]
     assert Counter(d["reason"] for d in letters) == expected["reasons"]
 
-    batches = sinks.read_batches(settings)
+    batches = stores.read_batches(settings)
     assert all(contract.balanced(b) for b in batches)
     assert sum(b["read"] for b in batches) == expected["records"]
     assert sum(b["stored"] for b in batches) == len(expected["adults"])
@@ -347,7 +345,7 @@ def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path)
     assert in_topic >= USERS + MALFORMED - summary.failed
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        done = sum(b["read"] for b in sinks.read_batches(settings))
+        done = sum(b["read"] for b in stores.read_batches(settings))
         if done >= in_topic or run.proc.poll() is not None:
             break
         time.sleep(2)
@@ -355,7 +353,7 @@ def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path)
     assert "stream: stopping after the batch in flight" in "\n".join(run.lines)
     assert_stores_match(settings, expected)
     undelivered = {v for _k, v in summary.undelivered}
-    in_topic_values = {m.value for m in sinks.consume_all(settings, settings.kafka_topic, timeout_s=5)}
+    in_topic_values = {m.value for m in stores.consume_all(settings, settings.kafka_topic, timeout_s=5)}
     sent_values = {producer.user_value(u) for u in users} | {m["value"] for m in bad}
     assert sent_values - in_topic_values <= undelivered  # anything missing was reported
 
@@ -379,8 +377,8 @@ def test_dead_letter_replay_is_exactly_once_without_spark(fault_settings):
         for i in range(10)
     ]
     key = uuid.uuid4().hex
-    assert sinks.write_dead_letters(letters[:4], settings, key) == 4  # killed after 4 letters
-    assert sinks.write_dead_letters(letters, settings, key) == 6  # the replay sends the other 6
-    assert sinks.write_dead_letters(letters, settings, key) == 0  # and a second replay nothing
-    got = sinks.read_dead_letters(settings, timeout_s=5)
+    assert stores.write_dead_letters(letters[:4], settings, key) == 4  # killed after 4 letters
+    assert stores.write_dead_letters(letters, settings, key) == 6  # the replay sends the other 6
+    assert stores.write_dead_letters(letters, settings, key) == 0  # and a second replay nothing
+    got = stores.read_dead_letters(settings, timeout_s=5)
     assert sorted(d["source_offset"] for d in got) == list(range(10))

@@ -11,10 +11,9 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import contract
-from profilepipe.pipeline import aggregates, privacy, stream
+from profilepipe import contract, stores
+from profilepipe.pipeline import privacy, stream
 from profilepipe.sources import generator
-from profilepipe.stores import sinks
 from profilepipe.tools import audit
 
 pytestmark = pytest.mark.integration
@@ -48,15 +47,15 @@ def test_counts_add_up_exactly(run):
     assert first.dead_letter == MALFORMED
     assert 0 < first.filtered_minor < USERS
     assert first.batches >= 3  # maxOffsetsPerTrigger=700 splits the input
-    assert sinks.count_users(settings) == len(adults)
-    batches = sinks.read_batches(settings)
+    assert stores.count_users(settings) == len(adults)
+    batches = stores.read_batches(settings)
     assert sum(b["read"] for b in batches) == first.read
     assert all(contract.balanced(b) for b in batches)
 
 
 def test_dead_letters_carry_reason_and_source_offset(run):
     settings, _users, bad, _first = run
-    letters = sinks.read_dead_letters(settings)
+    letters = stores.read_dead_letters(settings)
     assert Counter(d["reason"] for d in letters) == Counter(m["expected_reason"] for m in bad)
     for d in letters:
         assert d["source_topic"] == settings.kafka_topic
@@ -68,7 +67,7 @@ def test_dead_letters_carry_reason_and_source_offset(run):
 def test_rows_hold_hashes_and_exact_values(run):
     settings, users, _bad, _first = run
     adult = _expected(users)[0]
-    row = sinks.get_user(settings, adult["login"]["uuid"])
+    row = stores.get_user(settings, adult["login"]["uuid"])
     assert row is not None
     assert row["full_name"] == f"{adult['name']['first']} {adult['name']['last']}"
     assert row["email_domain"] == adult["email"].split("@")[1].lower()
@@ -84,12 +83,12 @@ def test_no_minor_and_no_plaintext_pii_is_stored(run):
     assert report.rows_scanned == len(_expected(users))
     assert report.secrets_checked >= 8 * USERS
     assert report.clean, (report.plaintext_found[:5], report.minors_stored[:5])
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     rows = list(session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"))
     minors = {u["login"]["uuid"] for u in users} - {u["login"]["uuid"] for u in _expected(users)}
     assert not minors & {str(r.user_id) for r in rows}
     # long secrets cannot match by chance: none of them anywhere in either store
-    everything = "\n".join(str(tuple(r)) for r in rows) + str(sinks.read_aggregates(settings))
+    everything = "\n".join(str(tuple(r)) for r in rows) + str(stores.read_aggregates(settings))
     for u in users:
         for secret in (u["login"]["salt"], u["login"]["md5"], u["login"]["sha1"], u["login"]["sha256"]):
             assert secret not in everything
@@ -99,12 +98,12 @@ def test_aggregates_match_the_input(run):
     settings, users, _bad, _first = run
     adults = _expected(users)
     as_of = dt.date.fromisoformat(AS_OF)
-    docs = {(d["dimension"], d["key"]): d for d in sinks.read_aggregates(settings)}
+    docs = {(d["dimension"], d["key"]): d for d in stores.read_aggregates(settings)}
     by_nat = Counter(u["nat"] for u in adults)
     assert {k: docs[("nationality", k)]["count"] for k in by_nat} == dict(by_nat)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "gender") == len(adults)
     ages = {u["login"]["uuid"]: generator.age_on(generator.dob_date(u), as_of) for u in adults}
-    bands = Counter(aggregates.age_band(a) for a in ages.values())
+    bands = Counter(contract.age_band(a) for a in ages.values())
     assert {b: docs[("age_band", b)]["count"] for b in bands} == dict(bands)
     country, gender = adults[0]["location"]["country"], adults[0]["gender"]
     group = [
@@ -122,9 +121,9 @@ def test_aggregates_match_the_input(run):
 
 def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     settings, users, _bad, first = run
-    before_rows = sinks.count_users(settings)
+    before_rows = stores.count_users(settings)
     before_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)
     ]
     again = stream.run(settings, until_idle=True, timeout=600)  # same checkpoint: nothing new
     assert again.read == 0
@@ -132,8 +131,8 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
         settings.replace(checkpoint_dir=str(tmp_path / "fresh")), until_idle=True, timeout=900
     )
     assert replay.read == first.read  # every offset read a second time ...
-    assert sinks.count_users(settings) == before_rows  # ... and nothing changed
+    assert stores.count_users(settings) == before_rows  # ... and nothing changed
     after_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in sinks.read_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)
     ]
     assert after_aggs == before_aggs  # ingested_at is the Kafka timestamp, so even per-minute counts hold

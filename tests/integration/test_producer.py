@@ -10,9 +10,9 @@ import uuid
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from profilepipe import stores
 from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def topic_settings(settings):
     s = settings.replace(kafka_topic=f"it_producer_{uuid.uuid4().hex[:8]}", kafka_partitions=3)
     stack.ensure_topics(s)
     yield s
-    sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+    stores.delete_topics(s, [s.kafka_topic, s.dlq_topic])
 
 
 def test_users_round_trip(topic_settings):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
+from profilepipe import contract
 from profilepipe.pipeline import aggregates, transform
 
 pytestmark = pytest.mark.spark
@@ -71,7 +72,7 @@ def test_compute_on_a_known_input(spark):
     }
     assert out == expected
     # every dimension totals the 5 users, except email_domain (one null domain is left out)
-    for dim in aggregates.DIMENSIONS:
+    for dim in contract.DIMENSIONS:
         total = sum(c for (d, _), (c, _) in out.items() if d == dim)
         assert total == (4 if dim == "email_domain" else 5), dim
 
@@ -108,7 +109,7 @@ def test_ingested_minute_is_utc_whatever_the_session_time_zone(spark):
 
 
 def test_age_band_python_and_spark_agree(spark):
-    assert [aggregates.age_band(a) for a in (17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 99)] == [
+    assert [contract.age_band(a) for a in (17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 99)] == [
         "under 18",
         "18-24",
         "18-24",
@@ -123,12 +124,12 @@ def test_age_band_python_and_spark_agree(spark):
         "65+",
         "65+",
     ]
-    assert aggregates.age_band(None) is None
+    assert contract.age_band(None) is None
     df = spark.range(0, 121).select(F.col("id").cast("int").alias("age"))
     got = [
         (r[0], r[1]) for r in df.select("age", aggregates.age_band_col(F.col("age"))).orderBy("age").collect()
     ]
-    assert got == [(a, aggregates.age_band(a)) for a in range(121)]
+    assert got == [(a, contract.age_band(a)) for a in range(121)]
 
 
 def test_mark_suppressed():

@@ -9,9 +9,9 @@ from collections import namedtuple
 
 import pytest
 
+from profilepipe import stores
 from profilepipe.cli import build_parser, cmd_audit, main
 from profilepipe.sources import generator
-from profilepipe.stores import sinks
 from profilepipe.tools import audit
 from profilepipe.tools.audit import OWNER, SOURCE
 
@@ -332,9 +332,9 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
         FakeCollection("aggregates_parts", [{"_id": "p", "v": f"pw={owner['login']['password']}"}]),
         FakeCollection("aggregates_batches", []),
     ]
-    monkeypatch.setattr(sinks, "consume_all", lambda s, topic, timeout_s=10.0: iter(topics[topic]))
-    monkeypatch.setattr(sinks, "cassandra_session", lambda s: FakeSession(rows))
-    monkeypatch.setattr(sinks, "collections", lambda s: collections)
+    monkeypatch.setattr(stores, "consume_all", lambda s, topic, timeout_s=10.0: iter(topics[topic]))
+    monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
+    monkeypatch.setattr(stores, "collections", lambda s: collections)
 
     values = audit.raw_users(settings)
     assert {v[SOURCE] for v in values} >= {f"0:{i}" for i in range(len(users))}

@@ -9,7 +9,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from profilepipe.pipeline import file_job, privacy, transform
+from profilepipe import contract
+from profilepipe.pipeline import file_job, privacy
 from profilepipe.pipeline.privacy import PrivacyError
 
 pytestmark = pytest.mark.spark
@@ -43,7 +44,7 @@ def test_pretty_printed_envelope_file(settings, tmp_path):
     assert counts == {"read": 9, "stored": 8, "filtered_minor": 1, "dead_letter": 0}
     assert last == "read=9 stored=8 filtered_minor=1 dead_letter=0"
     assert dead == []
-    assert [tuple(r) for r in stored] == [transform.USER_COLUMNS] * 8  # every column, in table order
+    assert [tuple(r) for r in stored] == [contract.USER_COLUMNS] * 8  # every column, in table order
     gb = stored[0]
     assert gb["user_id"] == "0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5b" and gb["nationality"] == "GB"
     assert gb["birth_date"] == "1985-03-14" and gb["age"] == 40
@@ -90,7 +91,7 @@ def test_json_lines_with_bad_lines(settings, tmp_path, users):
     assert {d["source_topic"] for d in dead} == {"mixed.jsonl"} and {d["source_partition"] for d in dead} == {
         0
     }
-    assert list(dead[0]) == ["key", *transform.DLQ_FIELDS]
+    assert list(dead[0]) == ["key", *contract.DLQ_FIELDS]
     assert dead[0]["value_bytes"] == len(b"this is not json")
     assert [r["nationality"] for r in stored] == ["GB", "CA", "NL", "NO"]
 

@@ -8,6 +8,7 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
+from profilepipe import contract
 from profilepipe.pipeline import schema, transform
 
 pytestmark = pytest.mark.spark
@@ -117,7 +118,7 @@ def test_non_latin_names_are_kept_in_full_name(raw, settings, users):
 
 def test_stored_row_columns_and_values(raw, settings, users):
     row = transform.stored_rows(shape(raw([users[0]]), settings)).collect()[0]
-    assert tuple(row.asDict()) == transform.USER_COLUMNS
+    assert tuple(row.asDict()) == contract.USER_COLUMNS
     assert row["user_id"] == "0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
     assert row["email_domain"] == "example.com"
     assert row["gender"] == "female" and row["username"] == "tinyzebra301"
@@ -242,7 +243,7 @@ def test_dead_letters_follow_the_contract(raw, settings, user):
     bad = user(login__uuid="nope")
     df = raw([bad, user()], keys=[b"the-key", b"k2"])
     dl = transform.dead_letters(shape(df, settings))
-    assert tuple(dl.columns) == ("key",) + transform.DLQ_FIELDS
+    assert tuple(dl.columns) == ("key",) + contract.DLQ_FIELDS
     row = dl.collect()[0]
     value = json.dumps(bad, ensure_ascii=False).encode("utf-8")
     assert bytes(row["key"]) == b"the-key"
@@ -275,20 +276,8 @@ def test_minors_are_not_hashed_and_keep_no_personal_data(raw, settings, users):
     r = rows[0].asDict()
     assert r["outcome"] == "filtered_minor" and r["age"] == 15
     assert r["user_id"] == "8b9c0d1e-2f3a-4b5c-8d7e-8f9a0b1c2d3e"
-    assert all(
-        r[c] is None
-        for c in (
-            "full_name",
-            "username",
-            "email_domain",
-            "phone_hash",
-            "address_hash",
-            "birth_date",
-            "registered_at",
-            "nationality",
-            "country",
-        )
-    )
+    kept = {"user_id", "age", "ingested_at"}  # a minor keeps only these
+    assert all(r[c] is None for c in contract.USER_COLUMNS if c not in kept)
 
 
 def test_min_age_comes_from_settings(raw, settings, users):
@@ -314,7 +303,7 @@ def test_generator_malformed_messages_get_the_expected_reasons(raw, settings):
 
 
 def test_forgotten_users_are_erased_whatever_their_age_and_keep_no_personal_data(raw, settings, users):
-    from profilepipe.stores.sinks import erasure_key
+    from profilepipe.contract import erasure_key
 
     adult, minor = users[0], users[8]  # GB adult, FI minor (15)
     keys = [erasure_key(adult["login"]["uuid"].upper()), erasure_key(minor["login"]["uuid"])]

@@ -2,9 +2,9 @@
 
 ``compute`` returns long-format rows ``(dimension, key, count, age_sum)``. Counts and
 age sums add up across batches, so the merged average age (``age_sum / count``) is
-exact however the stream was cut into batches; the MongoDB merge is ``sinks``'.
+exact however the stream was cut into batches; the MongoDB merge is ``stores.mongo``'s.
 
-Dimensions (``DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
+Dimensions (``contract.DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
 ``country_gender`` (``"Germany|female"``: average age by country and gender),
 ``nationality_gender`` (``"DE|female"``: users by nationality and gender),
 ``email_domain``, ``registered_year`` and ``ingested_minute`` (``YYYY-MM-DDTHH:MM``,
@@ -19,31 +19,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-DIMENSIONS = (
-    "nationality",
-    "country",
-    "gender",
-    "age_band",
-    "country_gender",
-    "nationality_gender",
-    "email_domain",
-    "registered_year",
-    "ingested_minute",
-)
-#: (lowest age, label) of each band; ages below the first band are "under 18".
-AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
-UNDER_18 = "under 18"
-
-
-def age_band(age: int | None) -> str | None:
-    """``18-24``, ``25-34``, ..., ``65+``; ``under 18`` below; ``None`` for ``None``."""
-    if age is None:
-        return None
-    label = UNDER_18
-    for low, name in AGE_BANDS:
-        if age >= low:
-            label = name
-    return label
+from profilepipe.contract import AGE_BANDS, DIMENSIONS, UNDER_18
 
 
 def mark_suppressed(count: int, k: int) -> bool:
@@ -52,7 +28,7 @@ def mark_suppressed(count: int, k: int) -> bool:
 
 
 def age_band_col(age: Column) -> Column:
-    """``age_band`` as a Spark expression (same bands as the Python helper)."""
+    """``contract.age_band`` as a Spark expression (the same ``contract.AGE_BANDS``)."""
     expr = F.when(age.isNull(), F.lit(None))
     for low, name in reversed(AGE_BANDS):
         expr = expr.when(age >= low, F.lit(name))

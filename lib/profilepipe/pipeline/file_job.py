@@ -1,8 +1,8 @@
 """``profilepipe transform FILE``: the stream's transform on a file, in Spark batch mode.
 
 The file is cut into messages the way Kafka would carry them, into a DataFrame with
-the Kafka source's columns (``key``, ``value``, ``topic``, ``partition``, ``offset``,
-``timestamp``), and then goes through exactly the stream's calls::
+the Kafka source's columns (``contract.RAW_KAFKA_SCHEMA``: ``key``, ``value``, ``topic``,
+``partition``, ``offset``, ``timestamp``), and then goes through exactly the stream's calls::
 
     shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), settings, as_of)
     counts = transform.outcome_counts(shaped)
@@ -27,10 +27,10 @@ import json
 import sys
 from pathlib import Path
 
+from profilepipe.contract import ERASED, RAW_KAFKA_SCHEMA
 from profilepipe.pipeline import privacy, transform
 from profilepipe.pipeline.spark import get_spark
 
-RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
 JSON_OPTIONS = {
     "ignoreNullFields": "false",  # every column in every line
     "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",  # UTC with a Z suffix, whatever the session
@@ -59,7 +59,7 @@ def raw_frame(spark, path: str | Path):
     p = Path(path)
     mtime = dt.datetime.fromtimestamp(p.stat().st_mtime, tz=dt.UTC)
     rows = [(None, value, p.name, 0, offset, mtime) for offset, value in frame(p.read_bytes())]
-    return spark.createDataFrame(rows, RAW_SCHEMA)
+    return spark.createDataFrame(rows, RAW_KAFKA_SCHEMA)
 
 
 def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, int]:
@@ -90,7 +90,7 @@ def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, 
             err.write(line[0] + "\n")
     finally:
         shaped.unpersist()
-    counts.pop(transform.ERASED)  # a file is transformed without the erasure register
+    counts.pop(ERASED)  # a file is transformed without the erasure register
     err.write(" ".join(f"{k}={v}" for k, v in counts.items()) + "\n")
     out.flush()
     err.flush()

@@ -25,6 +25,8 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from profilepipe.contract import USER_KEYS
+
 
 def _s(name: str) -> StructField:
     return StructField(name, StringType(), True)
@@ -54,23 +56,24 @@ REGISTERED = _struct("registered", _s("date"), StructField("age", IntegerType(),
 ID = _struct("id", _s("name"), _s("value"))  # value null for IR, NZ, TR, UA
 PICTURE = _struct("picture", _s("large"), _s("medium"), _s("thumbnail"))
 
-#: The full v1.4 user, every field of the API.
-USER_SCHEMA = StructType(
-    [
-        _s("gender"),
-        NAME,
-        LOCATION,
-        _s("email"),
-        LOGIN,
-        DOB,
-        REGISTERED,
-        _s("phone"),
-        _s("cell"),
-        ID,
-        PICTURE,
-        _s("nat"),
-    ]
-)
+#: The full v1.4 user, every field of the API, in the order of ``contract.USER_KEYS``.
+_TOP_LEVEL = {
+    "gender": _s("gender"),
+    "name": NAME,
+    "location": LOCATION,
+    "email": _s("email"),
+    "login": LOGIN,
+    "dob": DOB,
+    "registered": REGISTERED,
+    "phone": _s("phone"),
+    "cell": _s("cell"),
+    "id": ID,
+    "picture": PICTURE,
+    "nat": _s("nat"),
+}
+if set(_TOP_LEVEL) != set(USER_KEYS):  # the contract names the keys; this module only types them
+    raise ImportError(f"schema.py types {sorted(_TOP_LEVEL)}, the contract lists {sorted(USER_KEYS)}")
+USER_SCHEMA = StructType([_TOP_LEVEL[k] for k in USER_KEYS])
 
 #: ``info`` of an API response.
 INFO_SCHEMA = StructType(
@@ -110,7 +113,8 @@ def _without(schema: StructType, drop: dict) -> StructType:
 #: The user as the transform reads it: no password material, no cell, no national id.
 PARSE_SCHEMA = _without(USER_SCHEMA, NOT_PARSED)
 
-#: Top-level user fields the transform reads; an object with none of them is not a user.
+#: Top-level user fields the transform reads (``contract.USER_KEYS`` less the ``NOT_PARSED``
+#: ones); an object with none of them is not a user.
 USER_FIELDS = tuple(f.name for f in PARSE_SCHEMA.fields)
 
 #: One JSON document as the transform reads it: a user, or an envelope whose users are

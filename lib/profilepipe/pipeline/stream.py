@@ -2,37 +2,60 @@
 
 Read top to bottom:
 
-1. ``read_kafka``   - the Kafka source (key, value, topic, partition, offset, timestamp);
-2. ``BatchWriter``  - for each micro-batch: parse, validate, exact age, GDPR split, erasure
-                      register, hash, then write rows, aggregates and dead letters from that
-                      same batch, and check that
-                      ``read = stored + filtered_minor + erased + dead_letter``;
+1. ``read_kafka``   - the Kafka source (``contract.RAW_KAFKA_SCHEMA``: key, value, topic,
+                      partition, offset, timestamp);
+2. ``BatchWriter``  - (``batch_writer``) for each micro-batch: parse, validate, exact age,
+                      GDPR split, erasure register, hash, then write rows, aggregates and
+                      dead letters from that same batch through a ``stores.Sinks``, and
+                      check that ``read = stored + filtered_minor + erased + dead_letter``;
 3. ``start`` / ``run`` - the query with its checkpoint and trigger; bounded runs
                       (``availableNow``, or N seconds) always stop the query; ``run``
                       restarts a failed query from its checkpoint and stops on Ctrl-C.
+
+``run`` also writes each started query to ``$PROFILEPIPE_STAGE_EVENTS`` (when set) as the
+event ``QUERY_STARTED`` (batch id None), so a test can wait for it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.config import Settings
-from profilepipe.pipeline import aggregates, privacy, transform
+from profilepipe.pipeline import privacy
+from profilepipe.pipeline.batch_writer import (
+    BatchReport,
+    BatchWriter,
+    StageEventFile,
+    StageHook,
+    stage_hook_from_env,
+    stage_line,
+)
 from profilepipe.pipeline.spark import get_spark
-from profilepipe.stores import sinks
+from profilepipe.stores import Sinks
+
+__all__ = [
+    "QUERY_NAME",
+    "QUERY_STARTED",
+    "BatchReport",
+    "BatchWriter",
+    "StreamHandle",
+    "StreamResult",
+    "read_kafka",
+    "run",
+    "start",
+    "stop_gracefully",
+]
 
 QUERY_NAME = "profilepipe_users"
+QUERY_STARTED = "query_started"  # the stage event ``run`` sends when a query has started
 
 
 def read_kafka(spark, settings: Settings):
@@ -49,152 +72,6 @@ def read_kafka(spark, settings: Settings):
         .option("fetchOffset.retryIntervalMs", "2000")
         .load()
     )
-
-
-@dataclass
-class BatchReport:
-    batch_id: int
-    read: int
-    stored: int
-    filtered_minor: int
-    dead_letter: int
-    seconds: float
-    erased: int = 0  # users in the erasure register (``profilepipe forget``), not stored
-    batch_key: str = ""
-    started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
-    finished_at: float = 0.0
-    stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
-    dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
-
-    @property
-    def balanced(self) -> bool:
-        """``contract.BALANCE_RULE`` holds for this batch."""
-        return contract.balanced(self)
-
-
-@dataclass
-class BatchWriter:
-    """The ``foreachBatch`` function: one micro-batch in, three sinks written."""
-
-    settings: Settings
-    reports: list[BatchReport] = field(default_factory=list)
-    on_batch: object = None  # optional callable(BatchReport), e.g. print
-    on_stage: object = None  # optional callable(str): one line per finished step of a batch
-    hasher: object = None  # (shaped_df, settings) -> the same with phone/address hashed; privacy.hash_pii
-
-    def __call__(self, batch_df, batch_id: int) -> None:
-        started = time.monotonic()
-        started_at = time.time()
-        settings = self.settings
-        as_of = transform.resolve_as_of(settings)  # per batch: a long stream rolls over midnight
-
-        stages: dict[str, float] = {}
-        raw = batch_df.persist()  # read Kafka once; every step below reuses it
-        try:
-            offsets = {
-                (r["topic"], r["partition"]): (r["lo"], r["hi"])
-                for r in raw.groupBy("topic", "partition")
-                .agg(F.min("offset").alias("lo"), F.max("offset").alias("hi"))
-                .collect()
-            }
-            if not offsets:
-                return
-            key = sinks.batch_key(offsets)
-            stages["offsets"] = time.monotonic() - started
-            self._note(batch_id, f"offsets {_ranges(offsets)} (batch key {key})")
-            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages)
-        finally:
-            raw.unpersist()
-        report = BatchReport(
-            batch_id=batch_id,
-            read=counts["read"],
-            stored=written,
-            filtered_minor=counts["filtered_minor"],
-            dead_letter=counts["dead_letter"],
-            erased=counts["erased"],
-            seconds=round(time.monotonic() - started, 3),
-            batch_key=key,
-            started_at=started_at,
-            finished_at=time.time(),
-            stages={k: round(v, 3) for k, v in stages.items()},
-            dead_letter_reasons=reasons,
-        )
-        if written != counts["stored"]:
-            raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
-        if not report.balanced:
-            raise RuntimeError(f"batch {batch_id}: counts do not add up: {report}")
-        sinks.record_batch(
-            settings,
-            key,
-            {
-                "batch_id": batch_id,
-                "read": report.read,
-                "stored": report.stored,
-                "filtered_minor": report.filtered_minor,
-                "erased": report.erased,
-                "dead_letter": report.dead_letter,
-                "dead_letter_reasons": dict(sorted(reasons.items())),
-                "seconds": report.seconds,
-                "as_of": as_of.isoformat(),
-                "pii_mode": settings.pii_mode,
-                "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
-                "finished_at": dt.datetime.now(dt.UTC),
-            },
-        )
-        self.reports.append(report)
-        self._note(batch_id, "recorded in the batch log; Spark commits the offsets next")
-        if self.on_batch:
-            self.on_batch(report)
-
-    def _note(self, batch_id: int, text: str) -> None:
-        if self.on_stage:
-            self.on_stage(f"batch {batch_id}: {text}")
-
-    def _write(self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict) -> tuple[dict, int, dict]:
-        """Transform one batch and write its three outputs.
-
-        Returns (counts, rows written, dead letters by reason)."""
-        settings, hasher = self.settings, self.hasher or privacy.hash_pii
-
-        def lap(name: str, since: float, detail: str) -> float:
-            now = time.monotonic()
-            stages[name] = now - since
-            self._note(batch_id, f"{name} done: {detail} ({now - since:.1f}s)")
-            return now
-
-        t = time.monotonic()
-        reasons: dict[str, int] = {}
-        erased = sinks.erased_keys(settings)  # forgotten users are dropped, also on a replay
-        parsed = transform.parse(raw, settings.max_message_bytes)
-        shaped = hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
-        try:
-            counts = transform.outcome_counts(shaped)  # runs parse, validation and hashing once
-            t = lap("parse+hash", t, ", ".join(f"{k}={v}" for k, v in counts.items()))
-            stored = transform.stored_rows(shaped)
-            written = sinks.write_cassandra(stored, settings) if counts["stored"] else 0
-            t = lap("cassandra", t, f"{written} rows upserted")
-            late = sinks.erased_keys(settings) - erased if counts["stored"] else set()
-            if late:  # forgotten while this batch was being written: delete them again
-                ids = [r["user_id"] for r in stored.where(F.sha2("user_id", 256).isin(list(late))).collect()]
-                sinks.delete_erased(settings, ids)
-            rows = [r.asDict() for r in aggregates.compute(stored).collect()] if counts["stored"] else []
-            t = lap("aggregates", t, f"{len(rows)} groups")
-            touched = sinks.merge_aggregates(settings, rows, key)
-            t = lap("mongo", t, f"{touched} aggregate documents merged")
-            if counts["dead_letter"]:
-                letters = sinks.dead_letter_messages(transform.dead_letters(shaped))
-                for _key, value in letters:
-                    reason = json.loads(value)["reason"]
-                    reasons[reason] = reasons.get(reason, 0) + 1
-                sent = sinks.write_dead_letters(letters, settings, key)
-                t = lap("dead_letters", t, f"{sent} of {len(letters)} sent (the rest were already there)")
-        finally:
-            shaped.unpersist()
-        return counts, written, reasons
-
-
-def _ranges(offsets: dict) -> str:
-    return " ".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offsets.items()))
 
 
 @dataclass
@@ -241,8 +118,10 @@ class StreamHandle:
     query: object
     writer: BatchWriter
     started: float
+    events: StageEventFile | None = None  # the $PROFILEPIPE_STAGE_EVENTS hook, if set
 
     def progress(self) -> list[dict]:
+        """Rows and rates of the recent micro-batches that read something."""
         return [
             {
                 "batch": p["batchId"],
@@ -276,23 +155,43 @@ def stop_gracefully(query, wait: float = 120.0) -> None:
     query.stop()
 
 
+def _both(*hooks: StageHook | None) -> StageHook | None:
+    """One stage hook calling each of ``hooks`` that is set, in order."""
+    live = [h for h in hooks if h is not None]
+    if len(live) <= 1:
+        return live[0] if live else None
+
+    def call(stage: str, batch_id: int | None, detail: str) -> None:
+        for hook in live:
+            hook(stage, batch_id, detail)
+
+    return call
+
+
 def start(
     settings: Settings,
     trigger: str = "processing",
-    on_batch=None,
+    on_batch: Callable[[BatchReport], object] | None = None,
     reset: bool = False,
-    hasher=None,
-    on_stage=None,
+    hasher: Callable | None = None,
+    on_stage: StageHook | None = None,
+    sinks: Sinks | None = None,
 ) -> StreamHandle:
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``.
 
-    ``on_batch`` receives each ``BatchReport``; ``on_stage`` one line per finished step.
+    ``on_batch`` receives each ``BatchReport``; ``on_stage`` each finished step
+    ``(stage, batch_id, detail)`` (``batch_writer.STAGES``; also written to
+    ``$PROFILEPIPE_STAGE_EVENTS`` when that is set). ``sinks``: where the batches go
+    (default ``stores.StoreSinks(settings)``).
     """
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
     privacy.check_settings(settings)  # refuse early, e.g. hmac mode without a key
     spark = get_spark(settings, app_name="profilepipe-stream")
-    writer = BatchWriter(settings, on_batch=on_batch, hasher=hasher, on_stage=on_stage)
+    events = stage_hook_from_env()
+    writer = BatchWriter(
+        settings, sinks=sinks, on_batch=on_batch, hasher=hasher, on_stage=_both(on_stage, events)
+    )
     stream_writer = (
         read_kafka(spark, settings)
         .writeStream.queryName(QUERY_NAME)
@@ -303,7 +202,7 @@ def start(
         stream_writer = stream_writer.trigger(availableNow=True)
     else:
         stream_writer = stream_writer.trigger(processingTime=f"{settings.trigger_seconds} seconds")
-    return StreamHandle(query=stream_writer.start(), writer=writer, started=time.monotonic())
+    return StreamHandle(query=stream_writer.start(), writer=writer, started=time.monotonic(), events=events)
 
 
 def run(
@@ -319,7 +218,8 @@ def run(
 
     ``until_idle``: process what the topic holds now, then stop (``availableNow``).
     ``seconds``: stream for that long, then stop. Neither: until interrupted (Ctrl-C).
-    ``progress``: called with one line per batch (and per step with ``verbose``).
+    ``progress``: called with one line per batch (and per step with ``verbose``:
+    ``batch_writer.stage_line``).
 
     A query fails when a store stays unreachable longer than ``sink_retry_seconds``
     or Kafka longer than the source's retries. It is then started again from its
@@ -349,9 +249,11 @@ def run(
                 trigger="available_now" if until_idle else "processing",
                 on_batch=show,
                 reset=reset and restarts == 0,
-                on_stage=say if verbose else None,
+                on_stage=(lambda stage, b, detail: say(stage_line(stage, b, detail))) if verbose else None,
             )
             say(f"stream: query {QUERY_NAME} started")
+            if handle.events:
+                handle.events(QUERY_STARTED, None, QUERY_NAME)
             try:
                 error = _await(handle.query, until_idle, seconds, began, timeout, stop_requested)
             finally:

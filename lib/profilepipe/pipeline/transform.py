@@ -7,16 +7,16 @@ Read top to bottom, the way the stream uses it::
     rows   = stored_rows(shaped)                               # the Cassandra rows
     dlq    = dead_letters(shaped)                              # the dead-letter messages
 
-``raw`` has the Kafka source columns (``key``, ``value``, ``topic``, ``partition``,
-``offset``, ``timestamp``); ``batch`` builds the same columns from a file.
+``raw`` has the Kafka source columns (``contract.RAW_KAFKA_SCHEMA``: ``key``, ``value``,
+``topic``, ``partition``, ``offset``, ``timestamp``); ``file_job`` builds the same columns from a file.
 ``shaped`` holds a pandas UDF (the hashes): persist it when more than one action
-reads it, as ``stream`` and ``batch`` do, or bcrypt runs once per action.
+reads it, as ``batch_writer`` and ``file_job`` do, or bcrypt runs once per action.
 
 A *record* is one user: a message holding an envelope ``{"results": [...]}`` of n
 users gives n records, any other message one. Every record ends with exactly one
 ``outcome``: ``stored``, ``filtered_minor`` (GDPR: younger than ``min_age``),
 ``erased`` (in the erasure register: ``profilepipe forget``) or ``dead_letter`` with
-the first reason that applies, in this order:
+the first reason that applies, in the order of ``contract.REASONS``:
 ``too_large`` > ``invalid_json`` > ``not_a_user`` > ``missing_uuid`` > ``invalid_uuid`` >
 ``invalid_dob`` > ``future_dob`` > ``duplicate_in_batch``. ``too_large``: the value is
 longer than ``settings.max_message_bytes``; it is one record and is never JSON-parsed.
@@ -38,52 +38,22 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from profilepipe.contract import DEAD, ERASED, MINOR, OUTCOMES, STORED
+from profilepipe import contract
+from profilepipe.contract import (
+    DEAD,
+    DLQ_FIELDS,
+    ERASED,
+    MINOR,
+    OUTCOMES,
+    SOURCE_COLUMNS,
+    STORED,
+    USER_COLUMNS,
+    UUID_PATTERN,
+)
 from profilepipe.pipeline.schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
-REASONS = (
-    "too_large",
-    "invalid_json",
-    "not_a_user",
-    "missing_uuid",
-    "invalid_uuid",
-    "invalid_dob",
-    "future_dob",
-    "duplicate_in_batch",
-)
-
-#: Columns of ``user_profiles.users``, in table order.
-USER_COLUMNS = (
-    "user_id",
-    "full_name",
-    "gender",
-    "username",
-    "email_domain",
-    "phone_hash",
-    "address_hash",
-    "birth_date",
-    "age",
-    "registered_at",
-    "nationality",
-    "country",
-    "ingested_at",
-)
 #: The same before hashing: ``phone`` and ``address`` in clear (inside ``validate_and_shape`` only).
 UNHASHED_COLUMNS = tuple({"phone_hash": "phone", "address_hash": "address"}.get(c, c) for c in USER_COLUMNS)
-SOURCE_COLUMNS = (
-    "key",
-    "source_topic",
-    "source_partition",
-    "source_offset",
-    "source_timestamp",
-    "value_sha256",
-    "value_bytes",
-    "record_index",
-)
-#: Fields of a dead-letter message value (ARCHITECTURE.md); the message key is ``key``.
-DLQ_FIELDS = ("reason", "detail", *SOURCE_COLUMNS[1:-1])
-
-UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 def _first(rules, i: int) -> Column:
@@ -196,15 +166,8 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
 
 # ------------------------------------------------------------------------ age
 def resolve_as_of(settings, as_of: dt.date | str | None = None) -> dt.date:
-    """The processing date: ``as_of``, else ``settings.as_of``, else today (UTC)."""
-    value = as_of if as_of is not None else (settings.as_of or None)
-    if value is None:
-        return dt.datetime.now(dt.UTC).date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+    """The processing date (``contract.processing_date``): ``as_of``, else ``settings.as_of``, else today."""
+    return contract.processing_date(as_of if as_of is not None else (settings.as_of or None))
 
 
 def exact_age(birth: Column, as_of: Column) -> Column:
@@ -262,8 +225,8 @@ def shape(
     earlier ones are dead letters ``duplicate_in_batch`` (so every record is counted once
     and both stores agree).
 
-    ``erased_keys``: the erasure register (``sinks.erasure_key`` of each forgotten user,
-    SHA-256 of the lower-case id); a valid record of such a user has the outcome
+    ``erased_keys``: the erasure register (``contract.erasure_key`` of each forgotten user,
+    SHA-256 of the lower-case id; ``erasure_key_col`` here); a valid record of such a user has the outcome
     ``erased``, whatever its age, and keeps no personal data.
     """
     from profilepipe.pipeline import privacy
@@ -279,7 +242,7 @@ def shape(
     rules = [  # (condition, reason, detail), in the order of precedence
         (F.col("parse_error").isNotNull(), F.col("parse_error"), F.col("parse_detail")),
         (_blank(uuid), "missing_uuid", "login.uuid is missing"),
-        (~uuid.rlike(UUID_RE), "invalid_uuid", "login.uuid is not a UUID"),
+        (~uuid.rlike(UUID_PATTERN), "invalid_uuid", "login.uuid is not a UUID"),
         (_blank(dob_text), "invalid_dob", "dob.date is missing"),
         (birth.isNull(), "invalid_dob", "dob.date is not an ISO-8601 date"),
         (
@@ -374,8 +337,18 @@ def _outcome(erased_keys: list[str]) -> Column:
     """The first branches of ``outcome``: dead letters, then forgotten users (if any)."""
     expr = F.when(F.col("dlq_reason").isNotNull(), F.lit(DEAD))
     if erased_keys:
-        expr = expr.when(F.sha2(F.col("_user_id"), 256).isin(erased_keys), F.lit(ERASED))
+        expr = expr.when(erasure_key_col(F.col("_user_id")).isin(erased_keys), F.lit(ERASED))
     return expr
+
+
+def erasure_key_col(user_id: Column) -> Column:
+    """``contract.erasure_key`` as a Spark expression: SHA-256 (hex) of the trimmed, lower-case id.
+
+    Equal to the Python function for every id the stream sees: ``user_id`` is a validated
+    UUID (hex digits and dashes), already trimmed and lower-cased in ``shape``; trimming and
+    lower-casing again here keeps the two definitions the same for mixed-case input too.
+    """
+    return F.sha2(F.lower(F.trim(user_id)), 256)
 
 
 def transform(

@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
+from profilepipe import stores
 from profilepipe.config import Settings
 from profilepipe.errors import ProfilepipeError
 from profilepipe.pipeline import transform
 from profilepipe.sources import generator
-from profilepipe.stores import sinks
 
 #: The kinds of personal value, in report order.
 KINDS = ("password", "salt", "md5", "sha1", "sha256", "phone", "cell", "street address", "email local part")
@@ -261,7 +261,7 @@ def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict[str, str
     Malformed messages count too: their values must not be stored either.
     """
     out = []
-    for msg in sinks.consume_all(settings, settings.kafka_topic, timeout_s):
+    for msg in stores.consume_all(settings, settings.kafka_topic, timeout_s):
         for values in personal_values_from_message(msg.value):
             out.append({**values, SOURCE: f"{msg.partition}:{msg.offset}"})
     return out
@@ -511,14 +511,14 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
     ``users``: API users (as generated or produced) or the value sets of ``raw_users``.
     """
     min_age = settings.min_age if min_age is None else min_age
-    session = sinks.cassandra_session(settings)
+    session = stores.cassandra_session(settings)
     rows = session.execute(
         f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
     )
-    documents = {coll.name: list(coll.find({})) for coll in sinks.collections(settings)}
+    documents = {coll.name: list(coll.find({})) for coll in stores.collections(settings)}
     letters = [
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}
-        for m in sinks.consume_all(settings, settings.dlq_topic)
+        for m in stores.consume_all(settings, settings.dlq_topic)
     ]
     return build_report(users, rows, documents, letters, as_of, min_age)
 

@@ -19,11 +19,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from profilepipe import stores
 from profilepipe.config import Settings, get_settings, project_root
 from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 BENCH_KEY = "benchmark-hmac-key-not-a-secret"
 AS_OF = "2026-06-01"
@@ -126,17 +126,17 @@ def isolated(settings: Settings, tag: str, topic: str, **changes) -> Settings:
 
 
 def drop_run(settings: Settings) -> None:
-    sinks.cassandra_session(settings).execute(
+    stores.cassandra_session(settings).execute(
         f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
     )
-    sinks.clear_aggregates(settings)
+    stores.clear_aggregates(settings)
 
 
 def make_topic(
     settings: Settings, name: str, users: int, rate: float | None = None
 ) -> producer.ProduceSummary:
     s = settings.replace(kafka_topic=name)
-    sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+    stores.delete_topics(s, [s.kafka_topic, s.dlq_topic])
     stack.ensure_topics(s)
     data = generator.generate_users(users, seed=f"bench-{users}", minor_share=0.0, as_of=dt.date(2026, 6, 1))
     return producer.produce(data, s, rate=rate, progress=False)
@@ -163,7 +163,7 @@ def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
     trigger; latency = Cassandra write time of the row - Kafka timestamp of its message."""
     s = settings.replace(trigger_seconds=0.5, max_offsets_per_trigger=5000)
     stack.ensure_schema(s)
-    sinks.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+    stores.delete_topics(s, [s.kafka_topic, s.dlq_topic])
     stack.ensure_topics(s)
     handle = stream.start(s.replace(starting_offsets="earliest"), trigger="processing")
     try:
@@ -173,11 +173,11 @@ def run_latency(settings: Settings, rate: float, seconds: float) -> dict:
         )
         producer.produce(users, s, rate=rate, progress=False)
         deadline = time.time() + 120
-        while sinks.count_users(s) < len(users) and time.time() < deadline:
+        while stores.count_users(s) < len(users) and time.time() < deadline:
             time.sleep(1)
     finally:
         handle.stop()
-    rows = sinks.cassandra_session(s).execute(
+    rows = stores.cassandra_session(s).execute(
         f"SELECT ingested_at, writetime(full_name) AS w FROM {s.cassandra_keyspace}.{s.cassandra_table}",
         timeout=120,
     )

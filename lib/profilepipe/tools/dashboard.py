@@ -1,8 +1,8 @@
 """The live dashboard (``profilepipe dashboard``): a Dash page that follows the stream in MongoDB.
 
 Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it every
-``dashboard_refresh_seconds`` (no reload) from the merged aggregates (``sinks.read_aggregates``:
-``dimension``, ``key``, ``count``, ``age_sum``, ...) and the batch log (``sinks.read_batches``:
+``dashboard_refresh_seconds`` (no reload) from the merged aggregates (``stores.read_aggregates``:
+``dimension``, ``key``, ``count``, ``age_sum``, ...) and the batch log (``stores.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
 ``seconds``, ``finished_at``, ...). It only reads.
 
@@ -359,12 +359,12 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
     """Read MongoDB once and build the page; a store that cannot be read is one line, not an error."""
     from pymongo.errors import PyMongoError
 
-    from profilepipe.stores import sinks
+    from profilepipe import stores
 
     now = now or dt.datetime.now(dt.UTC)
     source = f"MongoDB {settings.mongo_database}.{settings.mongo_collection}"
     try:
-        snap = snapshot(sinks.read_aggregates(settings), sinks.read_batches(settings), settings.k_anonymity)
+        snap = snapshot(stores.read_aggregates(settings), stores.read_batches(settings), settings.k_anonymity)
     except PyMongoError as exc:  # the class only: a message could carry connection details
         text = (
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"

@@ -27,13 +27,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from profilepipe import contract
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.pipeline import aggregates, file_job, privacy, stream, transform
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import api as source
 from profilepipe.sources import generator, producer
-from profilepipe.stores import sinks
 
 
 def warm_up(settings: Settings, users: int = 20) -> int:
@@ -177,7 +176,7 @@ class NotebookView:
         ax.clear()
         ax.bar([str(r.batch_id) for r in reports], [r.read / r.seconds if r.seconds else 0 for r in reports])
         ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
-        docs = [d for d in sinks.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
+        docs = [d for d in stores.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
         docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]
         ax = self.nat_ax
         ax.clear()

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profilepipe import contract
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.errors import NotReady
 from profilepipe.sources import producer
-from profilepipe.stores import sinks
 
 RUN_01 = "run notebook 01 (or `profilepipe produce`) first"
 RUN_02 = "run notebook 02 (or `profilepipe stream --until-idle`) first"
@@ -39,7 +38,7 @@ def require_input(settings: Settings) -> int:
 def processed_offsets(settings: Settings) -> dict[int, int]:
     """``{partition: next offset}`` of the users topic that the batch log records as done."""
     done: dict[int, int] = {}
-    for batch in sinks.read_batches(settings):
+    for batch in stores.read_batches(settings):
         for name, (_lo, hi) in (batch.get("offsets") or {}).items():
             topic, _, partition = name.rpartition(":")
             if topic == settings.kafka_topic:
@@ -95,13 +94,13 @@ class TableCheck:
 
 def table_check(settings: Settings) -> TableCheck:
     """Count the table, the batch log's ``stored`` and the erasure register, now."""
-    stored = sum(int(b.get("stored", 0)) for b in sinks.read_batches(settings))
-    return TableCheck(sinks.count_users(settings), stored, len(sinks.erased_keys(settings)))
+    stored = sum(int(b.get("stored", 0)) for b in stores.read_batches(settings))
+    return TableCheck(stores.count_users(settings), stored, len(stores.erased_keys(settings)))
 
 
 def user_to_forget(settings: Settings) -> str:
     """A stored user's id (the smallest of a sample, so the choice is repeatable)."""
-    ids = sorted(str(r["user_id"]) for r in sinks.read_users(settings, limit=50))
+    ids = sorted(str(r["user_id"]) for r in stores.read_users(settings, limit=50))
     if not ids:
         raise NotReady(f"no stored user to forget: the table is empty; {RUN_02}")
     return ids[0]

@@ -1,0 +1,279 @@
+"""One micro-batch: Kafka rows in, rows + aggregates + dead letters + batch log out.
+
+``BatchWriter`` is the query's ``foreachBatch`` function. For each micro-batch it:
+
+1. reads the batch's Kafka offset ranges and names the batch (``contract.batch_key``);
+2. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
+   (the erasure register), hashes phone and address (``transform``, ``privacy``);
+3. writes, in this order: the stored rows, then deletes again any user forgotten while
+   the rows were being written, the aggregates, the dead letters (with their reasons);
+4. checks ``contract.BALANCE_RULE`` (``read = stored + filtered_minor + erased +
+   dead_letter``) and that every row to store was written, and only then
+5. records the batch in the batch log (``batch_log``, the one place that builds that
+   document): the last write, so a logged batch is a complete one.
+
+It talks to the stores only through ``stores.Sinks`` (default ``stores.StoreSinks``): a
+test passes a fake ``Sinks`` and drives the writer on a static DataFrame.
+
+**Stage hook.** After each step the writer calls ``on_stage(stage, batch_id, detail)``
+with a stage of ``STAGES`` (defined here, once). ``stream.run(verbose=True)`` prints them
+(``stage_line``: what ``profilepipe stream -v`` shows). When the environment variable
+``PROFILEPIPE_STAGE_EVENTS`` names a file, ``stream.start`` also appends every stage
+event to it as a JSON line (``StageEventFile``), and a file ``<that file>.hold`` holding
+``"<stage> <n>"`` makes the writer stop at the ``n``-th event of that stage (counted in
+this process) until the hold file is removed: the fault tests kill the stream at such an
+exact point instead of matching log text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from profilepipe import contract
+from profilepipe.config import Settings
+from profilepipe.pipeline import aggregates, privacy, transform
+from profilepipe.stores import Letter, Sinks, StoreSinks
+
+#: The steps of a batch, in the order they finish (``dead_letters`` only when there are some).
+OFFSETS, PARSED, ROWS, AGGREGATES, MERGED, DEAD_LETTERS, RECORDED = STAGES = (
+    *("offsets", "parse+hash", "cassandra", "aggregates", "mongo", "dead_letters", "recorded"),
+)
+#: The environment variable naming a stage-event file (see the module docstring).
+STAGE_EVENTS_ENV = "PROFILEPIPE_STAGE_EVENTS"
+
+StageHook = Callable[[str, "int | None", str], None]  # (stage, batch_id, detail)
+
+
+@dataclass
+class BatchReport:
+    batch_id: int
+    read: int
+    stored: int
+    filtered_minor: int
+    dead_letter: int
+    seconds: float
+    erased: int = 0  # users in the erasure register (``profilepipe forget``), not stored
+    batch_key: str = ""
+    started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
+    finished_at: float = 0.0
+    stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
+    dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
+
+    @property
+    def balanced(self) -> bool:
+        """``contract.BALANCE_RULE`` holds for this batch."""
+        return contract.balanced(self)
+
+
+def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Settings) -> dict:
+    """The batch-log document of a finished batch (``stores.Sinks.record_batch``)."""
+    return {
+        "batch_id": report.batch_id,
+        "read": report.read,
+        "stored": report.stored,
+        "filtered_minor": report.filtered_minor,
+        "erased": report.erased,
+        "dead_letter": report.dead_letter,
+        "dead_letter_reasons": dict(sorted(report.dead_letter_reasons.items())),
+        "seconds": report.seconds,
+        "as_of": as_of.isoformat(),
+        "pii_mode": settings.pii_mode,
+        "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
+        "finished_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def dead_letter_messages(dlq_df) -> list[Letter]:
+    """``(key, JSON value)`` of each dead letter of ``transform.dead_letters(...)``, collected.
+
+    The value holds the ``contract.DLQ_FIELDS``. The JSON is built by Spark (``to_json``), so
+    timestamps are written in the session's time zone (UTC) whatever the Python process's
+    zone is. A micro-batch holds at most ``max_offsets_per_trigger`` messages, so its dead
+    letters fit in the driver.
+    """
+    out = dlq_df.select(
+        F.col("key").cast("binary").alias("key"),
+        F.to_json(F.struct(*[F.col(c) for c in contract.DLQ_FIELDS])).alias("value"),
+    )
+    return [(_key_bytes(r["key"]), r["value"]) for r in out.collect()]
+
+
+def _key_bytes(key) -> bytes | None:
+    if key is None or isinstance(key, bytes):
+        return key
+    if isinstance(key, bytearray):
+        return bytes(key)
+    return str(key).encode("utf-8")
+
+
+def offset_ranges(raw) -> dict[tuple[str, int], tuple[int, int]]:
+    """``{(topic, partition): (lowest, highest offset)}`` of a Kafka-shaped DataFrame."""
+    return {
+        (r["topic"], r["partition"]): (r["lo"], r["hi"])
+        for r in raw.groupBy("topic", "partition")
+        .agg(F.min("offset").alias("lo"), F.max("offset").alias("hi"))
+        .collect()
+    }
+
+
+def _ranges(offsets: dict) -> str:
+    return " ".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offsets.items()))
+
+
+def stage_line(stage: str, batch_id: int | None, detail: str) -> str:
+    """The line ``profilepipe stream -v`` prints for a stage event."""
+    if stage == OFFSETS:
+        return f"batch {batch_id}: offsets {detail}"
+    if stage == RECORDED:
+        return f"batch {batch_id}: recorded in the batch log; Spark commits the offsets next"
+    return f"batch {batch_id}: {stage} done: {detail}"
+
+
+@dataclass
+class BatchWriter:
+    """The ``foreachBatch`` function: one micro-batch in, the ``Sinks`` written (see the module)."""
+
+    settings: Settings
+    sinks: Sinks | None = None  # None: StoreSinks(settings), the real stores
+    reports: list[BatchReport] = field(default_factory=list)
+    on_batch: Callable[[BatchReport], object] | None = None  # e.g. print
+    on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
+    hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
+
+    def __post_init__(self) -> None:
+        if self.sinks is None:
+            self.sinks = StoreSinks(self.settings)
+
+    def __call__(self, batch_df, batch_id: int) -> None:
+        started, started_at = time.monotonic(), time.time()
+        as_of = transform.resolve_as_of(self.settings)  # per batch: a long stream rolls over midnight
+        raw = batch_df.persist()  # read Kafka once; every step below reuses it
+        try:
+            offsets = offset_ranges(raw)
+            if not offsets:
+                return
+            key = contract.batch_key(offsets)
+            stages = {OFFSETS: time.monotonic() - started}
+            self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
+            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages)
+        finally:
+            raw.unpersist()
+        report = BatchReport(
+            batch_id=batch_id,
+            read=counts["read"],
+            stored=written,
+            filtered_minor=counts[contract.MINOR],
+            dead_letter=counts[contract.DEAD],
+            erased=counts[contract.ERASED],
+            seconds=round(time.monotonic() - started, 3),
+            batch_key=key,
+            started_at=started_at,
+            finished_at=time.time(),
+            stages={k: round(v, 3) for k, v in stages.items()},
+            dead_letter_reasons=reasons,
+        )
+        if written != counts[contract.STORED]:
+            raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
+        if not report.balanced:
+            raise RuntimeError(f"batch {batch_id}: counts do not add up: {report}")
+        self.sinks.record_batch(key, batch_log(report, offsets, as_of, self.settings))
+        self.reports.append(report)
+        self.stage(RECORDED, batch_id, "")
+        if self.on_batch:
+            self.on_batch(report)
+
+    def stage(self, stage: str, batch_id: int | None, detail: str) -> None:
+        """Announce a finished step to ``on_stage`` (if any)."""
+        if self.on_stage:
+            self.on_stage(stage, batch_id, detail)
+
+    def _write(self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict) -> tuple[dict, int, dict]:
+        """Transform one batch and write its outputs: rows, late erasures, aggregates, dead letters.
+
+        Returns (counts, rows written, dead letters by reason)."""
+        settings, sinks, hasher = self.settings, self.sinks, self.hasher or privacy.hash_pii
+        assert sinks is not None  # set by __post_init__
+        clock = [time.monotonic()]
+
+        def lap(name: str, detail: str) -> None:
+            now = time.monotonic()
+            stages[name] = now - clock[0]
+            self.stage(name, batch_id, f"{detail} ({now - clock[0]:.1f}s)")
+            clock[0] = now
+
+        reasons: dict[str, int] = {}
+        erased = sinks.erased_keys()  # forgotten users are dropped, also on a replay
+        parsed = transform.parse(raw, settings.max_message_bytes)
+        shaped = hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
+        try:
+            counts = transform.outcome_counts(shaped)  # runs parse, validation and hashing once
+            lap(PARSED, ", ".join(f"{k}={v}" for k, v in counts.items()))
+            stored = transform.stored_rows(shaped)
+            any_stored = counts[contract.STORED] > 0
+            written = sinks.write_rows(stored) if any_stored else 0
+            lap(ROWS, f"{written} rows upserted")
+            late = sinks.erased_keys() - erased if any_stored else set()
+            if late:  # forgotten while this batch was being written: delete them again
+                gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
+                sinks.delete_erased([r["user_id"] for r in gone.collect()])
+            rows = [r.asDict() for r in aggregates.compute(stored).collect()] if any_stored else []
+            lap(AGGREGATES, f"{len(rows)} groups")
+            touched = sinks.merge_aggregates(rows, key)
+            lap(MERGED, f"{touched} aggregate documents merged")
+            if counts[contract.DEAD]:
+                letters = dead_letter_messages(transform.dead_letters(shaped))
+                reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))
+                sent = sinks.write_dead_letters(letters, key)
+                lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
+        finally:
+            shaped.unpersist()
+        return counts, written, reasons
+
+
+class StageEventFile:
+    """A stage hook that appends each event to a file as a JSON line, and can hold the batch.
+
+    Line: ``{"stage", "batch_id", "occurrence", "detail", "held", "pid"}`` (``occurrence``:
+    the how-many-th event of that stage in this process). If ``<path>.hold`` holds
+    ``"<stage> <n>"``, the ``n``-th event of that stage is written with ``"held": true`` and
+    the writer then waits (at most ``max_hold`` seconds) until the hold file is removed.
+    """
+
+    def __init__(self, path: str | os.PathLike, max_hold: float = 900.0):
+        self.path = Path(path)
+        self.hold = Path(f"{self.path}.hold")
+        self.max_hold = max_hold
+        self.seen: Counter = Counter()
+
+    def __call__(self, stage: str, batch_id: int | None, detail: str = "") -> None:
+        self.seen[stage] += 1
+        held = self._holds(stage, self.seen[stage])
+        event = {"stage": stage, "batch_id": batch_id, "occurrence": self.seen[stage]}
+        event.update(detail=detail, held=held, pid=os.getpid())
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(event) + "\n")
+        deadline = time.monotonic() + self.max_hold
+        while held and self.hold.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _holds(self, stage: str, occurrence: int) -> bool:
+        try:
+            want = self.hold.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return False
+        return want == [stage, str(occurrence)]
+
+
+def stage_hook_from_env() -> StageEventFile | None:
+    """A ``StageEventFile`` on ``$PROFILEPIPE_STAGE_EVENTS``, or None when it is not set."""
+    path = os.environ.get(STAGE_EVENTS_ENV)
+    return StageEventFile(path) if path else None

@@ -1,0 +1,211 @@
+"""Cassandra: the users table (rows of stored users) and the erasure register.
+
+Rows are written through cassandra-driver from the executors (one connection per Python
+worker, a prepared INSERT, concurrent execution). An INSERT is an upsert by ``user_id``,
+so a replayed batch writes the same values again and changes nothing.
+
+The erasure register (``<table>_erasures``) holds ``contract.erasure_key`` of every
+forgotten user (``forget_user``); the stream drops those users, also on a replay.
+
+Every write retries while the server is unreachable (``retry.call``), for at most
+``sink_retry_seconds``; after that the batch fails and ``stream.run`` restarts the query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from profilepipe import retry
+from profilepipe.config import Settings
+from profilepipe.contract import USER_COLUMNS, erasure_key
+
+_CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
+_PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), reused across batches
+
+
+def cassandra_session(settings: Settings):
+    """A cached cassandra-driver session for this process (options: ``connections``)."""
+    from profilepipe import connections
+
+    key = connections.cassandra_key(settings)  # the password only as a digest
+    session = _CASSANDRA.get(key)
+    if session is None or session.is_shutdown:
+        from cassandra.cluster import Cluster
+
+        cluster = Cluster(**connections.cassandra_options(settings))
+        session = cluster.connect()
+        session.default_timeout = 30
+        _CASSANDRA[key] = session
+    return session
+
+
+def _table(settings: Settings) -> str:
+    return f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
+
+
+def _erasures_table(settings: Settings) -> str:
+    return f"{_table(settings)}_erasures"
+
+
+def _insert_cql(settings: Settings) -> str:
+    cols = ", ".join(USER_COLUMNS)
+    marks = ", ".join("?" for _ in USER_COLUMNS)
+    return f"INSERT INTO {_table(settings)} ({cols}) VALUES ({marks})"
+
+
+def _utc(value):
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _row_values(row) -> tuple:
+    d = row.asDict() if hasattr(row, "asDict") else dict(row)
+    values = []
+    for col in USER_COLUMNS:
+        v = d.get(col)
+        if col == "user_id":
+            v = uuid.UUID(v)
+        elif col in ("registered_at", "ingested_at"):
+            v = _utc(v)
+        values.append(v)
+    return tuple(values)
+
+
+# ------------------------------------------------------------------ rows
+def write_rows_partition(
+    settings: Settings, rows: Iterable, rows_per_request: int = 16, concurrency: int = 32
+) -> int:
+    """Upsert one partition's rows; runs on an executor. Returns the number written.
+
+    Rows go in small UNLOGGED batches of ``rows_per_request`` prepared INSERTs, many
+    requests in flight: the Python driver's cost is per request, so this writes several
+    times faster than one request per row. Each row is its own partition, so a batch
+    only saves round trips (no atomicity is implied or needed: every INSERT is an upsert).
+    """
+    from cassandra.concurrent import execute_concurrent
+    from cassandra.query import BatchStatement, BatchType
+
+    cql = _insert_cql(settings)
+    written = 0
+    pending: list[tuple] = []
+
+    def requests(chunk: list[tuple], prepared):
+        for i in range(0, len(chunk), rows_per_request):
+            part = chunk[i : i + rows_per_request]
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for values in part:
+                batch.add(prepared, values)
+            yield batch, len(part)
+
+    def attempt(chunk: list[tuple]) -> int:
+        session = cassandra_session(settings)
+        prepared = _PREPARED.get((session, cql))
+        if prepared is None:
+            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        reqs = list(requests(chunk, prepared))
+        results = execute_concurrent(
+            session, [(b, ()) for b, _ in reqs], concurrency=concurrency, raise_on_first_error=True
+        )
+        return sum(n for (ok, _), (_, n) in zip(results, reqs, strict=True) if ok)
+
+    def flush(chunk: list[tuple]) -> int:  # upserts: a retried chunk rewrites the same rows
+        what = f"cassandra: write {len(chunk)} rows"
+        return retry.call(lambda: attempt(chunk), what, settings.sink_retry_seconds)
+
+    for row in rows:
+        pending.append(_row_values(row))
+        if len(pending) >= 4000:
+            written += flush(pending)
+            pending = []
+    if pending:
+        written += flush(pending)
+    return written
+
+
+def write_cassandra(stored_df, settings: Settings) -> int:
+    """Write a DataFrame of stored rows from the executors; returns rows written."""
+    cols = stored_df.select(*USER_COLUMNS)
+
+    def per_partition(rows: Iterator) -> Iterator[int]:
+        yield write_rows_partition(settings, rows)
+
+    return int(cols.rdd.mapPartitions(per_partition).sum())
+
+
+def read_users(settings: Settings, limit: int = 10) -> list[dict]:
+    """Up to ``limit`` rows of the users table, as dicts (column -> value)."""
+    session = cassandra_session(settings)
+    cql = f"SELECT * FROM {_table(settings)} LIMIT {int(limit)}"
+    return [dict(r._asdict()) for r in session.execute(cql)]
+
+
+def count_users(settings: Settings) -> int:
+    """The number of rows in the users table."""
+    session = cassandra_session(settings)
+    return int(session.execute(f"SELECT count(*) FROM {_table(settings)}", timeout=120).one()[0])
+
+
+def get_user(settings: Settings, user_id: str) -> dict | None:
+    """The row of ``user_id``, or None."""
+    session = cassandra_session(settings)
+    cql = f"SELECT * FROM {_table(settings)} WHERE user_id = %s"
+    row = session.execute(cql, (uuid.UUID(str(user_id)),)).one()
+    return dict(row._asdict()) if row else None
+
+
+def truncate_users(settings: Settings) -> None:
+    cassandra_session(settings).execute(f"TRUNCATE {_table(settings)}", timeout=120)
+
+
+# ------------------------------------------------------------------ erasure register
+def forget_user(settings: Settings, user_id: str) -> bool:
+    """GDPR right to erasure: record the erasure, then delete the user's row.
+
+    Returns whether a row was there. The erasure is recorded first, so a batch being
+    written at that moment either sees it (and drops the user) or deletes the row
+    again when it finishes (``delete_erased``); a later replay of old Kafka offsets
+    drops the user too. The aggregates hold counts only (groups below k are marked),
+    no per-user data, so they are left as they are.
+    """
+    try:
+        uid = uuid.UUID(str(user_id).strip())
+    except ValueError:
+        raise ValueError(f"{user_id!r} is not a user id (login.uuid, a UUID)") from None
+    session = cassandra_session(settings)
+    session.execute(
+        f"INSERT INTO {_erasures_table(settings)} (user_key, erased_at) VALUES (%s, %s)",
+        (erasure_key(str(uid)), dt.datetime.now(dt.UTC)),
+    )
+    existed = get_user(settings, str(uid)) is not None
+    delete_erased(settings, [str(uid)])
+    return existed
+
+
+def erased_keys(settings: Settings) -> set[str]:
+    """Every key of the erasure register (``contract.erasure_key`` of each forgotten user)."""
+    cql = f"SELECT user_key FROM {_erasures_table(settings)}"
+    return retry.call(
+        lambda: {r.user_key for r in cassandra_session(settings).execute(cql)},
+        "cassandra: read the erasure register",
+        settings.sink_retry_seconds,
+    )
+
+
+def delete_erased(settings: Settings, user_ids: list[str]) -> None:
+    """Delete these users' rows (users forgotten while their batch was being written)."""
+    cql = f"DELETE FROM {_table(settings)} WHERE user_id = %s"
+    for user_id in user_ids:
+        retry.call(
+            lambda u=user_id: cassandra_session(settings).execute(cql, (uuid.UUID(u),)),
+            "cassandra: delete a forgotten user",
+            settings.sink_retry_seconds,
+        )
+
+
+def truncate_erasures(settings: Settings) -> None:
+    """Empty the erasure register (a reset starts over: no user is forgotten any more)."""
+    cassandra_session(settings).execute(f"TRUNCATE {_erasures_table(settings)}", timeout=120)

@@ -1,0 +1,177 @@
+"""Kafka: the dead-letter topic (exactly once per batch), consumers, topic admin.
+
+**Dead letters** go to ``<topic>.dlq``: key = the source message's key, value = JSON of
+``contract.DLQ_FIELDS`` (the reason and the source coordinates: topic, partition, offset)
+instead of the message itself, so no personal data is copied. They are sent from the
+driver, exactly once per batch even when the batch is replayed (``write_dead_letters``):
+the topic's end offsets are recorded in the batch log before the first send
+(``stores.mongo.set_dlq_mark``), and a replay reads back what was written since and sends
+only the missing letters. Sends are retried while Kafka is unreachable.
+
+(The ``kafka`` imports below are kafka-python, not this module.)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from profilepipe import retry
+from profilepipe.config import Settings
+from profilepipe.contract import DLQ_FIELDS
+from profilepipe.stores import mongo
+
+Letter = tuple[bytes | None, str]  # (Kafka key, JSON value) of one dead letter
+
+
+# ------------------------------------------------------------------ dead letters
+#: What makes two dead letters the same: reason, detail and the source coordinates.
+_IDENTITY = DLQ_FIELDS[: DLQ_FIELDS.index("source_offset") + 1]
+
+
+def _letter_identity(letter: dict) -> tuple:
+    """A dead letter's ``_IDENTITY`` values."""
+    return tuple(str(letter.get(f)) for f in _IDENTITY)
+
+
+def dlq_end_offsets(settings: Settings) -> dict[int, int]:
+    from profilepipe.sources import producer
+
+    return producer.end_offsets(settings, settings.dlq_topic)
+
+
+def _letters_since(settings: Settings, start: dict[int, int]) -> list[dict]:
+    """Dead letters written at or after ``start`` ({partition: offset}), up to the current end."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    end = dlq_end_offsets(settings)
+    wanted = {p: (int(start.get(str(p), start.get(p, 0))), e) for p, e in end.items()}
+    wanted = {p: (lo, hi) for p, (lo, hi) in wanted.items() if hi > lo}
+    if not wanted:
+        return []
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
+    )
+    out = []
+    try:
+        tps = {TopicPartition(settings.dlq_topic, p): rng for p, rng in wanted.items()}
+        consumer.assign(list(tps))
+        for tp, (lo, _) in tps.items():
+            consumer.seek(tp, lo)
+        remaining = dict(tps)
+        deadline = time.monotonic() + 60
+        while remaining and time.monotonic() < deadline:
+            for tp, msgs in consumer.poll(timeout_ms=1000).items():
+                for m in msgs:
+                    if m.offset < remaining.get(tp, (0, -1))[1]:
+                        out.append(json.loads(m.value.decode("utf-8")))
+                if consumer.position(tp) >= tps[tp][1]:
+                    remaining.pop(tp, None)
+        if remaining:
+            raise TimeoutError(f"could not read back {settings.dlq_topic} up to {end}")
+    finally:
+        consumer.close()
+    return out
+
+
+def _not_yet_sent(settings: Settings, letters: list[Letter], start: dict) -> list[Letter]:
+    """The letters of a replayed batch that its earlier attempt did not write (since ``start``)."""
+    written = retry.call(
+        lambda: _letters_since(settings, start), "kafka: read back dead letters", settings.sink_retry_seconds
+    )
+    present = Counter(_letter_identity(x) for x in written)
+    todo = []
+    for letter in letters:
+        ident = _letter_identity(json.loads(letter[1]))
+        if present[ident] > 0:
+            present[ident] -= 1
+        else:
+            todo.append(letter)
+    return todo
+
+
+def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> int:
+    """Send one batch's dead letters to the DLQ topic exactly once; returns how many were sent now.
+
+    ``letters``: ``(key, JSON value)`` pairs; ``key``: the batch key. Before the first
+    send, the DLQ topic's end offsets are recorded in the batch log. When the same batch
+    runs again (the stream was killed after sending some letters, before Spark committed
+    the batch), the letters written since those offsets are read back and only the
+    missing ones are sent, so each dead letter appears once. Sends are retried while
+    Kafka is unreachable.
+    """
+    from profilepipe.sources import producer
+
+    if not letters:
+        return 0
+    budget = settings.sink_retry_seconds
+    start = mongo.dlq_mark(settings, key)
+    if start is not None:  # a replay: skip what the earlier attempt wrote
+        todo = _not_yet_sent(settings, letters, start)
+    else:
+        start = retry.call(lambda: dlq_end_offsets(settings), "kafka: dead-letter end offsets", budget)
+        mongo.set_dlq_mark(settings, key, start)
+        todo = list(letters)
+    state = {"pending": [(k, v.encode("utf-8")) for k, v in todo], "sent": 0}
+
+    def attempt() -> None:  # resends only what failed, so nothing is written twice
+        if not state["pending"]:
+            return
+        summary = producer.produce_raw(state["pending"], settings, topic=settings.dlq_topic)
+        state["sent"] += summary.sent
+        state["pending"] = summary.undelivered
+        if summary.failed:
+            raise producer.UndeliveredError(summary)
+
+    retry.call(attempt, f"kafka: send {len(todo)} dead letters", budget)
+    return state["sent"]
+
+
+# ------------------------------------------------------------------ consumers
+def consume_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> Iterator:
+    """Every message of ``topic`` from the beginning, until none arrives for ``timeout_s``."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_s * 1000),
+        group_id=None,
+    )
+    try:
+        yield from consumer
+    finally:
+        consumer.close()
+
+
+def read_dead_letters(settings: Settings, limit: int = 100_000, timeout_s: float = 10.0) -> list[dict]:
+    """All dead letters currently in the DLQ topic (reads from the beginning)."""
+    out = []
+    for msg in consume_all(settings, settings.dlq_topic, timeout_s):
+        out.append(json.loads(msg.value.decode("utf-8")))
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ------------------------------------------------------------------ topic admin
+def delete_topics(settings: Settings, topics: list[str], timeout_s: float = 30.0) -> None:
+    """Delete topics (those that exist) and wait until the broker no longer lists them."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="profilepipe-reset")
+    try:
+        present = [t for t in topics if t in set(admin.list_topics())]
+        if present:
+            admin.delete_topics(present)
+        deadline = time.monotonic() + timeout_s
+        while set(present) & set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {present} still listed after {timeout_s:.0f}s")
+            time.sleep(0.5)
+    finally:
+        admin.close()
