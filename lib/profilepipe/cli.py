@@ -100,11 +100,11 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_produce(args: argparse.Namespace) -> int:
-    from profilepipe.sources import api as source
+    from profilepipe import sources
     from profilepipe.sources import producer
 
     settings = _settings(args)
-    users = source.users_from(
+    users = sources.users_from(
         args.source or settings.source,
         args.count,
         seed=args.seed,

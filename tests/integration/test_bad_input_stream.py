@@ -1,4 +1,4 @@
-"""The bad-input corpus (``generator.bad_inputs``) through the real Kafka and the real stream.
+"""The bad-input corpus (``support.bad_inputs``) through the real Kafka and the real stream.
 
 One running query receives every distinct bad input, then good users: it must not stop,
 every record must end stored, filtered as a minor or dead-lettered with the expected
@@ -17,6 +17,8 @@ import pytest
 from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
+
+from support.bad_inputs import bad_inputs
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +45,7 @@ def _wait_for_records(settings, n: int, handle, timeout: float = 600.0) -> int:
 
 def test_every_bad_input_is_accounted_for_and_the_stream_keeps_running(bad_settings):
     settings = bad_settings
-    corpus = generator.bad_inputs(dt.date.fromisoformat(AS_OF))
+    corpus = bad_inputs(dt.date.fromisoformat(AS_OF))
     records = sum(e.records for e in corpus)
     expected = Counter(o for e in corpus for o, _ in e.outcomes)
     reasons = Counter(r for e in corpus for o, r in e.outcomes if o == "dead_letter")

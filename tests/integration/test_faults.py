@@ -207,7 +207,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
             minutes[uid] = _minute(msg.timestamp)
     groups: dict[tuple[str, str], list[int]] = {}
     for uid, u in adults.items():
-        age = generator.age_on(generator.dob_date(u), as_of)
+        age = contract.age_on(generator.dob_date(u), as_of)
         country, gender = u["location"]["country"], u["gender"]
         keys = {
             "nationality": u["nat"],

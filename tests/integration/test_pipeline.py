@@ -102,7 +102,7 @@ def test_aggregates_match_the_input(run):
     by_nat = Counter(u["nat"] for u in adults)
     assert {k: docs[("nationality", k)]["count"] for k in by_nat} == dict(by_nat)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "gender") == len(adults)
-    ages = {u["login"]["uuid"]: generator.age_on(generator.dob_date(u), as_of) for u in adults}
+    ages = {u["login"]["uuid"]: contract.age_on(generator.dob_date(u), as_of) for u in adults}
     bands = Counter(contract.age_band(a) for a in ages.values())
     assert {b: docs[("age_band", b)]["count"] for b in bands} == dict(bands)
     country, gender = adults[0]["location"]["country"], adults[0]["gender"]

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import pytest
 
-from profilepipe import stores
+from profilepipe import contract, stores
 from profilepipe.cli import build_parser, cmd_audit, main
 from profilepipe.sources import generator
 from profilepipe.tools import audit
@@ -37,7 +37,7 @@ def stored_row(user: dict, **changes) -> dict:
         "phone_hash": "9f" * 32,
         "address_hash": "$2b$04$" + "A" * 53,
         "birth_date": dt.date.fromisoformat(user["dob"]["date"][:10]),
-        "age": generator.age_on(dt.date.fromisoformat(user["dob"]["date"][:10]), AS_OF),
+        "age": contract.age_on(dt.date.fromisoformat(user["dob"]["date"][:10]), AS_OF),
         "registered_at": dt.datetime(2015, 7, 4, 10, 11, 12, 345000, tzinfo=dt.UTC),
         "nationality": user["nat"],
         "country": user["location"]["country"],

@@ -2,7 +2,7 @@
 
 Two halves:
 
-* the corpus ``generator.bad_inputs`` (one entry per distinct bad input, with the
+* the corpus ``support.bad_inputs`` (one entry per distinct bad input, with the
   exact outcome of each of its records) runs through ``transform.transform`` as ONE
   batch; every entry is then checked on its own rows (by ``source_offset``): outcomes
   and reasons, counts, no personal data in its dead letters, no phone or street in
@@ -28,16 +28,20 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from profilepipe import contract
+from profilepipe.contract import USER_KEYS
 from profilepipe.pipeline import transform
 from profilepipe.sources import generator
 
+from support.bad_inputs import LARGE_OK_BYTES, TOO_LARGE_BYTES, bad_inputs
+
 pytestmark = pytest.mark.spark
 
-RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
+RAW_SCHEMA = contract.RAW_KAFKA_SCHEMA
 TS = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 CORPUS_AS_OF = dt.date(2026, 1, 15)  # conftest's AS_OF; the fixture's value is checked below
-CORPUS = generator.bad_inputs(CORPUS_AS_OF)
-#: Distinct bad inputs in ``generator.bad_inputs`` (the integration tests reuse it).
+CORPUS = bad_inputs(CORPUS_AS_OF)
+#: Distinct bad inputs in ``support.bad_inputs`` (the integration tests reuse it).
 BAD_INPUT_COUNT = 90
 LOWER_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -63,7 +67,7 @@ def _text(row) -> str:
 # ------------------------------------------------------------------ the corpus, as one batch
 @pytest.fixture(scope="module")
 def corpus_run(spark, settings, as_of):
-    corpus = generator.bad_inputs(as_of)
+    corpus = bad_inputs(as_of)
     assert [e.name for e in corpus] == [e.name for e in CORPUS]  # same corpus as the parametrization
     df = _frame(spark, [e.value for e in corpus], keys=[e.key for e in corpus])
     shaped = transform.transform(df, settings).persist()
@@ -89,15 +93,15 @@ def test_corpus_is_distinct_deterministic_and_counted():
     assert len(CORPUS) == BAD_INPUT_COUNT
     assert len({e.name for e in CORPUS}) == len(CORPUS)
     assert len({(e.key, e.value) for e in CORPUS}) == len(CORPUS)
-    assert generator.bad_inputs(CORPUS_AS_OF) == CORPUS
-    assert generator.bad_inputs(CORPUS_AS_OF, seed="other") != CORPUS
+    assert bad_inputs(CORPUS_AS_OF) == CORPUS
+    assert bad_inputs(CORPUS_AS_OF, seed="other") != CORPUS
     for e in CORPUS:
         assert e.records == len(e.outcomes) >= 1
-        assert all(o in transform.OUTCOMES for o, _ in e.outcomes)
-        assert all((o == "dead_letter") == (r in transform.REASONS) for o, r in e.outcomes)
-    # every reason and outcome is exercised
-    assert {r for e in CORPUS for _, r in e.outcomes} - {None} == set(transform.REASONS)
-    assert {o for e in CORPUS for o, _ in e.outcomes} == {"stored", "filtered_minor", "dead_letter"}
+        assert all(o in contract.OUTCOMES for o, _ in e.outcomes)
+        assert all((o == contract.DEAD) == (r in contract.REASONS) for o, r in e.outcomes)
+    # every reason and outcome is exercised (erased needs a register: not a property of a message)
+    assert {r for e in CORPUS for _, r in e.outcomes} - {None} == set(contract.REASONS)
+    assert {o for e in CORPUS for o, _ in e.outcomes} == set(contract.OUTCOMES) - {contract.ERASED}
 
 
 def test_every_user_in_the_corpus_carries_realistic_pii():
@@ -130,7 +134,7 @@ def test_bad_input(corpus_run, settings, name):
     dead = corpus_run.dead[offset]
     assert len(dead) == counts["dead_letter"]
     for d in dead:
-        assert d["reason"] in transform.REASONS and d["detail"]
+        assert d["reason"] in contract.REASONS and d["detail"]
         assert (bytes(d["key"]) if d["key"] is not None else None) == entry.key
         assert d["value_bytes"] == (len(entry.value) if entry.value is not None else None)
         if entry.value is not None:
@@ -157,7 +161,7 @@ def test_bad_input(corpus_run, settings, name):
 def test_whole_corpus_as_one_batch_adds_up(corpus_run):
     corpus, counts = corpus_run.corpus, corpus_run.counts
     expected = Counter(o for e in corpus for o, _ in e.outcomes)
-    assert counts == {"read": sum(e.records for e in corpus), **{o: expected[o] for o in transform.OUTCOMES}}
+    assert counts == {"read": sum(e.records for e in corpus), **{o: expected[o] for o in contract.OUTCOMES}}
     assert (
         counts["read"] == counts["stored"] + counts["filtered_minor"] + counts["dead_letter"]
     )  # none erased
@@ -173,7 +177,7 @@ def test_max_message_bytes_setting():
 
     default = Settings.from_env({}).max_message_bytes
     assert default == 524288  # the corpus' sizes are chosen around it:
-    assert generator.LARGE_OK_BYTES < default < generator.TOO_LARGE_BYTES
+    assert LARGE_OK_BYTES < default < TOO_LARGE_BYTES
     assert Settings.from_env({"PROFILEPIPE_MAX_MESSAGE_BYTES": "1000"}).max_message_bytes == 1000
 
 
@@ -227,7 +231,7 @@ def _run(spark, settings, values, keys=None):
 
 
 def _check(rows, counts, n_messages, min_age, secrets=()):
-    assert sum(counts[o] for o in transform.OUTCOMES) == counts["read"] == len(rows)
+    assert sum(counts[o] for o in contract.OUTCOMES) == counts["read"] == len(rows)
     assert (
         counts["read"] == counts["stored"] + counts["filtered_minor"] + counts["dead_letter"]
     )  # none erased
@@ -236,9 +240,9 @@ def _check(rows, counts, n_messages, min_age, secrets=()):
     for label in sorted({r["dlq_reason"] or r["outcome"] for r in rows}):
         event(label)  # --hypothesis-show-statistics: which outcomes the examples reach
     for r in rows:
-        assert r["outcome"] in transform.OUTCOMES
+        assert r["outcome"] in contract.OUTCOMES
         if r["outcome"] == "dead_letter":
-            assert r["dlq_reason"] in transform.REASONS and r["dlq_detail"]
+            assert r["dlq_reason"] in contract.REASONS and r["dlq_detail"]
         else:
             assert r["dlq_reason"] is None
             assert LOWER_UUID.match(r["user_id"]), r["user_id"]
@@ -262,8 +266,7 @@ def test_arbitrary_bytes(spark, settings, messages):
     _check(rows, counts, len(messages), settings.min_age)
 
 
-_USER_KEYS = tuple(generator.generate_users(1, seed="keys")[0])
-_FIELD_NAMES = (*_USER_KEYS, "results", "uuid", "date", "first", "street", "info")
+_FIELD_NAMES = (*USER_KEYS, "results", "uuid", "date", "first", "street", "info")
 _UUID = st.uuids().map(str)
 _DATE = st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)).map(lambda d: f"{d}T08:30:00.000Z")
 _SCALARS = (

@@ -11,25 +11,13 @@ from collections import Counter
 
 import pytest
 
+from profilepipe.contract import NATIONALITIES, USER_KEYS, UUID_PATTERN, age_on
+from profilepipe.sources import formats
 from profilepipe.sources import generator as g
 
 AS_OF = dt.date(2026, 6, 1)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-TOP_KEYS = [
-    "gender",
-    "name",
-    "location",
-    "email",
-    "login",
-    "dob",
-    "registered",
-    "phone",
-    "cell",
-    "id",
-    "picture",
-    "nat",
-]
 LOCATION_KEYS = ["street", "city", "state", "country", "postcode", "coordinates", "timezone"]
 LOGIN_KEYS = ["uuid", "username", "password", "salt", "md5", "sha1", "sha256"]
 POSTCODE_RE = {
@@ -44,9 +32,7 @@ CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 @pytest.fixture(scope="module")
 def per_nat():
-    return {
-        nat: g.generate_users(40, seed=f"shape-{nat}", nats=[nat], as_of=AS_OF) for nat in g.NATIONALITIES
-    }
+    return {nat: g.generate_users(40, seed=f"shape-{nat}", nats=[nat], as_of=AS_OF) for nat in NATIONALITIES}
 
 
 # ------------------------------------------------------------------ determinism
@@ -94,15 +80,15 @@ def test_nationality_filter_and_validation():
 
 def test_all_nationalities_drawn_by_default():
     users = g.generate_users(2000, seed="all", as_of=AS_OF)
-    assert set(Counter(u["nat"] for u in users)) == set(g.NATIONALITIES)
-    assert len(g.NATIONALITIES) == 21
+    assert set(Counter(u["nat"] for u in users)) == set(NATIONALITIES)
+    assert len(NATIONALITIES) == 21
 
 
 # ------------------------------------------------------------------ shape
-@pytest.mark.parametrize("nat", g.NATIONALITIES)
+@pytest.mark.parametrize("nat", NATIONALITIES)
 def test_shape_of_every_nationality(per_nat, nat):
     for u in per_nat[nat]:
-        assert list(u) == TOP_KEYS
+        assert list(u) == list(USER_KEYS)
         assert u["nat"] == nat
         assert u["gender"] in ("male", "female")
         assert list(u["name"]) == ["title", "first", "last"] and all(u["name"].values())
@@ -110,7 +96,7 @@ def test_shape_of_every_nationality(per_nat, nat):
         assert list(loc) == LOCATION_KEYS
         assert list(loc["street"]) == ["number", "name"]
         assert isinstance(loc["street"]["number"], int) and 1 <= loc["street"]["number"] <= 9999
-        assert loc["country"] == g.COUNTRY_NAMES[nat]
+        assert loc["country"] == g.nationality(nat).country
         assert list(loc["coordinates"]) == ["latitude", "longitude"]
         lat, lon = loc["coordinates"]["latitude"], loc["coordinates"]["longitude"]
         assert isinstance(lat, str) and isinstance(lon, str)
@@ -118,7 +104,7 @@ def test_shape_of_every_nationality(per_nat, nat):
         assert list(loc["timezone"]) == ["offset", "description"]
         assert re.match(r"^[+-]?\d{1,2}:\d{2}$", loc["timezone"]["offset"])
         pc = loc["postcode"]
-        if nat in g.STRING_POSTCODE_NATS:
+        if nat in formats.STRING_POSTCODE_NATS:
             assert isinstance(pc, str) and re.match(POSTCODE_RE[nat], pc), pc
         else:
             assert isinstance(pc, int) and not isinstance(pc, bool), pc
@@ -138,18 +124,18 @@ def test_shape_of_every_nationality(per_nat, nat):
         assert u["picture"]["medium"].split("/portraits/")[1].startswith("med/")
 
 
-@pytest.mark.parametrize("nat", g.NATIONALITIES)
+@pytest.mark.parametrize("nat", NATIONALITIES)
 def test_ids(per_nat, nat):
     for u in per_nat[nat]:
-        if nat in g.NULL_ID_NATS:
+        if nat in formats.NULL_ID_NATS:
             assert u["id"] == {"name": "", "value": None}
         else:
-            assert u["id"]["name"] == g.ID_NAMES[nat] and isinstance(u["id"]["value"], str)
+            assert u["id"]["name"] == g.nationality(nat).id_name and isinstance(u["id"]["value"], str)
             assert u["id"]["value"]
 
 
 def test_id_formats(per_nat):
-    assert g.NULL_ID_NATS == {"IR", "NZ", "TR", "UA"}
+    assert formats.NULL_ID_NATS == {"IR", "NZ", "TR", "UA"}
     expected_names = {
         "US": "SSN",
         "GB": "NINO",
@@ -170,7 +156,7 @@ def test_id_formats(per_nat):
         "RS": "SID",
     }
     for nat, name in expected_names.items():
-        assert g.ID_NAMES[nat] == name
+        assert g.nationality(nat).id_name == name
     for u in per_nat["FI"]:
         assert re.match(r"^NaNNA\d{3}undefined$", u["id"]["value"])
     for u in per_nat["US"]:
@@ -226,8 +212,8 @@ def test_ages_consistent_with_as_of():
     for u in users:
         birth = g.dob_date(u)
         reg = dt.date.fromisoformat(u["registered"]["date"][:10])
-        assert u["dob"]["age"] == g.age_on(birth, AS_OF)
-        assert u["registered"]["age"] == g.age_on(reg, AS_OF)
+        assert u["dob"]["age"] == age_on(birth, AS_OF)
+        assert u["registered"]["age"] == age_on(reg, AS_OF)
         assert birth <= AS_OF and reg <= AS_OF and reg >= min(birth, AS_OF)
         assert 0 <= u["dob"]["age"] <= 80
 
@@ -239,7 +225,7 @@ def test_ages_consistent_with_as_of():
 def test_minor_share_and_edge_cases(as_of):
     day = dt.date.fromisoformat(as_of)
     users = g.generate_users(500, seed=f"minors-{as_of}", minor_share=0.12, as_of=as_of)
-    ages = [g.age_on(g.dob_date(u), day) for u in users]
+    ages = [age_on(g.dob_date(u), day) for u in users]
     minors = [a for a in ages if a < 18]
     assert len(minors) == 60  # exactly round(500 * 0.12)
     assert all(0 <= a <= 80 for a in ages)
@@ -249,11 +235,11 @@ def test_minor_share_and_edge_cases(as_of):
     # both sides of the boundary, as close as the calendar allows: the oldest possible minor
     # (one day older would be an adult: on an ordinary day, 18 tomorrow) and the youngest
     # possible adult (one day younger would be a minor: on an ordinary day, 18 today)
-    assert any(g.age_on(b, day) < 18 <= g.age_on(b - one, day) for b in births)
-    assert any(g.age_on(b + one, day) < 18 <= g.age_on(b, day) for b in births)
+    assert any(age_on(b, day) < 18 <= age_on(b - one, day) for b in births)
+    assert any(age_on(b + one, day) < 18 <= age_on(b, day) for b in births)
     # born on 29 February, as a minor and as an adult
     feb29 = [b for b in births if (b.month, b.day) == (2, 29)]
-    assert any(g.age_on(b, day) < 18 for b in feb29) and any(g.age_on(b, day) >= 18 for b in feb29)
+    assert any(age_on(b, day) < 18 for b in feb29) and any(age_on(b, day) >= 18 for b in feb29)
 
 
 def test_turns_18_tomorrow_on_an_ordinary_day():
@@ -308,8 +294,8 @@ def test_expected_outcome_min_age():
     user = {"dob": {"date": "2006-06-01T00:00:00.000Z", "age": 20}}
     assert g.expected_outcome(user, AS_OF) == "stored"
     assert g.expected_outcome(user, AS_OF, min_age=21) == "filtered_minor"
-    assert g.age_on(dt.date(2004, 2, 29), dt.date(2005, 2, 28)) == 0
-    assert g.age_on(dt.date(2004, 2, 29), dt.date(2005, 3, 1)) == 1
+    assert age_on(dt.date(2004, 2, 29), dt.date(2005, 2, 28)) == 0
+    assert age_on(dt.date(2004, 2, 29), dt.date(2005, 3, 1)) == 1
 
 
 # ------------------------------------------------------------------ malformed messages
@@ -319,12 +305,12 @@ def _classify(key, value, as_of=AS_OF):
         doc = json.loads(value.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return "invalid_json"
-    if not isinstance(doc, dict) or not any(f in doc for f in TOP_KEYS):
+    if not isinstance(doc, dict) or not any(f in doc for f in USER_KEYS):
         return "not_a_user"
     uid = (doc.get("login") or {}).get("uuid")
     if not uid:
         return "missing_uuid"
-    if not re.match(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", uid):
+    if not re.match(UUID_PATTERN, uid):
         return "invalid_uuid"
     try:
         birth = dt.datetime.strptime((doc.get("dob") or {}).get("date") or "", "%Y-%m-%dT%H:%M:%S.%fZ").date()
@@ -336,7 +322,7 @@ def _classify(key, value, as_of=AS_OF):
 def test_malformed_messages():
     msgs = g.malformed_messages(60, seed="bad")
     assert msgs == g.malformed_messages(60, seed="bad")
-    assert Counter(m["expected_reason"] for m in msgs) == {r: 10 for r in g.DEAD_LETTER_REASONS}
+    assert Counter(m["expected_reason"] for m in msgs) == {r: 10 for r in g.MALFORMED_REASONS}
     for m in msgs:
         assert set(m) == {"key", "value", "expected_reason", "detail"}
         assert m["key"] is None or isinstance(m["key"], bytes)
@@ -346,3 +332,22 @@ def test_malformed_messages():
     # later rounds are built from other users: user-shaped values do not repeat
     user_like = [m["value"] for m in msgs if m["value"].startswith(b'{"gender"')]
     assert len(set(user_like)) == len(user_like)
+
+
+# ------------------------------------------------------------------ data files
+def test_every_nationality_has_its_data_file_and_formats():
+    assert set(formats.FORMATS) == set(NATIONALITIES)
+    for nat in NATIONALITIES:
+        data = g.nationality(nat)
+        assert data.nat == nat and data.country and (data.id_name == "") == (nat in formats.NULL_ID_NATS)
+        for field in ("male", "female", "last", "streets", "cities", "states", "long_streets", "long_cities"):
+            values = getattr(data, field)
+            assert isinstance(values, tuple) and values and all(isinstance(v, str) and v for v in values)
+    with pytest.raises(ValueError, match="XX"):
+        g.nationality("XX")
+
+
+def test_ascii_fold_transliterates():
+    assert formats.ascii_fold("Шевченко") == "shevchenko"
+    assert formats.ascii_fold("Zoé Müller-Straße") == "zoemuller-strasse"
+    assert formats.ascii_fold("رضایی").isascii() and formats.ascii_fold("رضایی")

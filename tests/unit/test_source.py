@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from profilepipe import sources
 from profilepipe.config import Settings
-from profilepipe.sources import api as source
-from profilepipe.sources import generator
+from profilepipe.contract import NATIONALITIES
+from profilepipe.sources import generator, samples
 from profilepipe.sources.api import RandomUserClient, SourceError
 
 AS_OF = "2026-01-15"
@@ -278,8 +279,8 @@ def test_gender_with_seed_warns(api):
 
 
 def test_every_nationality_is_accepted():
-    params = RandomUserClient.build_params(nat=list(generator.NATIONALITIES))
-    assert params["nat"].split(",") == list(generator.NATIONALITIES)
+    params = RandomUserClient.build_params(nat=list(NATIONALITIES))
+    assert params["nat"].split(",") == list(NATIONALITIES)
 
 
 def test_paging_past_one_call(api):
@@ -308,19 +309,19 @@ def test_load_samples_formats(tmp_path):
     lines = [json.dumps(users[4]), "", json.dumps({"results": [users[5]], "info": {}})]
     (tmp_path / "c_lines.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "README.md").write_text("not data")
-    assert source.load_samples(tmp_path) == users
-    assert source.load_samples(tmp_path / "b_single.json") == [users[3]]
+    assert samples.load_samples(tmp_path) == users
+    assert samples.load_samples(tmp_path / "b_single.json") == [users[3]]
     (tmp_path / "d_bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="d_bad.json"):
-        source.load_samples(tmp_path)
+        samples.load_samples(tmp_path)
     with pytest.raises(FileNotFoundError):
-        source.load_samples(tmp_path / "missing")
+        samples.load_samples(tmp_path / "missing")
 
 
 def test_shipped_samples():
-    users = source.load_samples()
+    users = samples.load_samples()
     assert len(users) == 58 and len({u["login"]["uuid"] for u in users}) == 58
-    assert {u["nat"] for u in users} == set(generator.NATIONALITIES)
+    assert {u["nat"] for u in users} == set(NATIONALITIES)
     assert all(list(u) == list(users[0]) for u in users)
     pcs = {u["nat"]: type(u["location"]["postcode"]) for u in users}
     assert all(pcs[n] is str for n in ("CA", "GB", "NL", "NO")) and pcs["US"] is int
@@ -334,30 +335,30 @@ def test_shipped_samples():
 # ------------------------------------------------------------------ choosing a source
 def test_users_from_generator_and_samples():
     settings = _settings("http://127.0.0.1:9/api/1.4/")
-    assert source.users_from("generator", 12, seed="x", settings=settings) == generator.generate_users(
+    assert sources.users_from("generator", 12, seed="x", settings=settings) == generator.generate_users(
         12, seed="x", as_of=AS_OF
     )
-    assert source.users_from("generator", 3, settings=settings) == generator.generate_users(
+    assert sources.users_from("generator", 3, settings=settings) == generator.generate_users(
         3, seed="profilepipe", as_of=AS_OF
     )
-    gb = source.users_from("samples", None, nat="gb", settings=settings)
+    gb = sources.users_from("samples", None, nat="gb", settings=settings)
     assert gb and {u["nat"] for u in gb} == {"GB"}
-    assert len(source.users_from("samples", 5, settings=settings)) == 5
+    assert len(sources.users_from("samples", 5, settings=settings)) == 5
     with pytest.raises(ValueError):
-        source.users_from("web", 5, settings=settings)
+        sources.users_from("web", 5, settings=settings)
     with pytest.raises(ValueError):
-        source.users_from("generator", 5, nat="XX", settings=settings)
+        sources.users_from("generator", 5, nat="XX", settings=settings)
 
 
 def test_users_from_api_raises_without_network():
     settings = _settings(f"http://127.0.0.1:{_free_port()}/api/1.4/", api_retries=1)
     with pytest.raises(SourceError):
-        source.users_from("api", 5, settings=settings)
+        sources.users_from("api", 5, settings=settings)
 
 
 def test_users_from_api(api, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    users = source.users_from("api", 4, seed="apiseed", nat="NO", settings=_settings(api.url))
+    users = sources.users_from("api", 4, seed="apiseed", nat="NO", settings=_settings(api.url))
     assert users == generator.generate_users(4, seed="apiseed", as_of=AS_OF)
     assert api.requests[0]["query"]["nat"] == "NO"
 
@@ -365,7 +366,7 @@ def test_users_from_api(api, monkeypatch):
 def test_fallback_to_generator_with_a_note():
     settings = _settings(f"http://127.0.0.1:{_free_port()}/api/1.4/", api_retries=5)
     started = time.monotonic()
-    users, used, note = source.users_with_fallback(10, seed="fb", settings=settings)
+    users, used, note = sources.users_with_fallback(10, seed="fb", settings=settings)
     assert time.monotonic() - started < 3
     assert used == "generator"
     assert users == generator.generate_users(10, seed="fb", as_of=AS_OF)
@@ -374,5 +375,5 @@ def test_fallback_to_generator_with_a_note():
 
 def test_fallback_not_needed(api):
     client, _ = _client(api.url)
-    users, used, note = source.users_with_fallback(3, seed="ok", settings=client.settings, client=client)
+    users, used, note = sources.users_with_fallback(3, seed="ok", settings=client.settings, client=client)
     assert used == "api" and len(users) == 3 and api.url in note

@@ -1,25 +1,22 @@
-"""Where users come from: the randomuser.me API (v1.4), sample files, or the generator.
+"""The randomuser.me API (v1.4) client.
 
-* :class:`RandomUserClient` calls ``settings.api_url`` (pinned to ``/api/1.4/``) with a
-  timeout on every call, a polite minimum interval between calls, and retries with
-  exponential backoff and jitter on everything the API is known to do when it is
-  unwell (observed in real answers): connection errors and timeouts, HTTP 429 (``Retry-After``
-  honoured), 5xx HTML outage pages, a JSON ``{"error": ...}`` body and a 200 answer
-  holding fewer users than asked (``"results": []``). After the last attempt it
-  raises :class:`SourceError` saying which URL, how many attempts and the last
-  status/reason. Parameters the API would silently "fix" (``results`` out of
-  1..5000, an unknown ``nat`` code, a seed of exactly 18 characters) are refused
-  with ``ValueError`` before any call.
-* :func:`load_samples` replays the API response files of ``data/samples/``.
-* :func:`users_from` picks one of ``api``, ``samples``, ``generator``;
-  :func:`users_with_fallback` tries the API and falls back to the generator with a
-  note saying so (what the notebooks use: CI has no internet).
+:class:`RandomUserClient` calls ``settings.api_url`` (pinned to ``/api/1.4/``) with a
+timeout on every call, a polite minimum interval between calls, and retries with
+exponential backoff and jitter on everything the API is known to do when it is
+unwell (observed in real answers): connection errors and timeouts, HTTP 429 (``Retry-After``
+honoured), 5xx HTML outage pages, a JSON ``{"error": ...}`` body and a 200 answer
+holding fewer users than asked (``"results": []``). After the last attempt it
+raises :class:`SourceError` saying which URL, how many attempts and the last
+status/reason. Parameters the API would silently "fix" (``results`` out of
+1..5000, an unknown ``nat`` code, a seed of exactly 18 characters) are refused
+with ``ValueError`` before any call.
+
+Choosing between the API, the sample files and the generator is :mod:`profilepipe.sources`.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
@@ -27,35 +24,17 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from profilepipe import __version__
-from profilepipe.config import Settings, get_settings, project_root
-from profilepipe.sources import generator
+from profilepipe import __version__, contract
+from profilepipe.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 5000
 MAX_PAGE = 10000
-NATIONALITIES = generator.NATIONALITIES
-FIELDS = (
-    "gender",
-    "name",
-    "location",
-    "email",
-    "login",
-    "registered",
-    "dob",
-    "phone",
-    "cell",
-    "id",
-    "picture",
-    "nat",
-)
-SOURCES = ("api", "samples", "generator")
 _RETRY_4XX = {408, 425, 429}
 
 
@@ -95,21 +74,12 @@ def _csv(value: str | Iterable[str] | None) -> list[str]:
 
 
 def check_nat(nat: str | Iterable[str] | None) -> str | None:
-    """``"GB,FR"`` / ``["gb", "fr"]`` -> ``"GB,FR"``; any unknown code raises ``ValueError``.
+    """``"GB,FR"`` / ``["gb", "fr"]`` -> ``"GB,FR"``; none -> None; unknown code -> ``ValueError``.
 
-    (The API ignores the whole filter when one code is unknown and returns every
-    nationality: refusing here is the only way to notice.)
+    The API's form of ``contract.check_nats`` (the API ignores the whole filter when one code
+    is unknown and returns every nationality: refusing here is the only way to notice).
     """
-    codes = [c.upper() for c in _csv(nat)]
-    if not codes:
-        return None
-    bad = [c for c in codes if c not in NATIONALITIES]
-    if bad:
-        raise ValueError(
-            f"unknown nationality code(s) {', '.join(bad)}: the API would ignore the whole "
-            f"filter; valid codes are {','.join(NATIONALITIES)}"
-        )
-    return ",".join(codes)
+    return ",".join(contract.check_nats(nat)) or None
 
 
 def check_seed(seed: str | None) -> str | None:
@@ -209,9 +179,9 @@ class RandomUserClient:
             params["page"] = str(page)
         for name, value in (("inc", inc), ("exc", exc)):
             fields = [f.lower() for f in _csv(value)]
-            bad = [f for f in fields if f not in FIELDS]
+            bad = [f for f in fields if f not in contract.USER_KEYS]
             if bad:
-                raise ValueError(f"{name}: unknown field(s) {bad}; fields are {','.join(FIELDS)}")
+                raise ValueError(f"{name}: unknown field(s) {bad}; fields are {','.join(contract.USER_KEYS)}")
             if fields:
                 params[name] = ",".join(fields)
         return params
@@ -385,126 +355,4 @@ class RandomUserClient:
         )
 
 
-# --------------------------------------------------------------------------- sample files
-def samples_dir() -> Path:
-    return project_root() / "data" / "samples"
-
-
-def users_in(obj: object, where: str = "") -> list[dict]:
-    """The users of an API envelope, a single user, or a list of either."""
-    if isinstance(obj, list):
-        out: list[dict] = []
-        for i, item in enumerate(obj):
-            out.extend(users_in(item, f"{where}[{i}]"))
-        return out
-    if isinstance(obj, dict):
-        if isinstance(obj.get("results"), list):
-            return [u for u in obj["results"] if isinstance(u, dict)]
-        if "login" in obj or "name" in obj or "dob" in obj:
-            return [obj]
-    raise ValueError(f"{where or 'value'}: neither an API response, a user nor a list of them")
-
-
-def load_samples(path: str | Path | None = None) -> list[dict]:
-    """Users from sample files: a file, or every ``*.json``/``*.jsonl`` of a folder (sorted).
-
-    ``.json`` files hold an envelope, one user or a list; ``.jsonl``/``.ndjson``
-    files hold one envelope or one user per line.
-    """
-    root = Path(path) if path is not None else samples_dir()
-    if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix in (".json", ".jsonl", ".ndjson"))
-    elif root.is_file():
-        files = [root]
-    else:
-        raise FileNotFoundError(f"no sample file or folder at {root}")
-    users: list[dict] = []
-    for f in files:
-        if f.suffix == ".json":
-            users.extend(users_in(json.loads(f.read_text(encoding="utf-8")), f.name))
-        else:
-            for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-                if line.strip():
-                    users.extend(users_in(json.loads(line), f"{f.name}:{n}"))
-    return users
-
-
-# --------------------------------------------------------------------------- choosing a source
-def users_from(
-    source: str,
-    count: int | None,
-    seed: str | None = None,
-    nat: str | Iterable[str] | None = None,
-    settings: Settings | None = None,
-) -> list[dict]:
-    """``count`` users from ``api``, ``samples`` or ``generator``.
-
-    ``seed`` defaults to ``settings.seed``: for the API an empty one means unseeded (new
-    users each run), the generator falls back to ``settings.generator_seed``; its processing date is
-    ``settings.as_of`` (today when empty). ``samples`` returns the replayed users
-    (filtered by ``nat``), at most ``count`` of them (all when ``count`` is None).
-    ``api`` raises :class:`SourceError` when the API cannot be reached: there is no
-    silent fallback here (see :func:`users_with_fallback`).
-    """
-    settings = settings or get_settings()
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-    if source == "samples":
-        codes = set(check_nat(nat).split(",")) if check_nat(nat) else None
-        users = [u for u in load_samples() if codes is None or u.get("nat") in codes]
-        if count is not None and count > len(users):
-            log.warning("samples hold %d users, %d asked", len(users), count)
-        return users if count is None else users[:count]
-    if count is None:
-        raise ValueError(f"count is required for source {source!r}")
-    if source == "api":
-        return RandomUserClient(settings).users(count, nat=nat, seed=seed)
-    seed = seed or settings.generator_seed
-    return generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
-
-
-def users_with_fallback(
-    count: int,
-    seed: str | None = None,
-    nat: str | Iterable[str] | None = None,
-    settings: Settings | None = None,
-    retries: int | None = 2,
-    client: RandomUserClient | None = None,
-) -> tuple[list[dict], str, str]:
-    """Try the API; when it fails, use the generator. Returns ``(users, source_used, note)``.
-
-    ``retries`` bounds the API attempts here (default 2, so a machine without
-    internet falls back in about a second; ``None`` uses ``settings.api_retries``).
-    ``note`` says what happened, to be shown to the reader.
-    """
-    settings = settings or get_settings()
-    client = client or RandomUserClient(settings)
-    try:
-        users = client.users(count, nat=nat, seed=seed, retries=retries)
-    except SourceError as exc:
-        seed = seed or settings.generator_seed
-        users = generator.generate_users(count, seed=seed, nats=check_nat(nat), as_of=settings.as_of or None)
-        note = (
-            f"randomuser.me unavailable ({exc.last_reason or exc}); using {count} users from the "
-            f"offline generator (seed {seed!r}) instead"
-        )
-        log.warning(note)
-        return users, "generator", note
-    seeded = f"seed {seed or settings.seed!r}" if (seed or settings.seed) else "unseeded"
-    return users, "api", f"{len(users)} users from {settings.api_url} ({seeded})"
-
-
-__all__ = [
-    "RandomUserClient",
-    "SourceError",
-    "check_nat",
-    "check_seed",
-    "load_samples",
-    "users_in",
-    "samples_dir",
-    "users_from",
-    "users_with_fallback",
-    "MAX_RESULTS",
-    "NATIONALITIES",
-    "SOURCES",
-]
+__all__ = ["RandomUserClient", "SourceError", "check_nat", "check_seed", "MAX_RESULTS", "MAX_PAGE"]

@@ -339,6 +339,22 @@ class _Tally:
                 self.s.errors.append(f"{type(exc).__name__}: {exc}")
 
 
+def _partitions_of(producer, topic: str, settings: Settings) -> list[int]:
+    """The topic's partitions, sorted; ``ProducerError`` when it is missing or has none."""
+    from kafka.errors import KafkaError
+
+    try:
+        partitions = sorted(producer.partitions_for(topic) or [])
+    except KafkaError as exc:
+        raise ProducerError(
+            f"topic {topic!r} is not available on {settings.kafka_bootstrap}: {exc!r} "
+            "(create it first: `profilepipe stack up` creates the topics)"
+        ) from exc
+    if not partitions:
+        raise ProducerError(f"topic {topic!r} has no partitions on {settings.kafka_bootstrap}")
+    return partitions
+
+
 def _send_all(
     make_records,
     settings: Settings,
@@ -362,15 +378,7 @@ def _send_all(
     pending_bar = 0
     start = time.perf_counter()
     try:
-        try:
-            partitions = sorted(producer.partitions_for(topic) or [])
-        except KafkaError as exc:
-            raise ProducerError(
-                f"topic {topic!r} is not available on {settings.kafka_bootstrap}: {exc!r} "
-                "(create it first: `profilepipe stack up` creates the topics)"
-            ) from exc
-        if not partitions:
-            raise ProducerError(f"topic {topic!r} has no partitions on {settings.kafka_bootstrap}")
+        partitions = _partitions_of(producer, topic, settings)
         if progress:
             from tqdm import tqdm
 

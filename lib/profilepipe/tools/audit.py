@@ -42,14 +42,13 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from profilepipe import stores
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.errors import ProfilepipeError
 from profilepipe.pipeline import transform
-from profilepipe.sources import generator
 
-#: The kinds of personal value, in report order.
-KINDS = ("password", "salt", "md5", "sha1", "sha256", "phone", "cell", "street address", "email local part")
+#: The kinds of personal value, in report order (those of ``contract.PII_PATHS``).
+KINDS = tuple(contract.PII_PATHS)
 #: Random strings: they cannot occur by chance, so they are searched as substrings everywhere.
 RANDOM_KINDS = frozenset({"salt", "md5", "sha1", "sha256"})
 #: Keys of a value set that are not searched: whose values they are, and which input message.
@@ -62,8 +61,9 @@ OWNER, SOURCE = "user id", "message"
 MIN_LENGTH = 6
 CASSANDRA, MONGODB, DEAD_LETTERS = "cassandra", "mongodb", "dead-letter topic"
 
-# the top-level keys that make a JSON object a user, for this audit: where its values are
-_USER_KEYS = ("login", "phone", "cell", "email", "location")
+# the top-level keys that make a JSON object a user, for this audit: where its values are (the
+# first step of a PII path); a subset of contract.USER_KEYS
+_USER_KEYS = tuple(k for k in contract.USER_KEYS if any(p[0] == k for p in contract.PII_PATHS.values()))
 _SET_KEYS = frozenset(KINDS) | {OWNER, SOURCE}
 
 
@@ -141,24 +141,16 @@ def _scalar(value: Any) -> bool:
 
 def personal_values(user: Mapping) -> dict[str, str]:
     """The values of one input user that no store may hold, by kind (``MIN_LENGTH`` or longer)."""
-    login, loc = _obj(user.get("login")), _obj(user.get("location"))
-    street = loc.get("street")
-    if isinstance(street, Mapping):
-        address = " ".join(str(p) for p in (street.get("number"), street.get("name")) if _scalar(p))
-    else:
-        address = street  # API 1.0 wrote the street as one string
-    email = user.get("email")
-    values = {
-        "password": login.get("password"),
-        "salt": login.get("salt"),
-        "md5": login.get("md5"),
-        "sha1": login.get("sha1"),
-        "sha256": login.get("sha256"),
-        "phone": user.get("phone"),
-        "cell": user.get("cell"),
-        "street address": address,
-        "email local part": email.split("@")[0] if isinstance(email, str) else None,
-    }
+    values = {}
+    for kind, path in contract.PII_PATHS.items():
+        node: Any = user
+        for part in path:
+            node = _obj(node).get(part)
+        if kind == "street address" and isinstance(node, Mapping):  # else API 1.0's one string
+            node = " ".join(str(p) for p in (node.get("number"), node.get("name")) if _scalar(p))
+        elif kind == "email local part":
+            node = node.split("@")[0] if isinstance(node, str) else None
+        values[kind] = node
     # very short values (a 4-letter password) would match by chance inside hashes: see MIN_LENGTH
     return {k: str(v) for k, v in values.items() if _scalar(v) and len(str(v)) >= MIN_LENGTH}
 
@@ -470,7 +462,7 @@ def minors_in_rows(rows: Iterable, as_of: dt.date, min_age: int) -> list[str]:
             birth = birth.date()  # cassandra.util.Date
         elif isinstance(birth, dt.datetime):
             birth = birth.date()
-        if (birth is not None and generator.age_on(birth, as_of) < min_age) or (
+        if (birth is not None and contract.age_on(birth, as_of) < min_age) or (
             age is not None and age < min_age
         ):
             out.append(str(row.get("user_id")))

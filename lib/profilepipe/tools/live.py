@@ -27,11 +27,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from profilepipe import contract, stores
+from profilepipe import contract, sources, stores
 from profilepipe.config import Settings
 from profilepipe.pipeline import aggregates, file_job, privacy, stream, transform
 from profilepipe.pipeline.spark import get_spark
-from profilepipe.sources import api as source
 from profilepipe.sources import generator, producer
 
 
@@ -104,7 +103,7 @@ class LiveRun:
 
     def users(self) -> list[dict]:
         count = max(1, int(self.rate * self.seconds))
-        return source.users_from(self.settings.source, count, seed=self.seed, settings=self.settings)
+        return sources.users_from(self.settings.source, count, seed=self.seed, settings=self.settings)
 
     def run(self, view: View | None = None, poll: float = 0.5) -> LiveResult:
         users = self.users()
