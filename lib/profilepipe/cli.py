@@ -79,7 +79,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
             stack.down(settings, services=services)
             stack.up(settings, services=services)
         elif args.action == "fetch":
-            stack.fetch_jars(settings)
+            stack.fetch(settings)
         elif args.action == "logs":
             for name in services or stack.SERVICES:
                 print(f"==> {name} <==")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
+MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (localstack.services)
 
 
 def project_root() -> Path:
@@ -44,6 +45,10 @@ def _default_stack_dir() -> str:
 
 def _default_jars_dir() -> str:
     return str(project_root() / ".cache" / "jars")
+
+
+def _default_ferretdb_dir() -> str:
+    return str(project_root() / ".cache" / "ferretdb")
 
 
 def _f(default, help_text: str, secret: bool = False, factory=None):
@@ -130,6 +135,12 @@ class Settings:
     kafka_heap: str = _f("512m", "Heap of the local Kafka broker")
     cassandra_heap: str = _f("1G", "Heap of the local Cassandra node")
     mongo_heap: str = _f("256m", "Heap of the local MongoDB-compatible server")
+    mongo_server: str = _f(
+        "java", "The MongoDB-compatible server `stack up` starts on mongo_uri's port: ferretdb or java"
+    )
+    ferretdb_dir: str = _f(
+        None, "FerretDB built from its Go module (cache, never committed)", factory=_default_ferretdb_dir
+    )
     stack_timeout: float = _f(240.0, "Seconds to wait for each service to become healthy")
     output_dir: str = _f(
         None,
@@ -207,6 +218,9 @@ class Settings:
                 f"{self.env_name('dashboard_port')} must be a port (1..65535) and "
                 f"{self.env_name('dashboard_refresh_seconds')} above 0"
             )
+        if self.mongo_server not in MONGO_SERVERS:
+            choices = " or ".join(MONGO_SERVERS)
+            raise ValueError(f"{self.env_name('mongo_server')} must be {choices}, not {self.mongo_server!r}")
         self._validate_credentials_and_tls()
 
     def _validate_credentials_and_tls(self) -> None:

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable
 
 from profilepipe.config import Settings, get_settings
-from profilepipe.localstack import jars, layout, processes, provision
+from profilepipe.localstack import layout, processes, provision
 from profilepipe.localstack.layout import StackError
-from profilepipe.localstack.services import START_ORDER, Service, chosen
+from profilepipe.localstack.services import ALTERNATIVES, START_ORDER, Service, chosen, serving
 
 Echo = Callable[[str], None]
 PROGRESS_EVERY = 5.0
@@ -33,11 +33,11 @@ def up(
     what to do when something is in the way.
     """
     settings = settings or get_settings()
-    picked = chosen(services)
+    picked = chosen(services, settings)
     t0 = time.monotonic()
-    jars.java_home(settings)
-    if not jars.jars_complete(settings):
-        jars.fetch_jars(settings, echo=echo)
+    for launcher in dict.fromkeys(svc.launcher for svc in picked):  # jars, the FerretDB binary
+        if not launcher.ready(settings):
+            launcher.build(settings, echo)
     plan = {svc.name: _decide(settings, svc, echo) for svc in picked}
     procs, started = _start(settings, picked, plan, echo)
     _wait_healthy(settings, procs, started, plan, echo)
@@ -47,7 +47,14 @@ def up(
 
 def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     """ "ours" (running from this stack dir), "external" (healthy, not ours) or "start"."""
-    if processes.our_process(settings, svc.name) is not None:
+    if svc.process(settings) is not None:
+        wanted = serving(settings, svc.role)
+        if wanted is not svc:  # the setting changed while the other server of ours runs
+            echo(
+                f"{svc.role}: our {svc.label} is running, not {wanted.label} "
+                f"({Settings.env_name(ALTERNATIVES[svc.role][0])}); to switch: "
+                f"`profilepipe stack down {svc.role}`, then `profilepipe stack up`"
+            )
         return "ours"
     processes.clear_pid(settings, svc.name)
     busy = [(h, p) for h, p in svc.ports(settings) if processes.port_in_use(h, p)]
@@ -56,11 +63,11 @@ def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     healthy, detail = svc.check(settings, 3.0)
     if healthy:
         echo(
-            f"{svc.name}: external server on {':'.join(map(str, svc.address(settings)))} "
+            f"{svc.role}: external server on {':'.join(map(str, svc.address(settings)))} "
             f"is healthy ({detail}); using it, not starting ours"
         )
         return "external"
-    orphans = processes.orphans(settings, svc.name)
+    orphans = svc.orphans(settings)
     hint = (
         f" It is one of ours without a pid file (pid {', '.join(str(o.pid) for o in orphans)}): "
         "run `profilepipe stack down` first."
@@ -69,7 +76,7 @@ def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     )
     host, port = busy[0]
     raise StackError(
-        f"{svc.name}: port {host}:{port} is already in use by a process that is not this stack's "
+        f"{svc.role}: port {host}:{port} is already in use by a process that is not this stack's "
         f"{svc.name}.{hint} Find it with: ss -ltnp 'sport = :{port}'  — stop it, or move this stack "
         f"to free ports ({svc.port_variables()})."
     )
@@ -83,9 +90,9 @@ def _start(
 
     procs: dict[str, tuple[Service, object]] = {}
     started: dict[str, float] = {}
-    for svc in sorted(picked, key=lambda s: START_ORDER.index(s.name)):
+    for svc in sorted(picked, key=lambda s: START_ORDER.index(s.role)):
         if plan[svc.name] == "ours":
-            proc = processes.our_process(settings, svc.name)
+            proc = svc.process(settings)
             if proc is None:  # it died since it was planned
                 plan[svc.name] = "start"
             else:
@@ -93,7 +100,7 @@ def _start(
         if plan[svc.name] == "start":
             popen = _spawn(settings, svc)
             procs[svc.name], started[svc.name] = (svc, psutil.Process(popen.pid)), time.monotonic()
-            echo(f"{svc.name}: started (pid {popen.pid}, log {layout.log_path(settings, svc.name)})")
+            echo(f"{svc.role}: started (pid {popen.pid}, log {layout.log_path(settings, svc.name)})")
     return procs, started
 
 
@@ -102,7 +109,7 @@ def _spawn(settings: Settings, svc: Service):
     layout.make_dirs(settings, svc.name)
     log_path = processes.rotate_log(settings, svc.name)
     svc.write_configs(settings)
-    env = jars.java_env(settings)
+    env = svc.launcher.env(settings)
     with open(log_path, "a", buffering=1) as log:
         log.write(f"=== profilepipe stack: starting {svc.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         if svc.prepare is not None:
@@ -129,7 +136,7 @@ def _wait_healthy(
             if outcome is None:
                 if now - last_report[name] >= PROGRESS_EVERY:
                     host, port = svc.address(settings)
-                    echo(f"{name}: waiting for {svc.what} on {host}:{port} ({now - started[name]:.0f}s)")
+                    echo(f"{svc.role}: waiting for {svc.what} on {host}:{port} ({now - started[name]:.0f}s)")
                     last_report[name] = now
                 continue
             ok, line = outcome
@@ -153,8 +160,8 @@ def _poll_once(settings: Settings, svc: Service, proc, since: float, reused: boo
     elapsed = time.monotonic() - since
     if healthy:
         if reused:
-            return True, f"{svc.name}: already running (pid {proc.pid}), {detail}"
-        return True, f"{svc.name}: ok ({detail}, {elapsed:.1f}s)"
+            return True, f"{svc.role}: already running (pid {proc.pid}), {detail}"
+        return True, f"{svc.role}: ok ({detail}, {elapsed:.1f}s)"
     if elapsed > settings.stack_timeout:
         return False, processes.failure(
             settings,
@@ -193,12 +200,13 @@ def down(
     """
     settings = settings or get_settings()
     victims: dict[str, list] = {}
-    for svc in chosen(services):
+    roles: dict[str, str] = {}
+    for svc in chosen(services, settings):
         procs = _ours_to_stop(settings, svc, echo)
         if procs:
-            victims[svc.name] = procs
+            victims[svc.name], roles[svc.name] = procs, svc.role
             processes.send_term(procs)
-            echo(f"{svc.name}: stopping (pid {', '.join(str(p.pid) for p in procs)})")
+            echo(f"{svc.role}: stopping (pid {', '.join(str(p.pid) for p in procs)})")
     t0 = time.monotonic()
     killed = processes.wait_or_kill([p for procs in victims.values() for p in procs])
     for name, procs in victims.items():
@@ -206,32 +214,32 @@ def down(
             processes.reap(name, p.pid)
         still = [p.pid for p in procs if processes.is_running(p)]
         if still:
-            raise StackError(f"{name}: pid {still} survived SIGKILL; check `ps -p {still[0]}`")
+            raise StackError(f"{roles[name]}: pid {still} survived SIGKILL; check `ps -p {still[0]}`")
         processes.clear_pid(settings, name)
         gone = [p.pid for p in procs if p in killed]
         how = f"killed after {processes.STOP_TIMEOUT:.0f}s (pid {gone})" if gone else "stopped"
-        echo(f"{name}: {how} ({time.monotonic() - t0:.1f}s)")
+        echo(f"{roles[name]}: {how} ({time.monotonic() - t0:.1f}s)")
 
 
 def _ours_to_stop(settings: Settings, svc: Service, echo: Echo) -> list:
     """Our processes of ``svc`` (pid file, then orphans by command line); reports when there are none."""
     procs = []
-    proc = processes.our_process(settings, svc.name)
+    proc = svc.process(settings)
     if proc is not None:
         procs.append(proc)
     elif processes.read_pid(settings, svc.name) is not None:
         pid = processes.read_pid(settings, svc.name)
-        echo(f"{svc.name}: stale pid file removed (pid {pid} is not our {svc.name})")
-    for orphan in processes.orphans(settings, svc.name):
-        echo(f"{svc.name}: also stopping pid {orphan.pid} (ours by its command line, no pid file)")
+        echo(f"{svc.role}: stale pid file removed (pid {pid} is not our {svc.name})")
+    for orphan in svc.orphans(settings):
+        echo(f"{svc.role}: also stopping pid {orphan.pid} (ours by its command line, no pid file)")
         procs.append(orphan)
     if not procs:
         processes.clear_pid(settings, svc.name)
         if processes.port_open(*svc.address(settings), timeout=0.5):
             echo(
-                f"{svc.name}: not ours (no pid file); something else serves "
+                f"{svc.role}: not ours (no pid file); something else serves "
                 f"{':'.join(map(str, svc.address(settings)))}: left alone"
             )
         else:
-            echo(f"{svc.name}: not running")
+            echo(f"{svc.role}: not running")
     return procs

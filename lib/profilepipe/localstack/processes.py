@@ -1,8 +1,10 @@
 """The processes of the local stack: start, recognise, stop; pid files; ports.
 
-A server is *ours* when its pid file names a live ``java`` process whose command line
-carries both markers ``-Dprofilepipe.service=<svc>`` and ``-Dprofilepipe.stack=<stack_dir>``
-(exactly these: ``stack down`` must recognise a stack started by an earlier version).
+A server is *ours* when its pid file names a live process of its program whose command line
+carries all its markers (:class:`Marks`, one per Service). A JVM server is a ``java`` process
+with both ``-Dprofilepipe.service=<svc>`` and ``-Dprofilepipe.stack=<stack_dir>`` (exactly
+these: ``stack down`` must recognise a stack started by an earlier version); FerretDB is a
+``ferretdb`` process with ``--state-dir=<stack_dir>/data/ferretdb``.
 A process with those markers but no pid file is an *orphan* of ours. Anything else on a
 service's port is a stranger and never touched.
 
@@ -17,6 +19,7 @@ import os
 import signal
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from profilepipe.config import Settings
@@ -28,8 +31,17 @@ _CHILDREN: dict[str, subprocess.Popen] = {}  # keeps Popen objects alive (no Res
 
 
 # --------------------------------------------------------------------------- pid files and markers
+@dataclass(frozen=True)
+class Marks:
+    """How a process of ours is recognised: its program's name starts with ``program`` and
+    every one of ``args`` is an argument of its command line."""
+
+    program: str
+    args: tuple[str, ...]
+
+
 def markers(settings: Settings, svc: str) -> tuple[str, str]:
-    """The two JVM properties that make a process ours."""
+    """The two JVM properties that make a JVM process ours."""
     return f"-Dprofilepipe.service={svc}", f"-Dprofilepipe.stack={layout.stack_dir(settings)}"
 
 
@@ -44,8 +56,8 @@ def clear_pid(settings: Settings, svc: str) -> None:
     layout.pid_path(settings, svc).unlink(missing_ok=True)
 
 
-def is_ours(settings: Settings, svc: str, proc) -> bool:
-    """True if ``proc`` (psutil.Process) is the live java process we started for ``svc``."""
+def is_ours(marks: Marks, proc) -> bool:
+    """True if ``proc`` (psutil.Process) is a live process of ``marks.program`` with every marker."""
     import psutil
 
     try:
@@ -56,12 +68,12 @@ def is_ours(settings: Settings, svc: str, proc) -> bool:
         return False
     return (
         bool(cmdline)
-        and Path(cmdline[0]).name.startswith("java")
-        and all(m in cmdline for m in markers(settings, svc))
+        and Path(cmdline[0]).name.startswith(marks.program)
+        and all(m in cmdline for m in marks.args)
     )
 
 
-def our_process(settings: Settings, svc: str):
+def our_process(settings: Settings, svc: str, marks: Marks):
     """psutil.Process of our running ``svc`` from its pid file, else None."""
     import psutil
 
@@ -72,17 +84,17 @@ def our_process(settings: Settings, svc: str):
         proc = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return None
-    return proc if is_ours(settings, svc, proc) else None
+    return proc if is_ours(marks, proc) else None
 
 
-def orphans(settings: Settings, svc: str) -> list:
-    """Our java processes for ``svc`` (exact markers incl. this stack dir) not in the pid file."""
+def orphans(settings: Settings, svc: str, marks: Marks) -> list:
+    """Our processes of ``svc`` (exact markers incl. this stack dir) not in the pid file."""
     import psutil
 
     pid = read_pid(settings, svc)
     found = []
     for proc in psutil.process_iter(["pid", "name"]):
-        if proc.pid != pid and (proc.info["name"] or "").startswith("java") and is_ours(settings, svc, proc):
+        if proc.pid != pid and (proc.info["name"] or "").startswith(marks.program) and is_ours(marks, proc):
             found.append(proc)
     return found
 

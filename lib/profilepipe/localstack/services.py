@@ -1,23 +1,34 @@
-"""The three servers of the local stack, one :class:`Service` each: Kafka, Cassandra, MongoDB.
+"""The servers of the local stack, one :class:`Service` each: Kafka, Cassandra, and two
+MongoDB-compatible servers (mongo-java-server, FerretDB) of which one serves "mongo".
 
 A ``Service`` says everything the lifecycle needs about one server, so ``up``/``down``/
-``status`` are the same loop for all three:
+``status`` are the same loop for all of them:
 
-* ``name``, ``what`` (what ``up`` waits for), the ``ports`` it binds (the first is its
-  address) and the settings that move them (``port_settings``, named when a port is taken);
+* ``name`` (its pid file, log, data and jar folder), the ``role`` it serves (the user-facing
+  service name: ``kafka``, ``cassandra``, ``mongo``), ``what`` (what ``up`` waits for), the
+  ``ports`` it binds (the first is its address) and the settings that move them
+  (``port_settings``, named when a port is taken);
+* its ``launcher``: the program and how its command line starts, its environment, the
+  markers that make a process of it ours, and its build step. :data:`JVM` (``java``, the two
+  markers of :func:`processes.markers`, ``stack/jvm-common.options``, its own
+  ``jvm_options`` files, then classpath and main class; jars from Maven) or
+  :data:`FERRETDB_BINARY` (a Go binary built by :mod:`~profilepipe.localstack.ferretdb`);
+  then its own ``args``;
 * its jar folder (``<jars_dir>/<name>/``) and source folder (``stack/<name>/``);
-* the command line: ``java``, the two markers of :func:`processes.markers`,
-  ``stack/jvm-common.options``, its own ``jvm_options`` files, then classpath, main class
-  and arguments;
 * its config ``templates`` (rendered into ``<stack_dir>/conf/`` before each start);
-* a ``prepare`` step before the first start (Kafka formats its KRaft storage);
+* a ``prepare`` step before each start (Kafka formats its KRaft storage once);
 * its health ``check``: a real protocol exchange (Kafka ApiVersions + metadata, a CQL
   query, a MongoDB ping) through the clients of :mod:`profilepipe.localstack.clients`.
+
+:data:`SERVICES` has one entry per role (the JVM servers; "mongo" is mongo-java-server);
+which server serves a role is :func:`resolve`: the one of ours that runs, else the one the
+settings choose (``PROFILEPIPE_MONGO_SERVER``: :data:`MONGO_SERVERS`).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import uuid
@@ -26,10 +37,59 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from profilepipe.config import Settings
-from profilepipe.localstack import clients, jars, layout, processes, templates
+from profilepipe.localstack import clients, ferretdb, jars, layout, processes, templates
 from profilepipe.localstack.layout import StackError
 
 Check = Callable[[Settings, float], tuple[bool, str]]
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How a kind of server is run and built (shared by every Service of that kind)."""
+
+    program: str  # the start of the process's name (its executable's file name)
+    head: Callable[[Service, Settings], list[str]]  # the command line before the Service's args
+    marks: Callable[[Service, Settings], tuple[str, ...]]  # arguments that make a process ours
+    env: Callable[[Settings], dict[str, str]]  # the environment it starts in
+    ready: Callable[[Settings], bool]  # whether it is built (raises when it cannot be)
+    build: Callable[[Settings, Echo], object]  # build it (idempotent, cached)
+
+
+def _jvm_head(svc: Service, settings: Settings) -> list[str]:
+    jar_folder = svc.jar_folder(settings)
+    classpath = ":".join([f"{jar_folder}/*", *(str(jar_folder / d) for d in svc.classpath_extra)])
+    return [
+        jars.java(settings),
+        *processes.markers(settings, svc.name),
+        *svc.jvm_flags(settings),
+        "-cp",
+        classpath,
+        svc.main_class,
+    ]
+
+
+def _jvm_ready(settings: Settings) -> bool:
+    jars.java_home(settings)  # no JDK 17: a StackError saying what to install
+    return jars.jars_complete(settings)
+
+
+JVM = Launcher(
+    program="java",
+    head=_jvm_head,
+    marks=lambda svc, settings: processes.markers(settings, svc.name),
+    env=jars.java_env,
+    ready=_jvm_ready,
+    build=lambda settings, echo: jars.fetch_jars(settings, echo=echo),
+)
+FERRETDB_BINARY = Launcher(
+    program=ferretdb.NAME,
+    head=lambda svc, settings: ferretdb.command(settings),
+    marks=lambda svc, settings: ferretdb.markers(settings),
+    env=lambda settings: dict(os.environ),
+    ready=ferretdb.built,
+    build=ferretdb.build,
+)
 
 
 @dataclass(frozen=True)
@@ -38,14 +98,21 @@ class Service:
     what: str  # what `up` waits for ("waiting for <what> on host:port")
     ports: Callable[[Settings], list[tuple[str, int]]]  # every (host, port) it binds; first = address
     port_settings: tuple[str, ...]  # the Settings fields that move those ports
-    main_class: str
+    main_class: str  # a JVM server's main class ("" for another launcher)
     check: Check
+    launcher: Launcher = JVM
+    serves: str = ""  # the role (user-facing service name) when it is not ``name``
+    label: str = ""  # what status calls it when a role has several servers
     jvm_options: tuple[str, ...] = ("jvm.options",)  # files under stack/<name>/
     templates: tuple[tuple[str, str], ...] = ()  # (template under stack/<name>/, file in conf/)
     args: Callable[[Settings], list[str]] = field(default=lambda settings: [])
     classpath_extra: tuple[str, ...] = ()  # folders under the jar folder (compiled launchers)
     agents: Callable[[Path], list[str]] = field(default=lambda jar_folder: [])
     prepare: Callable[[Settings, object], None] | None = None  # (settings, open log file)
+
+    @property
+    def role(self) -> str:
+        return self.serves or self.name
 
     def address(self, settings: Settings) -> tuple[str, int]:
         return self.ports(settings)[0]
@@ -78,17 +145,17 @@ class Service:
 
     def command(self, settings: Settings) -> list[str]:
         """The server's command line (its configs are written by :meth:`write_configs`)."""
-        jar_folder = self.jar_folder(settings)
-        classpath = ":".join([f"{jar_folder}/*", *(str(jar_folder / d) for d in self.classpath_extra)])
-        return [
-            jars.java(settings),
-            *processes.markers(settings, self.name),
-            *self.jvm_flags(settings),
-            "-cp",
-            classpath,
-            self.main_class,
-            *self.args(settings),
-        ]
+        return [*self.launcher.head(self, settings), *self.args(settings)]
+
+    def marks(self, settings: Settings) -> processes.Marks:
+        return processes.Marks(self.launcher.program, self.launcher.marks(self, settings))
+
+    def process(self, settings: Settings):
+        """psutil.Process of this server when it runs as ours (pid file and markers), else None."""
+        return processes.our_process(settings, self.name, self.marks(settings))
+
+    def orphans(self, settings: Settings) -> list:
+        return processes.orphans(settings, self.name, self.marks(settings))
 
 
 # --------------------------------------------------------------------------- Kafka
@@ -201,12 +268,13 @@ def _check_mongo(settings: Settings, timeout: float) -> tuple[bool, str]:
     client = clients.mongo_client(settings, timeout)
     try:
         client.admin.command("ping")
-        version = client.server_info().get("version", "?")
+        info = client.server_info()
     except Exception as exc:  # noqa: BLE001
         return False, f"ping failed ({exc.__class__.__name__}: {exc})"
     finally:
         client.close()
-    return True, f"MongoDB-compatible {version}"
+    ferret = f", FerretDB {info['ferretdbVersion']}" if "ferretdbVersion" in info else ""
+    return True, f"MongoDB-compatible {info.get('version', '?')}{ferret}"
 
 
 MONGO = Service(
@@ -216,28 +284,78 @@ MONGO = Service(
     port_settings=("mongo_uri",),
     main_class="MongoLauncher",
     check=_check_mongo,
+    label="mongo-java-server",
     args=lambda s: [s.mongo_host, str(s.mongo_port), str(layout.data_dir(s, "mongo") / "mongo.mv.db")],
     classpath_extra=(jars.LAUNCHER_DIR,),
 )
 
+FERRETDB = Service(
+    name=ferretdb.NAME,
+    what="wire protocol",
+    ports=MONGO.ports,
+    port_settings=MONGO.port_settings,
+    main_class="",
+    check=_check_mongo,
+    launcher=FERRETDB_BINARY,
+    serves=MONGO.role,
+    label="FerretDB",
+    jvm_options=(),
+    prepare=ferretdb.prepare,
+)
+
 
 # --------------------------------------------------------------------------- the table
-#: Every server, in the order `status` lists them.
+#: One Service per role, in the order `status` lists them (the JVM servers: "mongo" is
+#: mongo-java-server, built from jars like the others; see :func:`resolve`).
 SERVICES: dict[str, Service] = {svc.name: svc for svc in (KAFKA, CASSANDRA, MONGO)}
 #: The order `up` starts them: Cassandra first, it is the slowest.
 START_ORDER = ("cassandra", "kafka", "mongo")
+#: The servers PROFILEPIPE_MONGO_SERVER chooses from (its values: ``config.MONGO_SERVERS``).
+MONGO_SERVERS: dict[str, Service] = {"ferretdb": FERRETDB, "java": MONGO}
+#: The roles that have several servers: role -> (the setting that chooses, its servers).
+ALTERNATIVES: dict[str, tuple[str, dict[str, Service]]] = {MONGO.role: ("mongo_server", MONGO_SERVERS)}
 
 
-def chosen(services: Iterable[str] | str | None) -> list[Service]:
-    """The services named (all if None), without repeats; an unknown name is a StackError."""
+def alternatives(role: str) -> list[Service]:
+    """Every server that can serve ``role``."""
+    if role in ALTERNATIVES:
+        return list(ALTERNATIVES[role][1].values())
+    return [SERVICES[role]]
+
+
+def serving(settings: Settings, role: str) -> Service:
+    """The server the settings choose for ``role``."""
+    if role in ALTERNATIVES:
+        setting, servers = ALTERNATIVES[role]
+        return servers[getattr(settings, setting)]
+    return SERVICES[role]
+
+
+def resolve(settings: Settings, role: str) -> Service:
+    """The server of ``role`` to act on: the one of ours that runs, else :func:`serving`."""
+    candidates = alternatives(role)
+    if len(candidates) > 1:
+        for svc in candidates:
+            if svc.process(settings) is not None:
+                return svc
+    return serving(settings, role)
+
+
+def chosen(services: Iterable[str] | str | None, settings: Settings | None = None) -> list[Service]:
+    """The services named (all if None), without repeats; an unknown name is a StackError.
+
+    Without ``settings``: the entries of :data:`SERVICES`; with them: the server that
+    :func:`resolve` picks for each role.
+    """
     if services is None:
-        return list(SERVICES.values())
+        services = list(SERVICES)
     if isinstance(services, str):
         services = [services]
     picked: list[Service] = []
     for name in services:
         if name not in SERVICES:
             raise StackError(f"unknown service {name!r}: choose from {', '.join(SERVICES)}")
-        if SERVICES[name] not in picked:
-            picked.append(SERVICES[name])
+        svc = SERVICES[name] if settings is None else resolve(settings, name)
+        if svc not in picked:
+            picked.append(svc)
     return picked

@@ -1,8 +1,9 @@
 """The local stack without Docker: Kafka (KRaft), Cassandra 5.0 and a MongoDB-compatible server.
 
-Each server runs from jars that Maven resolves into ``<jars_dir>/<server>/`` (one POM and one
-folder per server under ``stack/``, so classpaths never mix), on a JDK 17, as a detached
-background process:
+Kafka, Cassandra and mongo-java-server run from jars that Maven resolves into
+``<jars_dir>/<server>/`` (one POM and one folder per server under ``stack/``, so classpaths
+never mix), on a JDK 17; FerretDB (``PROFILEPIPE_MONGO_SERVER=ferretdb``) from a binary built
+from its Go module into ``<ferretdb_dir>/<version>/``. Each runs as a detached background process:
 
 * log   ``<stack_dir>/logs/<svc>.log`` (the previous run's log is kept as ``<svc>.log.1``)
 * pid   ``<stack_dir>/run/<svc>.pid``
@@ -17,13 +18,16 @@ Services found healthy on their port without a pid file of ours (e.g. started by
 compose) are reported and used as ``external`` and never stopped.
 
 This module is the facade the rest of the code uses (``profilepipe stack ...``,
-``reset``, ``lab``, ``bench``, notebook 00, the tests): :func:`fetch_jars`,
+``reset``, ``lab``, ``bench``, notebook 00, the tests): :func:`fetch`, :func:`fetch_jars`,
 :func:`java_home`, :func:`up`, :func:`down`, :func:`status`, :func:`logs`, :func:`rss_mb`,
 :func:`ensure_topics`, :func:`ensure_schema`, :class:`ServiceStatus`, :class:`StackError`.
+The service names are the roles ``kafka``, ``cassandra``, ``mongo``; "mongo" acts on the
+MongoDB-compatible server of ours that runs, else on the one ``PROFILEPIPE_MONGO_SERVER`` chooses.
 The parts behind it:
 
 * :mod:`~profilepipe.localstack.services`   one ``Service`` per server (ports, command line,
-  config templates, health check, jar folder)
+  config templates, health check, jar folder) and which one serves each role
+* :mod:`~profilepipe.localstack.ferretdb`   FerretDB's version pin, build and command line
 * :mod:`~profilepipe.localstack.lifecycle`  ``up`` and ``down``
 * :mod:`~profilepipe.localstack.processes`  pid files, our processes by their markers, ports
 * :mod:`~profilepipe.localstack.jars`       the JDK 17 finder and Maven's jar folders
@@ -38,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from profilepipe.config import Settings, get_settings
-from profilepipe.localstack import layout, processes, services
+from profilepipe.localstack import ferretdb, layout, processes, services
 from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete, java_home
 from profilepipe.localstack.layout import StackError, log_dir
 from profilepipe.localstack.lifecycle import down, up
@@ -57,6 +61,7 @@ __all__ = [
     "down",
     "ensure_schema",
     "ensure_topics",
+    "fetch",
     "fetch_jars",
     "jars_complete",
     "java_home",
@@ -77,32 +82,56 @@ class ServiceStatus:
     address: str
 
 
+def fetch(settings: Settings | None = None, echo=print) -> None:
+    """The set-up's build step: the jar folders (Maven), then FerretDB (Go), each cached.
+
+    Without Go, FerretDB is skipped with a note while mongo-java-server is the chosen server,
+    and is a :class:`StackError` naming what to install when FerretDB is.
+    """
+    settings = settings or get_settings()
+    fetch_jars(settings, echo=echo)
+    try:
+        ferretdb.build(settings, echo=echo)
+    except StackError as exc:
+        if services.serving(settings, "mongo") is services.FERRETDB:
+            raise
+        echo(f"ferretdb: not built, mongo-java-server serves mongo ({exc})")
+
+
 def check(settings: Settings, svc: str, timeout: float = 3.0) -> tuple[bool, str]:
     """(healthy, detail) of one service, by a real protocol exchange."""
-    return services.chosen(svc)[0].check(settings, timeout)
+    return services.chosen(svc, settings)[0].check(settings, timeout)
+
+
+def _detail(settings: Settings, svc: services.Service, ours: bool, healthy: bool, detail: str) -> str:
+    """The status line's detail; with several servers for a role, which one it is."""
+    several = len(services.alternatives(svc.role)) > 1
+    if healthy and not ours:
+        return f"{detail} (external)"
+    if not healthy:
+        detail = f"starting or unhealthy: {detail}" if ours else "not running"
+        return f"{detail} ({svc.label} chosen)" if several and not ours else detail
+    return f"{svc.label}: {detail}" if several else detail
 
 
 def status(settings: Settings | None = None) -> dict[str, ServiceStatus]:
     """Health of every service, whether started by this stack (pid) or elsewhere (external)."""
     settings = settings or get_settings()
     out = {}
-    for svc in services.SERVICES.values():
-        proc = processes.our_process(settings, svc.name)
+    for svc in services.chosen(None, settings):
+        proc = svc.process(settings)
         healthy, detail = svc.check(settings, 3.0)
         address = ":".join(map(str, svc.address(settings)))
-        if healthy and proc is None:
-            detail = f"{detail} (external)"
-        elif not healthy:
-            detail = f"starting or unhealthy: {detail}" if proc is not None else "not running"
+        detail = _detail(settings, svc, proc is not None, healthy, detail)
         pid = proc.pid if proc is not None else None
-        out[svc.name] = ServiceStatus(svc.name, pid, healthy, detail, address)
+        out[svc.role] = ServiceStatus(svc.role, pid, healthy, detail, address)
     return out
 
 
 def logs(settings: Settings | None, service: str, lines: int = 50) -> str:
-    """The last ``lines`` lines of a service's log."""
+    """The last ``lines`` lines of a service's log (of the server that serves it)."""
     settings = settings or get_settings()
-    name = services.chosen(service)[0].name
+    name = services.chosen(service, settings)[0].name
     path = layout.log_path(settings, name)
     if not path.is_file():
         return f"(no log yet: {path})"
@@ -110,12 +139,12 @@ def logs(settings: Settings | None, service: str, lines: int = 50) -> str:
 
 
 def rss_mb(settings: Settings | None = None) -> dict[str, float]:
-    """Resident memory (MiB) of each running server of ours."""
+    """Resident memory (MiB) of each running server of ours, by service name."""
     settings = settings or get_settings()
     out = {}
-    for name in SERVICES:
-        proc = processes.our_process(settings, name)
+    for svc in services.chosen(None, settings):
+        proc = svc.process(settings)
         mb = processes.rss_mb(proc) if proc is not None else None
         if mb is not None:
-            out[name] = mb
+            out[svc.role] = mb
     return out
