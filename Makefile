@@ -4,7 +4,7 @@ BIN  := $(VENV)/bin
 PP   := $(BIN)/profilepipe
 LINT_PATHS := lib tests notebooks bench scripts data
 
-.PHONY: help setup up down status logs run test test-unit lint format lab dashboard bench reset clean
+.PHONY: help setup up down status logs run test test-unit test-mongo-alt lint format lab dashboard bench reset clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: lint up  ## the full suite: unit, integration against the stack, notebooks
 
 test-unit: setup  ## unit tests only, no services needed
 	@$(BIN)/pytest tests/unit
+
+test-mongo-alt: up  ## the MongoDB integration tests against the other MongoDB-compatible server (port 27018)
+	@bash scripts/test-mongo-alt.sh
 
 lab: up  ## JupyterLab with the project's kernel
 	@$(PP) lab --no-stack

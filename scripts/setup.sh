@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: virtualenv, pinned packages, the project (editable), the Jupyter
-# kernel, and the jars of the local stack (resolved by Maven into .cache/jars).
+# kernel, the jars of the local stack (resolved by Maven into .cache/jars) and FerretDB
+# (built by Go from its module into .cache/ferretdb/<version>/, version in stack/ferretdb/VERSION).
 # Re-running it is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +38,5 @@ if [ ! -f "$stamp" ]; then
   echo "setup: Python packages installed in $(( $(date +%s) - start ))s"
 fi
 
+# jars, then FerretDB (without Go: a note while PROFILEPIPE_MONGO_SERVER=java, else an error)
 "$VENV/bin/profilepipe" stack fetch

@@ -50,7 +50,7 @@ def test_the_command_line_serves_the_uri_port_from_sqlite_under_the_stack(settin
         f"--state-dir={data}",
         "--telemetry=disable",
         "--debug-addr=-",
-        "--log-level=info",
+        "--log-level=warn",
         "--log-format=text",
         "--listen-addr=127.0.0.1:37018",
     ]
