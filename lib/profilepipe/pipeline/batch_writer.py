@@ -7,8 +7,8 @@
    (the erasure register), hashes phone and address (``transform``, ``privacy``);
 3. writes, in this order: the stored rows, then deletes again any user forgotten while
    the rows were being written, the aggregates, the dead letters (with their reasons);
-4. checks ``contract.BALANCE_RULE`` (``read = stored + filtered_minor + erased +
-   dead_letter``) and that every row to store was written, and only then
+4. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
+   every row to store was written, and only then
 5. records the batch in the batch log (``batch_log``, the one place that builds that
    document): the last write, so a logged batch is a complete one.
 

@@ -7,7 +7,7 @@ Read top to bottom:
 2. ``BatchWriter``  - (``batch_writer``) for each micro-batch: parse, validate, exact age,
                       GDPR split, erasure register, hash, then write rows, aggregates and
                       dead letters from that same batch through a ``stores.Sinks``, and
-                      check that ``read = stored + filtered_minor + erased + dead_letter``;
+                      check ``contract.BALANCE_RULE``;
 3. ``start`` / ``run`` - the query with its checkpoint and trigger; bounded runs
                       (``availableNow``, or N seconds) always stop the query; ``run``
                       restarts a failed query from its checkpoint and stops on Ctrl-C.
@@ -215,6 +215,8 @@ def run(
     verbose: bool = False,
 ) -> StreamResult:
     """Run the query in the foreground, restarting it from its checkpoint when it fails.
+
+    (Long on purpose: start, wait, stop and the restart policy in one loop, read at once.)
 
     ``until_idle``: process what the topic holds now, then stop (``availableNow``).
     ``seconds``: stream for that long, then stop. Neither: until interrupted (Ctrl-C).

@@ -69,6 +69,9 @@ def _first(rules, i: int) -> Column:
 def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
     """Kafka-shaped rows -> one row per record with ``user`` (struct) or ``parse_error``.
 
+    (Long on purpose: three selects whose rules read in precedence order, top to bottom;
+    cut into helpers, the order of the checks would no longer be visible in one place.)
+
     Columns: the ``SOURCE_COLUMNS`` (source topic/partition/offset/timestamp, key,
     SHA-256 and size of the message value, ``record_index`` inside an envelope),
     ``record_path`` (``results[i]`` for envelope members, else null),
@@ -213,6 +216,9 @@ def shape(
     parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
 ) -> DataFrame:
     """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, ``UNHASHED_COLUMNS``, sources.
+
+    (Long on purpose: the validation rules in precedence order, then the stored columns,
+    in one plan; most of the length is this docstring and the column table.)
 
     Phone and address are still in clear here, on the rows whose outcome is ``stored``
     and only there (null elsewhere); ``validate_and_shape`` hashes them. Non-stored rows

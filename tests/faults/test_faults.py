@@ -12,11 +12,15 @@ plain Python from what the input topic holds:
 * the batch log adds up: ``contract.BALANCE_RULE``.
 
 They stop and start services, so they run after the other tests (``stack_lifecycle``).
+They find their moment through the stream's stage events (``$PROFILEPIPE_STAGE_EVENTS``,
+see ``pipeline.batch_writer``): a kill holds the batch at the exact stage with the hold file,
+then kills it there; nothing waits on the text of the stream's log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -34,6 +38,9 @@ import pytest
 from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.localstack import stack
+from profilepipe.pipeline import batch_writer
+from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
+from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
@@ -46,11 +53,17 @@ MALFORMED = 24
 
 # ----------------------------------------------------------------------------- helpers
 class StreamProcess:
-    """``profilepipe stream`` in its own process group; its output is kept line by line."""
+    """``profilepipe stream`` in its own process group; its output is kept line by line, and its
+    stage events (``$PROFILEPIPE_STAGE_EVENTS``) go to a file of its own.
+
+    ``hold=(stage, n)``: the stream stops at the ``n``-th event of ``stage`` (the hold file)
+    until ``kill_at`` kills it there.
+    """
 
     started: list[StreamProcess] = []  # killed after each test, whatever happened in it
+    numbers = itertools.count()
 
-    def __init__(self, settings: Settings, log: Path, *args: str):
+    def __init__(self, settings: Settings, log: Path, *args: str, hold: tuple[str, int] | None = None):
         env = dict(os.environ)
         for name in (
             "kafka_topic",
@@ -66,10 +79,13 @@ class StreamProcess:
             "sink_retry_seconds",
         ):
             env[Settings.env_name(name)] = str(getattr(settings, name))
+        self.events_path = log.parent / f"stage-events-{next(StreamProcess.numbers)}.jsonl"
+        self.hold_path = Path(f"{self.events_path}.hold")
+        if hold:
+            self.hold_path.write_text(f"{hold[0]} {hold[1]}", encoding="utf-8")
+        env[batch_writer.STAGE_EVENTS_ENV] = str(self.events_path)
         self.lines: list[str] = []
         self.log = log
-        self.kill_at: tuple[re.Pattern, int] | None = None  # (pattern, occurrence): SIGKILL on that line
-        self.killed_on: str | None = None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "profilepipe.cli", "stream", "-v", *args],
             stdout=subprocess.PIPE,
@@ -88,43 +104,37 @@ class StreamProcess:
                 self.lines.append(line.rstrip("\n"))
                 out.write(line)
                 out.flush()
-                if self.kill_at and self.killed_on is None and self.kill_at[0].search(line):
-                    hits = sum(1 for x in self.lines if self.kill_at[0].search(x))
-                    if hits >= self.kill_at[1]:  # kill right here, before the batch goes on
-                        os.killpg(self.proc.pid, signal.SIGKILL)
-                        self.killed_on = line.rstrip("\n")
 
-    def wait_for(self, pattern: str, occurrence: int = 1, timeout: float = 300.0) -> str:
-        """The ``occurrence``-th output line matching ``pattern``; fails if the process ends first."""
-        rx = re.compile(pattern)
+    def events(self) -> list[dict]:
+        """The stage events written so far (a last, half-written line is left for later)."""
+        try:
+            text = self.events_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+    def wait_for_stage(self, stage: str, occurrence: int = 1, timeout: float = 300.0, held=False) -> dict:
+        """The ``occurrence``-th event of ``stage``; fails if the process ends first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            hits = [x for x in list(self.lines) if rx.search(x)]
-            if len(hits) >= occurrence:
-                return hits[occurrence - 1]
-            if self.proc.poll() is not None and not self._reader.is_alive():
+            for event in self.events():
+                if (event["stage"], event["occurrence"]) == (stage, occurrence) and event["held"] >= held:
+                    return event
+            if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
-        pytest.fail(f"no {occurrence} line(s) matching {pattern!r}; output:\n" + self.tail())
+        pytest.fail(f"no {stage!r} event #{occurrence} from the stream; output:\n" + self.tail())
 
-    def kill_on(self, pattern: str, occurrence: int, timeout: float = 600.0) -> str:
-        """SIGKILL the stream and its Spark JVM (no shutdown hook, no graceful stop) the moment
-        it prints the ``occurrence``-th line matching ``pattern``; returns that line."""
-        self.kill_at = (re.compile(pattern), occurrence)
-        for line in list(self.lines):  # already printed before we asked
-            if self.kill_at[0].search(line) and self.killed_on is None:
-                hits = sum(1 for x in self.lines if self.kill_at[0].search(x))
-                if hits >= occurrence:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.killed_on = line
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+    def kill_at(self, timeout: float = 600.0) -> dict:
+        """SIGKILL the stream and its Spark JVM (no shutdown hook, no graceful stop) where it is
+        held (``hold=``); returns that stage event."""
+        stage, occurrence = self.hold_path.read_text(encoding="utf-8").split()
+        event = self.wait_for_stage(stage, int(occurrence), timeout, held=True)
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=60)
         self._reader.join(timeout=10)
-        if self.killed_on is None:
-            pytest.fail(f"the stream ended before printing {pattern!r} {occurrence}x:\n" + self.tail())
-        return self.killed_on
+        self.hold_path.unlink()
+        return event
 
     def interrupt(self, timeout: float = 180.0) -> int:
         """Ctrl-C: the query stops after the batch in flight."""
@@ -269,15 +279,14 @@ def test_stream_killed_three_times_then_restarted_from_checkpoint(fault_settings
     # three kills, each at another point of a batch; the 2nd occurrence, so every run
     # first finishes one batch; the next run replays the killed batch from its offsets
     kill_points = [
-        r"batch \d+: parse\+hash done",  # before/while rows go to Cassandra
-        r"batch \d+: dead_letters done",  # letters sent, batch not yet committed
-        r"batch \d+: mongo done",  # rows and aggregates written, letters not yet
+        PARSED,  # before rows go to Cassandra
+        DEAD_LETTERS,  # letters sent, batch not yet committed
+        MERGED,  # rows and aggregates written, letters not yet
     ]
     replayed = []
     for point in kill_points:
-        run = StreamProcess(settings, log, "--until-idle")
-        line = run.kill_on(point, occurrence=2)
-        replayed.append(int(re.search(r"batch (\d+)", line).group(1)))
+        run = StreamProcess(settings, log, "--until-idle", hold=(point, 2))
+        replayed.append(run.kill_at()["batch_id"])
     final = StreamProcess(settings, log, "--until-idle")
     assert final.finish() == 0, final.tail()
     # the run after a kill starts with the batch that was killed, read from the same offsets
@@ -292,8 +301,8 @@ def test_stream_killed_three_times_then_restarted_from_checkpoint(fault_settings
 @pytest.mark.parametrize(
     ("service", "after", "down_for", "retried"),
     [
-        ("cassandra", "cassandra done", 20, r"cassandra: .*: attempt \d+ failed .* retrying in"),
-        ("mongo", "mongo done", 8, None),  # pymongo may wait out a short outage by itself
+        ("cassandra", ROWS, 20, r"cassandra: .*: attempt \d+ failed .* retrying in"),
+        ("mongo", MERGED, 8, None),  # pymongo may wait out a short outage by itself
     ],
 )
 def test_store_down_while_streaming(fault_settings, tmp_path, service, after, down_for, retried):
@@ -302,7 +311,7 @@ def test_store_down_while_streaming(fault_settings, tmp_path, service, after, do
     users, bad = _input(service)
     assert _produce(settings, users, bad).failed == 0
     run = StreamProcess(settings, tmp_path / "stream.log", "--until-idle")
-    run.wait_for(rf"batch \d+: {after}", occurrence=1)
+    run.wait_for_stage(after, occurrence=1)
     stack.down(settings, services=[service], echo=print)
     time.sleep(down_for)
     stack.up(settings, services=[service], echo=print)
@@ -327,7 +336,7 @@ def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path)
 
     producing = threading.Thread(target=produce)
     run = StreamProcess(settings, tmp_path / "stream.log")  # processing-time trigger, until Ctrl-C
-    run.wait_for(r"stream: query .* started", timeout=300)
+    run.wait_for_stage(QUERY_STARTED, timeout=300)
     producing.start()
     time.sleep(4)
     stack.down(settings, services=["kafka"], echo=print)

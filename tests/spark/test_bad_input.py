@@ -34,22 +34,15 @@ from profilepipe.pipeline import transform
 from profilepipe.sources import generator
 
 from support.bad_inputs import LARGE_OK_BYTES, TOO_LARGE_BYTES, bad_inputs
+from support.frames import kafka_frame
 
 pytestmark = pytest.mark.spark
 
-RAW_SCHEMA = contract.RAW_KAFKA_SCHEMA
-TS = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 CORPUS_AS_OF = dt.date(2026, 1, 15)  # conftest's AS_OF; the fixture's value is checked below
 CORPUS = bad_inputs(CORPUS_AS_OF)
 #: Distinct bad inputs in ``support.bad_inputs`` (the integration tests reuse it).
 BAD_INPUT_COUNT = 90
 LOWER_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _frame(spark, values, keys=None):
-    """Kafka-shaped DataFrame like conftest's ``raw`` (offset i = message i), usable outside a test."""
-    rows = [((keys[i] if keys else None), v, "users", 0, i, TS) for i, v in enumerate(values)]
-    return spark.createDataFrame(rows, RAW_SCHEMA)
 
 
 def _text(row) -> str:
@@ -69,7 +62,7 @@ def _text(row) -> str:
 def corpus_run(spark, settings, as_of):
     corpus = bad_inputs(as_of)
     assert [e.name for e in corpus] == [e.name for e in CORPUS]  # same corpus as the parametrization
-    df = _frame(spark, [e.value for e in corpus], keys=[e.key for e in corpus])
+    df = kafka_frame(spark, [e.value for e in corpus], keys=[e.key for e in corpus])
     shaped = transform.transform(df, settings).persist()
     try:
         counts = transform.outcome_counts(shaped)
@@ -223,7 +216,7 @@ PROPERTY_SETTINGS = hsettings(
 
 
 def _run(spark, settings, values, keys=None):
-    shaped = transform.transform(_frame(spark, values, keys), settings).persist()
+    shaped = transform.transform(kafka_frame(spark, values, keys), settings).persist()
     try:
         return [r.asDict() for r in shaped.collect()], transform.outcome_counts(shaped)
     finally:

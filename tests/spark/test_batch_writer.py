@@ -1,0 +1,208 @@
+"""``BatchWriter`` without servers: a fake ``Sinks`` (in-memory lists) on static DataFrames.
+
+As Spark's own ``test_streaming_foreach_batch.py`` tests ``foreachBatch`` functions, the
+writer is called directly with a DataFrame and a batch id; the fake records every call at
+the ``stores.Sinks`` interface, so a test sees what each store would receive and in which
+order: parse -> outcomes -> rows / aggregates / dead letters -> batch log.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from profilepipe import contract, stores
+from profilepipe.pipeline import batch_writer, transform
+from profilepipe.pipeline.batch_writer import STAGES, BatchWriter, stage_line
+
+MALFORMED = [b"this is not json", b"[1, 2]"]
+
+
+class FakeSinks:
+    """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order."""
+
+    def __init__(self, register=(), on_write_rows=None, lose_rows: int = 0):
+        self.register = set(register)
+        self.on_write_rows = on_write_rows  # callable(fake): e.g. a user forgotten mid-batch
+        self.lose_rows = lose_rows  # report fewer rows written than given
+        self.calls: list[str] = []
+        self.rows: list[dict] = []
+        self.deleted: list[str] = []
+        self.aggregates: dict[str, list[dict]] = {}
+        self.letters: dict[str, list] = {}
+        self.batches: dict[str, dict] = {}
+
+    def erased_keys(self) -> set[str]:
+        self.calls.append("erased_keys")
+        return set(self.register)
+
+    def write_rows(self, rows) -> int:
+        self.calls.append("write_rows")
+        got = [r.asDict() for r in rows.collect()]
+        self.rows.extend(got)
+        if self.on_write_rows:
+            self.on_write_rows(self)
+        return len(got) - self.lose_rows
+
+    def delete_erased(self, user_ids: list[str]) -> None:
+        self.calls.append("delete_erased")
+        self.deleted.extend(user_ids)
+
+    def merge_aggregates(self, rows: list[dict], key: str) -> int:
+        self.calls.append("merge_aggregates")
+        self.aggregates[key] = rows
+        return len({(r["dimension"], r["key"]) for r in rows})
+
+    def write_dead_letters(self, letters, key: str) -> int:
+        self.calls.append("write_dead_letters")
+        self.letters[key] = list(letters)
+        return len(letters)
+
+    def record_batch(self, key: str, doc: dict) -> None:
+        self.calls.append("record_batch")
+        self.batches[key] = doc
+
+
+@pytest.fixture
+def hmac_settings(settings):
+    return settings.replace(pii_mode="hmac", hmac_key="batch-writer-test")  # quick hashes
+
+
+def write(settings, frame, sinks, batch_id=0, **kwargs) -> BatchWriter:
+    writer = BatchWriter(settings, sinks=sinks, **kwargs)
+    writer(frame, batch_id)
+    return writer
+
+
+def test_the_fake_is_a_sinks_and_the_default_is_the_real_stores(settings):
+    assert isinstance(FakeSinks(), stores.Sinks)
+    assert isinstance(BatchWriter(settings).sinks, stores.StoreSinks)
+
+
+def test_one_batch_parse_outcomes_rows_aggregates_dead_letters_and_log(raw, hmac_settings, users):
+    sinks = FakeSinks()
+    writer = write(hmac_settings, raw(users + MALFORMED), sinks, batch_id=7)
+    key = contract.batch_key({("users", 0): (0, len(users) + len(MALFORMED) - 1)})
+
+    adults = [u for u in users if u["nat"] != "FI"]  # the FI user is 15
+    assert sorted(r["user_id"] for r in sinks.rows) == sorted(u["login"]["uuid"].lower() for u in adults)
+    assert all(tuple(r) == contract.USER_COLUMNS for r in sinks.rows)
+    assert not any(r["phone_hash"] in (None, u["phone"]) for r, u in zip(sinks.rows, adults, strict=False))
+    aggs = {(r["dimension"], r["key"]): r["count"] for r in sinks.aggregates[key]}
+    assert sum(c for (d, _), c in aggs.items() if d == "nationality") == len(adults)
+    assert {d for d, _ in aggs} == set(contract.DIMENSIONS)
+    letters = [(k, json.loads(v)) for k, v in sinks.letters[key]]
+    assert sorted((d["source_offset"], d["reason"]) for _, d in letters) == [
+        (9, "invalid_json"),
+        (10, "not_a_user"),
+    ]
+    assert all(tuple(d) == contract.DLQ_FIELDS for _, d in letters)
+
+    doc = sinks.batches[key]
+    assert (doc["batch_id"], doc["read"], doc["stored"], doc["filtered_minor"]) == (7, 11, 8, 1)
+    assert (doc["erased"], doc["dead_letter"]) == (0, 2)
+    assert doc["dead_letter_reasons"] == {"invalid_json": 1, "not_a_user": 1}
+    assert contract.balanced(doc)
+    assert doc["offsets"] == {"users:0": [0, 10]} and doc["as_of"] == "2026-01-15"
+    assert doc["pii_mode"] == "hmac" and doc["finished_at"].tzinfo is not None
+    [report] = writer.reports
+    assert (report.batch_id, report.batch_key, report.balanced) == (7, key, True)
+    assert report.dead_letter_reasons == {"invalid_json": 1, "not_a_user": 1}
+
+
+def test_step_order_rows_before_aggregates_before_dead_letters_before_the_log(raw, hmac_settings, users):
+    sinks, stages = FakeSinks(), []
+    write(hmac_settings, raw(users + MALFORMED), sinks, on_stage=lambda s, b, d: stages.append(s))
+    assert sinks.calls == [
+        *("erased_keys", "write_rows", "erased_keys"),  # the register again after the rows
+        *("merge_aggregates", "write_dead_letters", "record_batch"),
+    ]
+    assert stages == list(STAGES)
+
+
+def test_a_batch_without_dead_letters_or_stored_rows(raw, hmac_settings, users):
+    sinks = FakeSinks()
+    write(hmac_settings, raw([users[8]]), sinks)  # one minor
+    assert sinks.calls == ["erased_keys", "merge_aggregates", "record_batch"]
+    assert sinks.rows == [] and list(sinks.batches.values())[0]["filtered_minor"] == 1
+
+
+def test_an_empty_batch_writes_nothing(raw, hmac_settings):
+    sinks = FakeSinks()
+    writer = write(hmac_settings, raw([]), sinks)
+    assert sinks.calls == [] and writer.reports == []
+
+
+def test_users_in_the_erasure_register_are_not_written(raw, hmac_settings, users):
+    gone = users[1]["login"]["uuid"]
+    sinks = FakeSinks(register={contract.erasure_key(gone.upper())})  # the key ignores case
+    [report] = write(hmac_settings, raw(users), sinks).reports
+    assert gone not in {r["user_id"] for r in sinks.rows}
+    assert (report.erased, report.stored, report.balanced) == (1, 7, True)
+
+
+def test_a_user_forgotten_while_the_rows_are_written_is_deleted_again(raw, hmac_settings, user):
+    mixed = "0F8A7C2E-1b3d-4E5F-8a9b-0C1D2E3F4A5B"  # the GB user's id in mixed case
+    forgotten = user(login__uuid=mixed)
+
+    def forget(fake):  # `profilepipe forget` runs while the batch writes its rows
+        fake.register.add(contract.erasure_key(mixed))
+
+    sinks = FakeSinks(on_write_rows=forget)
+    [report] = write(hmac_settings, raw([forgotten]), sinks).reports
+    assert [r["user_id"] for r in sinks.rows] == [mixed.lower()]  # written before the erasure...
+    assert sinks.deleted == [mixed.lower()]  # ...and deleted again in the same batch
+    assert sinks.calls.index("delete_erased") < sinks.calls.index("merge_aggregates")
+    assert report.stored == 1  # it was stored when the batch read it
+
+
+def test_the_spark_erasure_key_equals_the_contract_on_mixed_case_ids(spark):
+    ids = [
+        "0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5b",
+        "0F8A7C2E-1B3D-4E5F-8A9B-0C1D2E3F4A5B",
+        " 0F8a7C2e-1b3D-4e5F-8A9b-0c1D2e3F4a5B ",
+    ]
+    df = spark.createDataFrame([(i,) for i in ids], "user_id string")
+    got = [r[0] for r in df.select(transform.erasure_key_col(F.col("user_id"))).collect()]
+    assert got == [contract.erasure_key(i) for i in ids] and len(set(got)) == 1
+
+
+def test_rows_not_all_written_fail_the_batch_before_the_log(raw, hmac_settings, users):
+    sinks = FakeSinks(lose_rows=1)
+    with pytest.raises(RuntimeError, match="8 rows to store but 7 written"):
+        write(hmac_settings, raw(users), sinks)
+    assert "record_batch" not in sinks.calls
+
+
+def test_counts_that_do_not_add_up_fail_the_batch_before_the_log(raw, hmac_settings, users, monkeypatch):
+    real = transform.outcome_counts
+
+    def off_by_one(df):
+        counts = real(df)
+        return {**counts, "read": counts["read"] + 1}
+
+    monkeypatch.setattr(transform, "outcome_counts", off_by_one)
+    sinks = FakeSinks()
+    with pytest.raises(RuntimeError, match="counts do not add up"):
+        write(hmac_settings, raw(users), sinks)
+    assert "record_batch" not in sinks.calls
+
+
+def test_stage_lines_are_what_stream_verbose_prints(raw, hmac_settings, users):
+    lines = []
+    hook = lambda s, b, d: lines.append(stage_line(s, b, d))  # noqa: E731
+    write(hmac_settings, raw(users + MALFORMED), FakeSinks(), batch_id=3, on_stage=hook)
+    assert lines[0].startswith("batch 3: offsets users:0:0-10 (batch key ")
+    assert lines[1].startswith("batch 3: parse+hash done: read=11, stored=8, filtered_minor=1, erased=0")
+    assert lines[2].startswith("batch 3: cassandra done: 8 rows upserted (")
+    assert lines[5].startswith("batch 3: dead_letters done: 2 of 2 sent (the rest were already there)")
+    assert lines[-1] == "batch 3: recorded in the batch log; Spark commits the offsets next"
+
+
+def test_dead_letter_messages_carry_the_key_and_the_contract_fields(raw, hmac_settings):
+    shaped = transform.transform(raw(MALFORMED, keys=[b"k0", None]), hmac_settings)
+    letters = batch_writer.dead_letter_messages(transform.dead_letters(shaped))
+    by_offset = {json.loads(v)["source_offset"]: (k, tuple(json.loads(v))) for k, v in letters}
+    assert by_offset == {0: (b"k0", contract.DLQ_FIELDS), 1: (None, contract.DLQ_FIELDS)}
