@@ -38,10 +38,14 @@ format: setup  ## apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix $(LINT_PATHS)
 	@$(BIN)/ruff format $(LINT_PATHS)
 
-test: lint up  ## the full suite: unit, integration against the stack, notebooks (nbval)
-	@$(BIN)/pytest tests/unit tests/integration notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+# tiers by cost: unit (no Spark, seconds), spark (local Spark), integration (the stack), faults
+# (kills and outages, slow), then the notebooks under nbval
+TEST_TIERS := tests/unit tests/spark tests/integration tests/faults
 
-test-unit: setup  ## unit tests only, no services needed
+test: lint up  ## the full suite: unit, spark, integration and faults against the stack, notebooks (nbval)
+	@$(BIN)/pytest $(TEST_TIERS) notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+test-unit: setup  ## the no-Spark, no-server tier (under a minute)
 	@$(BIN)/pytest tests/unit
 
 test-mongo-alt: up  ## the MongoDB integration tests against the other MongoDB-compatible server (port 27018)
