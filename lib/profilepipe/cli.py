@@ -17,6 +17,7 @@ Typical session:
   profilepipe audit                     no plaintext personal data, no minors stored (exit 1 if any)
   profilepipe run                       execute the notebooks headless (papermill)
   profilepipe stack down                stop what `stack up` started
+  profilepipe cluster up                a Spark standalone cluster on 127.0.0.1 (PROFILEPIPE_SPARK_MASTER)
 
 Configuration comes from PROFILEPIPE_* environment variables (`profilepipe config`).
 """
@@ -96,6 +97,30 @@ def cmd_stack(args: argparse.Namespace) -> int:
             print("\n".join(lines), file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from profilepipe.localstack import cluster
+
+    settings = get_settings()
+    if args.action == "submit":
+        from profilepipe.pipeline import submit
+
+        return submit.run(settings, args.stream_args)
+    if args.stream_args:
+        print(f"error: unexpected arguments {' '.join(args.stream_args)}", file=sys.stderr)
+        return 2
+    if args.action == "up":
+        cluster.up(settings)
+    elif args.action == "down":
+        cluster.down(settings)
+    else:
+        statuses = cluster.status(settings)
+        for st in statuses.values():
+            state = "healthy" if st.healthy else "DOWN"
+            print(f"{st.name:15} {state:8} pid={st.pid or '-'!s:8} {st.address:22} {st.detail}")
+        return 0 if all(st.healthy for st in statuses.values()) else 1
     return 0
 
 
@@ -247,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
     p.add_argument("-q", "--quiet", action="store_true", help="up: one line when all is well")
     p.set_defaults(func=cmd_stack)
+
+    p = sub.add_parser("cluster", help="a local Spark standalone cluster (master + workers) for the stream")
+    p.add_argument(
+        "action",
+        choices=["up", "down", "status", "submit"],
+        help="up: start the master and the workers (idempotent); down: stop them; status: health; "
+        "submit: run `profilepipe stream` with spark-submit (the options after it are the stream's)",
+    )
+    p.add_argument("stream_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("produce", help="send users to Kafka (API, samples or the seeded generator)")
     p.add_argument("--count", type=int, default=1000, help="users to send (default 1000)")

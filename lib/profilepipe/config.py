@@ -125,6 +125,13 @@ class Settings:
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
+    # Spark standalone cluster (`profilepipe cluster up`; use it with PROFILEPIPE_SPARK_MASTER=spark://...)
+    spark_master_port: int = _f(7077, "Port of the local Spark standalone master (`profilepipe cluster up`)")
+    spark_master_webui_port: int = _f(8180, "Web UI (and /json/ status) port of the local Spark master")
+    spark_workers: int = _f(2, "Spark standalone workers `cluster up` starts on 127.0.0.1")
+    spark_worker_cores: int = _f(1, "Cores each local Spark worker offers")
+    spark_worker_memory: str = _f("1g", "Memory each local Spark worker offers to executors")
+    spark_executor_memory: str = _f("768m", "spark.executor.memory when the master is not local[...]")
     # Dashboard
     dashboard_port: int = _f(8050, "Port of the live dashboard (`profilepipe dashboard`, on 127.0.0.1)")
     dashboard_refresh_seconds: float = _f(2.0, "Seconds between two refreshes of the live dashboard")
@@ -213,6 +220,11 @@ class Settings:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")
+        if self.spark_workers < 1 or self.spark_worker_cores < 1:
+            raise ValueError(
+                f"{self.env_name('spark_workers')} and {self.env_name('spark_worker_cores')} "
+                "must be at least 1"
+            )
         if not 1 <= self.dashboard_port <= 65535 or self.dashboard_refresh_seconds <= 0:
             raise ValueError(
                 f"{self.env_name('dashboard_port')} must be a port (1..65535) and "

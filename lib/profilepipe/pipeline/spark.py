@@ -10,6 +10,14 @@ is the one ``localstack.jars.java_home`` finds (one finder for the stack and Spa
 
 The classpath is fixed when the first session of a process starts, so an active
 session is reused as it is.
+
+On a cluster (a master that is not ``local[...]``) the executors are other JVMs, maybe on
+other machines: they get the package the way a cluster gets code, as a zip of
+``profilepipe/`` (:func:`package_zip`, built into ``<checkout>/.cache/spark/``) added with
+``SparkContext.addPyFile``; their Python imports it from their own work folder, never from
+the driver's site-packages. Under ``spark-submit`` (see :mod:`profilepipe.pipeline.submit`)
+the master, the jars and the zip come from its command line (``--master``, ``--jars``,
+``--py-files``) and are not set again here.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -64,8 +74,55 @@ def _ensure_java17(settings) -> None:
         log.warning("no JDK 17 found; Spark starts with JAVA_HOME=%s", current)
 
 
+def is_local(master: str) -> bool:
+    """Whether ``master`` runs the executors inside the driver's JVM (``local``, ``local[*]``, ...)."""
+    return master.startswith("local")
+
+
+def on_this_machine(master: str) -> bool:
+    """Whether every executor runs here: local mode, or a cluster whose master is on 127.0.0.1."""
+    return is_local(master) or any(h in master for h in ("//127.0.0.1:", "//localhost:"))
+
+
+def spark_submitted() -> bool:
+    """Whether this Python runs under ``spark-submit`` (its JVM, and its options, came first)."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+def package_zip() -> Path:
+    """``<checkout>/.cache/spark/profilepipe.zip``: the package the driver imports, zipped for executors.
+
+    Rebuilt at every call (a few hundred KB, well under a second); written beside and renamed,
+    so a concurrent reader never sees half a file. ``__pycache__`` is left out.
+    """
+    from profilepipe.config import project_root
+
+    package = Path(__file__).resolve().parents[1]
+    target = project_root() / ".cache" / "spark" / "profilepipe.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".zip.tmp")
+    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path("profilepipe") / path.relative_to(package))
+    os.replace(tmp, target)
+    return target
+
+
+def _ship_package(spark) -> None:
+    """Add :func:`package_zip` to the executors' Python path, unless spark-submit's ``--py-files`` did."""
+    shipped = spark.sparkContext.getConf().get("spark.submit.pyFiles", "") or ""
+    if any(Path(p).name.startswith("profilepipe") for p in shipped.split(",") if p):
+        return
+    spark.sparkContext.addPyFile(str(package_zip()))
+
+
 def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, log_level: str = "WARN"):
-    """The active SparkSession, or a new local one configured from ``settings``."""
+    """The active SparkSession, or a new one configured from ``settings``.
+
+    Local mode as before; on a cluster also the executors' memory and the package zip
+    (:func:`package_zip`); under spark-submit its ``--master`` wins over ``settings``.
+    """
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -77,15 +134,22 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
 
         settings = get_settings()
     _ensure_java17(settings)
-    # workers run the same interpreter (and so the same installed packages) as the driver
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    if settings.spark_master.startswith("local"):
+    master = settings.spark_master
+    if on_this_machine(master):
+        # workers run the same interpreter (and so the same installed packages) as the driver;
+        # on a remote cluster their Python is the cluster's (PYSPARK_PYTHON, spark.pyspark.python)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname/loopback warning
 
+    builder = SparkSession.builder.appName(app_name)
+    if not spark_submitted():
+        builder = builder.master(master)
+    if not is_local(master):
+        builder = builder.config("spark.executor.memory", settings.spark_executor_memory)
+        if on_this_machine(master):
+            builder = builder.config("spark.driver.host", "127.0.0.1")
     builder = (
-        SparkSession.builder.appName(app_name)
-        .master(settings.spark_master)
-        .config("spark.driver.memory", settings.spark_driver_memory)
+        builder.config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -104,6 +168,8 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
+    if not is_local(spark.sparkContext.master):
+        _ship_package(spark)
     return spark
 
 
