@@ -67,7 +67,7 @@ class FakeSinks:
 
 @pytest.fixture
 def hmac_settings(settings):
-    return settings.replace(pii_mode="hmac", hmac_key="batch-writer-test")  # quick hashes
+    return settings.replace(pii_mode="hmac", hmac_key="unit-test-key-batch-writer")  # quick hashes
 
 
 def write(settings, frame, sinks, batch_id=0, **kwargs) -> BatchWriter:

@@ -9,7 +9,7 @@ keys, duplicates inside one batch, scripts and nesting the API never sends. Each
 reasons of ``contract.REASONS``) and the personal strings (``contract.PII_PATHS``) of
 the users inside it, which no dead letter may hold.
 
-Only tests use it (``tests/unit/test_bad_input.py`` on the Spark transform,
+Only tests use it (``tests/spark/test_bad_input.py`` on the Spark transform,
 ``tests/integration/test_bad_input_stream.py`` through Kafka and the stream); the small
 demo set of ``profilepipe produce --malformed`` is ``generator.malformed_messages``.
 """

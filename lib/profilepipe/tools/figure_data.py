@@ -1,6 +1,6 @@
 """What each figure of the aggregates draws: its numbers, as data and as a text table.
 
-Input: the merged aggregate documents (``sinks.read_aggregates``): dicts with ``dimension``,
+Input: the merged aggregate documents (``stores.read_aggregates``): dicts with ``dimension``,
 ``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any list of them works: an
 empty one (notebook 03 run before notebooks 01 and 02) and one that lacks some dimensions too.
 ``tools.plots`` draws exactly this data; nothing here imports matplotlib.
