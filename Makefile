@@ -38,11 +38,11 @@ format: setup  ## apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix $(LINT_PATHS)
 	@$(BIN)/ruff format $(LINT_PATHS)
 
-# tiers by cost: unit (no Spark, seconds), spark (local Spark), integration (the stack), faults
-# (kills and outages, slow), then the notebooks under nbval
-TEST_TIERS := tests/unit tests/spark tests/integration tests/faults
+# tiers by cost: unit (no Spark, seconds), spark (local Spark), integration (the stack), cluster
+# (a Spark standalone cluster beside it), faults (kills and outages, slow), then the notebooks (nbval)
+TEST_TIERS := tests/unit tests/spark tests/integration tests/cluster tests/faults
 
-test: lint up  ## the full suite: unit, spark, integration and faults against the stack, notebooks (nbval)
+test: lint up  ## the full suite: unit, spark, integration, cluster and faults against the stack, notebooks
 	@$(BIN)/pytest $(TEST_TIERS) notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
 test-unit: setup  ## the no-Spark, no-server tier (under a minute)
