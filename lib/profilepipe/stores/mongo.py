@@ -13,7 +13,10 @@ written, the dead-letter topic's offsets before its first letter (``dlq_mark``, 
 ``stores.kafka.write_dead_letters`` to send each letter exactly once).
 
 Every write retries while the server is unreachable (``retry.call``), for at most
-``sink_retry_seconds``.
+``sink_retry_seconds``. Bulk writes go in commands of at most ``BULK_CHUNK`` operations:
+FerretDB v1 (SQLite) never answers an ``update`` command of 100 or more statements that
+match existing documents (each holds one of its 100 connections until the command ends);
+MongoDB itself splits at 100,000, so smaller commands change nothing there.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from profilepipe import retry
 from profilepipe.config import Settings
+
+BULK_CHUNK = 64  # operations per bulk-write command (see the module docstring)
 
 _MONGO: dict[str, Any] = {}
 
@@ -96,7 +101,7 @@ def _merge_once(settings: Settings, rows: list[dict], key: str) -> int:
 
     merged, parts, _ = collections(settings)
     docs = [_part(r, key) for r in rows]
-    parts.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+    _bulk_write(parts, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
     totals = parts.aggregate(
         [
             {"$match": {"dk": {"$in": [d["dk"] for d in docs]}}},
@@ -108,9 +113,14 @@ def _merge_once(settings: Settings, rows: list[dict], key: str) -> int:
         UpdateOne({"_id": t["_id"]}, {"$set": _merged(t, settings.k_anonymity, now)}, upsert=True)
         for t in totals
     ]
-    if ops:
-        merged.bulk_write(ops, ordered=False)
+    _bulk_write(merged, ops)
     return len(ops)
+
+
+def _bulk_write(collection, ops: list) -> None:
+    """Unordered bulk writes of at most ``BULK_CHUNK`` operations each (idempotent upserts)."""
+    for i in range(0, len(ops), BULK_CHUNK):
+        collection.bulk_write(ops[i : i + BULK_CHUNK], ordered=False)
 
 
 def read_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
