@@ -252,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_stack_commands(sub)
+    _add_pipeline_commands(sub)
+    _add_notebook_commands(sub)
+    _add_privacy_commands(sub)
+    return parser
+
+
+def _add_stack_commands(sub) -> None:
+    """Config, stack, cluster: the configuration and the local servers."""
     p = sub.add_parser("config", help="show the effective configuration (secrets masked)")
     p.add_argument("--markdown", action="store_true", help="print the table of variables for the README")
     p.set_defaults(func=cmd_config)
@@ -261,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["up", "down", "start", "stop", "restart", "status", "logs", "fetch"],
         help="up/start: start (idempotent); down/stop: stop what we started; restart: stop, then "
-        "start (data is kept); status: health; logs: tail the logs; fetch: resolve the jars with Maven",
+        "start (data is kept); status: health; logs: tail the logs; fetch: resolve the jars with Maven "
+        "and build FerretDB",
     )
     p.add_argument(
         "services",
@@ -283,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stream_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_cluster)
 
+
+def _add_pipeline_commands(sub) -> None:
+    """Produce, stream, transform: the pipeline itself."""
     p = sub.add_parser("produce", help="send users to Kafka (API, samples or the seeded generator)")
     p.add_argument("--count", type=int, default=1000, help="users to send (default 1000)")
     p.add_argument("--source", choices=["api", "samples", "generator"], help="where users come from")
@@ -310,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_privacy_args(p)
     p.set_defaults(func=cmd_transform)
 
+
+def _add_notebook_commands(sub) -> None:
+    """Run, lab, dashboard, bench: notebooks, the live view, the benchmark."""
     p = sub.add_parser("run", help="execute the notebooks headless with papermill")
     p.add_argument(
         "-p",
@@ -353,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-baseline", action="store_true", help="skip the row-at-a-time baseline")
     p.set_defaults(func=cmd_bench)
 
+
+def _add_privacy_commands(sub) -> None:
+    """Reset, audit, forget: starting over, the GDPR audit, the right to erasure."""
     p = sub.add_parser("reset", help="empty the topics, the Cassandra table, the aggregates and checkpoints")
     p.set_defaults(func=cmd_reset)
 
@@ -368,7 +387,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("forget", help="GDPR right to erasure: delete users and keep them out of every replay")
     p.add_argument("user_id", nargs="+", help="login.uuid of the user(s) to forget")
     p.set_defaults(func=cmd_forget)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
