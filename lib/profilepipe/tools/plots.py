@@ -36,23 +36,26 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-#: The fields of an aggregate document.
 from profilepipe.tools.figure_data import (
     BUILDERS,
+    DOCUMENT_FIELDS,
     FigureData,
     average_age_line,
+    by_dimension,
     counts_data,
     figure_data,
     summary,
     table,
 )
 
+#: Resolution of every PNG (notebook output, saved figures, README figure).
 PNG_DPI = 100
 #: The notebook whose figure the README shows, and that figure.
 README_NOTEBOOK = "03_analyse_aggregates.ipynb"
 README_FIGURE = "avg_age_by_country_gender"
 #: Key of the display metadata that names a figure in a notebook output.
 METADATA_KEY = "profilepipe"
+#: Figure sizes in inches (width, height); others are ``DEFAULT_SIZE``.
 SIZES = {
     "users_by_nationality": (10, 4.5),
     "users_by_nationality_gender": (11, 4.8),
@@ -356,7 +359,9 @@ def export_readme_figure(root: str | Path | None = None) -> Path:
 
 #: What a notebook calls: the figures, and the numbers of each (from ``tools.figure_data``).
 __all__ = [
+    "DOCUMENT_FIELDS",
     "FIGURES",
+    "by_dimension",
     "average_age_line",
     "export_figure",
     "export_readme_figure",
