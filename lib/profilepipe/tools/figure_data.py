@@ -28,6 +28,7 @@ from functools import partial
 
 from profilepipe.contract import AGE_BANDS, DIMENSIONS
 
+#: The fields of an aggregate document.
 DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "avg_age", "suppressed")
 #: What a table shows in place of a suppressed group's value.
 SUPPRESSED = "suppressed"
