@@ -7,6 +7,23 @@ Two modes, chosen by ``Settings.pii_mode``:
     (``PROFILEPIPE_HMAC_KEY``). Deterministic and cheap; whoever holds the key can
     recompute it, nobody else can. Refused with ``PrivacyError`` if the key is empty.
 
+    *In Spark it runs in the JVM, no Python worker.* RFC 2104 with SHA-256 written in
+    Spark SQL's own functions: ``sha2(opad || unhex(sha2(ipad || utf8(NFC(v)), 256)), 256)``
+    where ``ipad``/``opad`` are the key (SHA-256 of it if longer than 64 bytes, then
+    zero-padded to 64) XOR ``0x36``/``0x5c`` (:func:`hmac_pads`). NFC is ICU4J's
+    ``Normalizer.compose(v, false)`` (ICU4J ships in pyspark's jars) through ``reflect``,
+    only for non-null values. Equal to :func:`hmac_hash` for every value (property test
+    in ``tests/spark/test_hmac_jvm.py``); the one theoretical exception is text holding
+    code points that Python's Unicode database does not know yet and ICU's does (NFC
+    may reorder a combining mark Python sees as unassigned).
+
+    *The key never becomes a literal.* The pads come in as the two binary columns of
+    a one-row ``LocalRelation`` built in the JVM from the driver (:func:`pads_frame`)
+    and broadcast-joined to the rows; the plan text (``explain`` in every mode, the
+    Spark UI) shows only their attribute names. The broadcast costs one small local
+    job per materialisation (once per micro-batch: the batch writer persists the
+    hashed frame).
+
 ``bcrypt`` (default)
     ``bcrypt.hashpw(prehash(value), salt)`` as text, ``$2b$<cost>$`` + 53 characters
     (60 in all).
@@ -28,10 +45,12 @@ Two modes, chosen by ``Settings.pii_mode``:
     re-hashing the same value for the same user yields the same string, which is the
     property wanted here.
 
-The Spark entry point is :func:`hash_pii`: one pandas UDF over
-``(user_id, phone, address)`` hashes a whole Arrow batch; in bcrypt mode the batch is
-spread over a thread pool (bcrypt's ``hashpw`` releases the GIL). Null values stay
-null and cost nothing, which is how the transform skips minors and dead letters.
+The Spark entry point is :func:`hash_pii`. hmac mode: the JVM expression above
+(:func:`hmac_column`). bcrypt mode: :func:`hash_pii_udf`, one pandas UDF over
+``(user_id, phone, address)`` that hashes a whole Arrow batch spread over a thread pool
+(bcrypt's ``hashpw`` releases the GIL); the same UDF in hmac mode is the former Python
+path, kept as the reference the JVM path is measured against. Null values stay null
+and cost nothing, which is how the transform skips minors and dead letters.
 """
 
 from __future__ import annotations
@@ -42,9 +61,15 @@ import hmac
 import os
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import bcrypt
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from profilepipe.config import Settings
 
 FIELDS = ("phone", "address")
 HASH_COLUMNS = ("phone_hash", "address_hash")
@@ -52,6 +77,8 @@ HASH_COLUMNS = ("phone_hash", "address_hash")
 _STD_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _TO_BCRYPT = bytes.maketrans(_STD_B64, _BCRYPT_B64)
+_BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
+_PADS = ("_pii_ipad", "_pii_opad")  # the pads' columns, joined in and dropped again
 
 
 class PrivacyError(RuntimeError):
@@ -69,14 +96,32 @@ def prehash(value: str) -> bytes:
     return base64.b64encode(hashlib.sha256(normalise(value).encode("utf-8")).digest())
 
 
+def _key_bytes(key: str | bytes) -> bytes:
+    if not key:
+        raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
 def hmac_hash(value: str | None, key: str | bytes) -> str | None:
     """Hex HMAC-SHA256 of ``utf8(NFC(value))``; ``None`` stays ``None``."""
     if value is None:
         return None
-    if not key:
-        raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
-    k = key.encode("utf-8") if isinstance(key, str) else key
+    k = _key_bytes(key)
     return hmac.new(k, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def hmac_pads(key: str | bytes) -> tuple[bytes, bytes]:
+    """RFC 2104's ``(ipad, opad)`` of ``key`` for SHA-256: 64 bytes each.
+
+    The key (UTF-8 if text) is replaced by its SHA-256 if longer than SHA-256's 64-byte
+    block, zero-padded to 64 bytes, then XORed with ``0x36`` and ``0x5c``; so
+    ``sha256(opad + sha256(ipad + m)) == hmac.new(key, m, sha256)``. Secret: never log it.
+    """
+    k = _key_bytes(key)
+    if len(k) > _BLOCK:
+        k = hashlib.sha256(k).digest()
+    k = k.ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in k), bytes(b ^ 0x5C for b in k)
 
 
 def derived_salt(user_id: str, field: str, cost: int) -> bytes:
@@ -93,7 +138,7 @@ def bcrypt_hash(value: str | None, user_id: str, field: str, cost: int = 12) -> 
     return bcrypt.hashpw(prehash(value), derived_salt(user_id, field, cost)).decode("ascii")
 
 
-def check_settings(settings) -> None:
+def check_settings(settings: Settings) -> None:
     """Raise ``PrivacyError`` if the settings cannot hash (before any Spark job starts)."""
     if settings.pii_mode == "hmac" and not settings.hmac_key:
         raise PrivacyError(
@@ -162,22 +207,75 @@ def _clean(series):
     return [None if v is None or v != v else str(v) for v in series]  # NaN -> None
 
 
-def hash_pii(df, settings):
+def hash_pii(df: DataFrame, settings: Settings) -> DataFrame:
     """Add ``phone_hash`` and ``address_hash``; drop ``phone`` and ``address``.
 
     ``df`` needs ``user_id``, ``phone`` and ``address`` (strings); the hashes take
     the places of ``phone`` and ``address``. Rows whose phone or address is null get
     a null hash and cost nothing. A frame that is already hashed (``phone_hash`` and
     ``address_hash``, no ``phone``/``address``: e.g. ``transform.stored_rows``) is
-    returned as it is. The key travels inside the pickled UDF closure, never as a
-    literal, so it does not show in plans or logs.
+    returned as it is. hmac mode runs in the JVM (:func:`hmac_column`, the key's pads
+    joined in from :func:`pads_frame`); bcrypt mode runs :func:`hash_pii_udf`. Neither
+    puts the key in a plan or a log.
+    """
+    check_settings(settings)
+    if "phone" not in df.columns and "address" not in df.columns and set(HASH_COLUMNS) <= set(df.columns):
+        return df
+    if settings.pii_mode != "hmac":
+        return hash_pii_udf(df, settings)
+    from pyspark.sql import functions as F
+
+    joined = df.crossJoin(F.broadcast(pads_frame(df.sparkSession, settings.hmac_key)))
+    ipad, opad = (F.col(c) for c in _PADS)
+    hashed = {c: hmac_column(F.col(c), ipad, opad).alias(f"{c}_hash") for c in FIELDS}
+    return joined.select(*[hashed.get(c, F.col(c)) for c in df.columns])
+
+
+def hmac_column(value: Column, ipad: Column, opad: Column) -> Column:
+    """Hex HMAC-SHA256 of ``utf8(NFC(value))`` as a Spark Column, from the key's pads.
+
+    ``value`` a string Column, ``ipad``/``opad`` binary Columns of :func:`hmac_pads`.
+    Null stays null (ICU's ``compose`` is not called on it: it would throw).
+    """
+    from pyspark.sql import functions as F
+
+    nfc = F.reflect(F.lit("com.ibm.icu.text.Normalizer"), F.lit("compose"), value, F.lit(False))
+    message = F.encode(F.when(value.isNotNull(), nfc), "UTF-8")
+    inner = F.sha2(F.concat(ipad, message), 256)
+    return F.sha2(F.concat(opad, F.unhex(inner)), 256)
+
+
+def pads_frame(spark: SparkSession, key: str | bytes) -> DataFrame:
+    """A one-row DataFrame of the key's pads, binary columns ``_pii_ipad``, ``_pii_opad``.
+
+    Built in the JVM (``SparkSession.createDataFrame(java.util.List[Row], StructType)``,
+    a ``LocalRelation``) so that broadcasting it needs no Python RDD and its plan shows
+    only the column names, never the bytes. Needs a classic (py4j) session.
+    """
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import BinaryType, StructField, StructType
+
+    jvm, gateway = spark._jvm, spark.sparkContext._gateway
+    values = gateway.new_array(jvm.java.lang.Object, 2)
+    values[0], values[1] = hmac_pads(key)
+    rows = jvm.java.util.ArrayList()
+    rows.add(jvm.org.apache.spark.sql.RowFactory.create(values))
+    schema = StructType([StructField(c, BinaryType(), False) for c in _PADS])
+    jschema = spark._jsparkSession.parseDataType(schema.json())
+    return DataFrame(spark._jsparkSession.createDataFrame(rows, jschema), spark)
+
+
+def hash_pii_udf(df: DataFrame, settings: Settings) -> DataFrame:
+    """:func:`hash_pii` through one vectorised pandas UDF: bcrypt mode's path.
+
+    In hmac mode this is the former Python path (:func:`hmac_hash` per value), kept as
+    the reference the JVM path is measured and tested against. The key travels inside
+    the pickled UDF closure, never as a literal.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     check_settings(settings)
-    if "phone" not in df.columns and "address" not in df.columns and set(HASH_COLUMNS) <= set(df.columns):
-        return df
     mode, cost = settings.pii_mode, int(settings.bcrypt_cost)
     key = settings.hmac_key.encode("utf-8") if mode == "hmac" else b""
 
