@@ -29,7 +29,7 @@ from typing import Protocol
 
 from profilepipe import contract, sources, stores
 from profilepipe.config import Settings
-from profilepipe.pipeline import aggregates, file_job, privacy, stream, transform
+from profilepipe.pipeline import aggregates, privacy, stream, transform
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator, producer
 
@@ -45,7 +45,8 @@ def warm_up(settings: Settings, users: int = 20) -> int:
     now = dt.datetime.now(dt.UTC)
     made = generator.generate_users(users, seed="warm-up", as_of=settings.as_of or None)
     rows = [(None, generator.user_json(u).encode(), "warm-up", 0, i, now) for i, u in enumerate(made)]
-    parsed = transform.parse(spark.createDataFrame(rows, file_job.RAW_SCHEMA), settings.max_message_bytes)
+    raw = spark.createDataFrame(rows, contract.RAW_KAFKA_SCHEMA)
+    parsed = transform.parse(raw, settings.max_message_bytes)
     shaped = privacy.hash_pii(transform.shape(parsed, settings, transform.resolve_as_of(settings)), settings)
     counts = transform.outcome_counts(shaped)
     aggregates.compute(transform.stored_rows(shaped)).collect()
