@@ -16,7 +16,8 @@ Every write retries while the server is unreachable (``retry.call``), for at mos
 ``sink_retry_seconds``. Bulk writes go in commands of at most ``BULK_CHUNK`` operations:
 FerretDB v1 (SQLite) never answers an ``update`` command of 100 or more statements that
 match existing documents (each holds one of its 100 connections until the command ends);
-MongoDB itself splits at 100,000, so smaller commands change nothing there.
+MongoDB itself splits at 100,000, so smaller commands change nothing there. The merged
+totals are summed in Python from the parts (``_totals``), for the same reason.
 """
 
 from __future__ import annotations
@@ -102,19 +103,28 @@ def _merge_once(settings: Settings, rows: list[dict], key: str) -> int:
     merged, parts, _ = collections(settings)
     docs = [_part(r, key) for r in rows]
     _bulk_write(parts, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
-    totals = parts.aggregate(
-        [
-            {"$match": {"dk": {"$in": [d["dk"] for d in docs]}}},
-            {"$group": {"_id": "$dk", "count": {"$sum": "$count"}, "age_sum": {"$sum": "$age_sum"}}},
-        ]
-    )
+    totals = _totals(parts, sorted({d["dk"] for d in docs}))
     now = dt.datetime.now(dt.UTC)
     ops = [
         UpdateOne({"_id": t["_id"]}, {"$set": _merged(t, settings.k_anonymity, now)}, upsert=True)
-        for t in totals
+        for t in totals.values()
     ]
     _bulk_write(merged, ops)
     return len(ops)
+
+
+def _totals(parts, dks: list[str]) -> dict[str, dict]:
+    """``count`` and ``age_sum`` summed over every part of each ``dk``, by ``dk``.
+
+    Summed here rather than by a ``$group`` with two ``$sum`` accumulators: FerretDB v1
+    computes only the first accumulator of a ``$group`` and returns 0 for the others.
+    """
+    totals: dict[str, dict] = {}
+    for part in parts.find({"dk": {"$in": dks}}, {"_id": 0, "dk": 1, "count": 1, "age_sum": 1}):
+        t = totals.setdefault(part["dk"], {"_id": part["dk"], "count": 0, "age_sum": 0})
+        t["count"] += int(part["count"])
+        t["age_sum"] += int(part["age_sum"])
+    return totals
 
 
 def _bulk_write(collection, ops: list) -> None:
