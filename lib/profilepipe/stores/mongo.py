@@ -83,7 +83,7 @@ def _part(row: dict, key: str) -> dict:
 
 
 def _merged(total: dict, k_anonymity: int, now: dt.datetime) -> dict:
-    """The merged document's fields from a ``$group`` total of parts."""
+    """The merged document's fields from the total of its parts (``_totals``)."""
     dimension, k = total["_id"].split("|", 1)
     count, age_sum = int(total["count"]), int(total["age_sum"])
     return {
