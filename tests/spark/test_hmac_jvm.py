@@ -28,7 +28,7 @@ from profilepipe.pipeline import privacy
 
 pytestmark = pytest.mark.spark
 
-KEY = "throwaway-hmac-test-key-9d41"  # a test key, never a real one
+KEY = "unit-test-key-hmac-jvm-9d41"  # a throwaway test key, never a real one
 EXPLAIN_MODES = ("simple", "extended", "codegen", "cost", "formatted")
 VALUES = [
     "",
