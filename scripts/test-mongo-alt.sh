@@ -20,4 +20,4 @@ trap '"$BIN/profilepipe" stack down mongo' EXIT
 timeout "${MONGO_ALT_TIMEOUT:-2400}" "$BIN/pytest" -p no:cacheprovider \
   tests/integration/test_pipeline.py tests/integration/test_erasure.py \
   tests/integration/test_audit_stores.py tests/integration/test_bad_input_stream.py \
-  tests/integration/test_dashboard.py "$@"
+  tests/integration/test_dashboard_browser.py "$@"

@@ -136,3 +136,9 @@ def test_the_project_refers_to_no_file_outside_its_repository():
         if outside.search(path.read_text(errors="replace")):
             offenders.append(name)
     assert not offenders, f"these files name a file outside the repository: {offenders}"
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test modules by basename (no __init__.py): two of one name cannot both run."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
