@@ -14,6 +14,11 @@ LIB = Path(spark_builder.__file__).resolve().parents[1]
 
 @pytest.fixture
 def session(settings, cluster):
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:  # one SparkContext per process: the local one of an earlier tier gives way
+        active.stop()
     spark = spark_builder.get_spark(settings.replace(spark_master=cluster), app_name="profilepipe-executors")
     yield spark
     spark.stop()
