@@ -263,11 +263,12 @@ def test_down_leaves_no_process_behind_then_up_again(settings):
         for svc, pid in pids.items():
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, svc
             assert not layout.pid_path(settings, svc).exists()
-        markers = [processes.markers(settings, svc)[1] for svc in pids]
+        # both markers of a stopped service (the Spark cluster's daemons share the stack marker)
+        markers = [processes.markers(settings, svc) for svc in pids]
         leftovers = [
             p.pid
             for p in psutil.process_iter(["cmdline"])
-            if any(m in (p.info["cmdline"] or []) for m in markers)
+            if any(all(m in (p.info["cmdline"] or []) for m in pair) for pair in markers)
         ]
         assert leftovers == []
         assert all(not v.healthy for k, v in stack.status(settings).items() if k in pids)
