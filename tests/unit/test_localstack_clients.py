@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -13,32 +10,6 @@ from profilepipe import connections
 from profilepipe.config import Settings
 from profilepipe.localstack import clients
 from profilepipe.localstack.layout import StackError
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> dict[str, Path]:
-    """A throwaway CA and a client certificate it signed (PEM files), made with the openssl CLI."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl CLI is needed to create a throwaway CA")
-    d = tmp_path_factory.mktemp("pki")
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=d)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=stack test CA",
-        "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=stack client",
-        "-keyout", "client.key", "-out", "client.csr")  # fmt: skip
-    run("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", "2", "-out", "client.pem")  # fmt: skip
-    (d / "combined.pem").write_text((d / "client.pem").read_text() + (d / "client.key").read_text())
-    return {
-        "ca": d / "ca.pem",
-        "cert": d / "client.pem",
-        "key": d / "client.key",
-        "combined": d / "combined.pem",
-    }
 
 
 @pytest.fixture(scope="module")
