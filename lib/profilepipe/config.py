@@ -105,6 +105,9 @@ class Settings:
     hmac_key: str = _f("", "Key for HMAC-SHA256 pseudonymisation (required in hmac mode)", secret=True)
     min_age: int = _f(18, "GDPR filter: only users at least this old are stored")
     k_anonymity: int = _f(5, "Aggregate groups smaller than k are marked as suppressed")
+    erase_contribution: bool = _f(
+        True, "`forget` also removes the user's contribution to the aggregates (off: counts keep it)"
+    )
     as_of: str = _f("", "Processing date YYYY-MM-DD for ages (default: today, UTC)")
     # Stream
     checkpoint_dir: str = _f(

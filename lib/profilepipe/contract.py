@@ -20,6 +20,10 @@ anything that carries those counts (a batch report, a stream result, a batch-log
 
 **Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count`` and
 ``age_sum``; ``AGE_BANDS`` cut the ages. A batch is named by ``batch_key`` of its offsets.
+**The aggregate rule** (``AGGREGATE_RULE``): the aggregates are a GROUP BY over the users
+table, one contribution per stored row (``dimension_keys`` of its ``CONTRIBUTION_COLUMNS``;
+``group_rows`` is that GROUP BY in plain Python): a user sent again replaces its earlier
+contribution, a forgotten user's is removed (``Settings.erase_contribution``, default on).
 """
 
 from __future__ import annotations
@@ -93,6 +97,9 @@ DIMENSIONS = (
 )
 AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
 UNDER_18 = "under 18"
+#: The columns of a stored row that its contribution to the aggregates depends on.
+CONTRIBUTION_COLUMNS = ("nationality", "country", "gender", "age", "email_domain", "registered_at", "ingested_at")
+AGGREGATE_RULE = "aggregates = GROUP BY over the users table, one contribution per stored row"
 
 
 # ------------------------------------------------------------------ rules
@@ -155,6 +162,52 @@ def age_band(age: int | None) -> str | None:
         if age >= low:
             label = name
     return label
+
+
+def dimension_keys(row: Mapping[str, Any]) -> dict[str, str]:
+    """``{dimension: key}`` of one stored row (its ``CONTRIBUTION_COLUMNS``); a null key is left out.
+
+    The plain-Python definition of the ``DIMENSIONS``; ``pipeline.aggregates.compute`` is
+    the same in Spark (a test compares them). ``registered_at``/``ingested_at``: datetimes,
+    naive ones in UTC (as the Cassandra driver returns them).
+    """
+
+    def text(name: str) -> str | None:
+        value = row.get(name)
+        return None if value is None or value == "" else str(value)
+
+    def utc(name: str) -> dt.datetime | None:
+        value = row.get(name)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    nat, country, gender = text("nationality"), text("country"), text("gender")
+    registered, ingested = utc("registered_at"), utc("ingested_at")
+    keys = {
+        "nationality": nat,
+        "country": country,
+        "gender": gender,
+        "age_band": age_band(row.get("age")),
+        "country_gender": f"{country}|{gender}" if country and gender else None,
+        "nationality_gender": f"{nat}|{gender}" if nat and gender else None,
+        "email_domain": text("email_domain"),
+        "registered_year": str(registered.year) if registered else None,
+        "ingested_minute": ingested.strftime("%Y-%m-%dT%H:%M") if ingested else None,
+    }
+    return {d: keys[d] for d in DIMENSIONS if keys[d] is not None}
+
+
+def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """``{(dimension, key): (count, age_sum)}`` over stored rows: the aggregate rule's GROUP BY."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        age = int(row.get("age") or 0)
+        for dimension, key in dimension_keys(row).items():
+            total = out.setdefault((dimension, key), [0, 0])
+            total[0] += 1
+            total[1] += age
+    return {k: (c, s) for k, (c, s) in out.items()}
 
 
 def erasure_key(user_id: str) -> str:

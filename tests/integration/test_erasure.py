@@ -1,6 +1,7 @@
 """Right to erasure on the real stack: ``profilepipe forget`` deletes a user, and neither a
-replay of old Kafka offsets nor a new message brings the user back. Aggregates hold no
-personal data and are left as they are."""
+replay of old Kafka offsets nor a new message brings the user back. The user's contribution
+leaves the aggregates (``Settings.erase_contribution``, on by default), so they still equal
+the table's GROUP BY; with the setting off they keep it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def _aggregates(settings):
     return [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)]
 
 
+def _table_groups(settings):
+    groups = contract.group_rows(stores.read_users(settings, limit=10**6))
+    return sorted((d, k, c, a) for (d, k), (c, a) in groups.items())
+
+
 def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path, monkeypatch, capsys):
     settings, users, first = run
     adults = _adults(users)
@@ -49,7 +55,8 @@ def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path,
 
     assert stores.get_user(settings, gone_api) is None and stores.get_user(settings, gone_cli) is None
     assert stores.count_users(settings) == rows_before - 2
-    assert _aggregates(settings) == aggs_before  # counts only, no per-user data: left alone
+    assert _aggregates(settings) != aggs_before  # both contributions removed...
+    assert sorted(_aggregates(settings)) == _table_groups(settings)  # ...so they still equal the table
     assert stores.erased_keys(settings) >= {contract.erasure_key(gone_api), contract.erasure_key(gone_cli)}
 
     # replay every old offset with a new checkpoint: both users are read again and dropped
@@ -59,6 +66,7 @@ def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path,
     assert replay.balanced
     assert stores.get_user(settings, gone_api) is None and stores.get_user(settings, gone_cli) is None
     assert stores.count_users(settings) == rows_before - 2
+    assert sorted(_aggregates(settings)) == _table_groups(settings)
 
     # the user signs up again through the API (a new message): still forgotten
     again = next(u for u in users if u["login"]["uuid"] == gone_api)
@@ -73,3 +81,31 @@ def test_forget_refuses_what_is_not_a_user_id(run, monkeypatch, capsys):
     monkeypatch.setenv(Settings.env_name("cassandra_table"), settings.cassandra_table)
     assert cli.main(["forget", "not-a-uuid"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_a_forget_interrupted_after_the_delete_finishes_exactly_when_run_again(run, monkeypatch):
+    settings, users, _first = run
+    victim = _adults(users)[5]["login"]["uuid"]
+    assert stores.get_user(settings, victim) is not None
+
+    def crash(_plan_settings, _plan):
+        raise ConnectionError("mongodb went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(stores.mongo, "apply_plan", crash)
+        with pytest.raises(ConnectionError):
+            stores.forget_user(settings, victim)  # row deleted, contribution not yet removed
+    assert stores.get_user(settings, victim) is None
+    assert sorted(_aggregates(settings)) != _table_groups(settings)
+    assert stores.forget_user(settings, victim) is False  # no row any more: the plan finishes
+    assert sorted(_aggregates(settings)) == _table_groups(settings)
+    assert stores.forget_user(settings, victim) is False  # a third time changes nothing
+    assert sorted(_aggregates(settings)) == _table_groups(settings)
+
+
+def test_with_erase_contribution_off_the_counts_keep_the_user(run):
+    settings, users, _first = run
+    keep = settings.replace(erase_contribution=False)
+    before = _aggregates(keep)
+    assert stores.forget_user(keep, _adults(users)[6]["login"]["uuid"]) is True
+    assert _aggregates(keep) == before

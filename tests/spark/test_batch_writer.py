@@ -21,7 +21,11 @@ MALFORMED = [b"this is not json", b"[1, 2]"]
 
 
 class FakeSinks:
-    """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order."""
+    """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order.
+
+    ``table`` is the users table (user_id -> row), ``merged`` the aggregates
+    ((dimension, key) -> [count, age_sum]) that applied plans add up to.
+    """
 
     def __init__(self, register=(), on_write_rows=None, lose_rows: int = 0):
         self.register = set(register)
@@ -29,10 +33,43 @@ class FakeSinks:
         self.lose_rows = lose_rows  # report fewer rows written than given
         self.calls: list[str] = []
         self.rows: list[dict] = []
+        self.table: dict[str, dict] = {}
         self.deleted: list[str] = []
-        self.aggregates: dict[str, list[dict]] = {}
+        self.aggregates: dict[str, list[dict]] = {}  # batch key -> its plan's rows
+        self.plans: dict[str, stores.mongo.Plan] = {}
+        self.merged: dict[tuple[str, str], list[int]] = {}
         self.letters: dict[str, list] = {}
         self.batches: dict[str, dict] = {}
+
+    def previous_rows(self, rows):
+        self.calls.append("previous_rows")
+        ids = {r["user_id"] for r in rows.select("user_id").collect()}
+        schema = rows.select(*contract.CONTRIBUTION_COLUMNS).schema
+        old = [tuple(self.table[i][c] for c in contract.CONTRIBUTION_COLUMNS) for i in sorted(ids & set(self.table))]
+        return rows.sparkSession.createDataFrame(old, schema)
+
+    def read_plan(self, key: str):
+        self.calls.append("read_plan")
+        return self.plans.get(key)
+
+    def write_plan(self, key: str, rows: list[dict], as_of: str):
+        self.calls.append("write_plan")
+        self.aggregates[key] = rows
+        self.plans[key] = stores.mongo.Plan(key, rows, as_of)
+        return self.plans[key]
+
+    def apply_plan(self, plan) -> int:
+        self.calls.append("apply_plan")
+        if not plan.applied:
+            for r in plan.rows:
+                total = self.merged.setdefault((r["dimension"], r["key"]), [0, 0])
+                total[0] += r["count"]
+                total[1] += r["age_sum"]
+            plan.applied = True
+        return len(plan.rows)
+
+    def nonzero(self) -> dict[tuple[str, str], tuple[int, int]]:
+        return {k: (c, a) for k, (c, a) in self.merged.items() if c}
 
     def erased_keys(self) -> set[str]:
         self.calls.append("erased_keys")
@@ -42,6 +79,7 @@ class FakeSinks:
         self.calls.append("write_rows")
         got = [r.asDict() for r in rows.collect()]
         self.rows.extend(got)
+        self.table.update({r["user_id"]: r for r in got})
         if self.on_write_rows:
             self.on_write_rows(self)
         return len(got) - self.lose_rows
@@ -49,11 +87,8 @@ class FakeSinks:
     def delete_erased(self, user_ids: list[str]) -> None:
         self.calls.append("delete_erased")
         self.deleted.extend(user_ids)
-
-    def merge_aggregates(self, rows: list[dict], key: str) -> int:
-        self.calls.append("merge_aggregates")
-        self.aggregates[key] = rows
-        return len({(r["dimension"], r["key"]) for r in rows})
+        for user_id in user_ids:
+            self.table.pop(user_id, None)
 
     def write_dead_letters(self, letters, key: str) -> int:
         self.calls.append("write_dead_letters")
@@ -63,6 +98,7 @@ class FakeSinks:
     def record_batch(self, key: str, doc: dict) -> None:
         self.calls.append("record_batch")
         self.batches[key] = doc
+        self.plans.pop(key, None)  # recording a batch ends its plan
 
 
 @pytest.fixture
@@ -112,12 +148,15 @@ def test_one_batch_parse_outcomes_rows_aggregates_dead_letters_and_log(raw, hmac
     assert report.dead_letter_reasons == {"invalid_json": 1, "not_a_user": 1}
 
 
-def test_step_order_rows_before_aggregates_before_dead_letters_before_the_log(raw, hmac_settings, users):
+def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_before_the_log(
+    raw, hmac_settings, users
+):
     sinks, stages = FakeSinks(), []
     write(hmac_settings, raw(users + MALFORMED), sinks, on_stage=lambda s, b, d: stages.append(s))
     assert sinks.calls == [
-        *("erased_keys", "write_rows", "erased_keys"),  # the register again after the rows
-        *("merge_aggregates", "write_dead_letters", "record_batch"),
+        *("read_plan", "erased_keys", "previous_rows", "write_plan"),  # planned before any row is written
+        *("write_rows", "erased_keys"),  # the register again after the rows
+        *("apply_plan", "write_dead_letters", "record_batch"),
     ]
     assert stages == list(STAGES)
 
@@ -125,7 +164,7 @@ def test_step_order_rows_before_aggregates_before_dead_letters_before_the_log(ra
 def test_a_batch_without_dead_letters_or_stored_rows(raw, hmac_settings, users):
     sinks = FakeSinks()
     write(hmac_settings, raw([users[8]]), sinks)  # one minor
-    assert sinks.calls == ["erased_keys", "merge_aggregates", "record_batch"]
+    assert sinks.calls == ["read_plan", "erased_keys", "record_batch"]
     assert sinks.rows == [] and list(sinks.batches.values())[0]["filtered_minor"] == 1
 
 
@@ -154,7 +193,7 @@ def test_a_user_forgotten_while_the_rows_are_written_is_deleted_again(raw, hmac_
     [report] = write(hmac_settings, raw([forgotten]), sinks).reports
     assert [r["user_id"] for r in sinks.rows] == [mixed.lower()]  # written before the erasure...
     assert sinks.deleted == [mixed.lower()]  # ...and deleted again in the same batch
-    assert sinks.calls.index("delete_erased") < sinks.calls.index("merge_aggregates")
+    assert sinks.calls.index("delete_erased") < sinks.calls.index("apply_plan")
     assert report.stored == 1  # it was stored when the batch read it
 
 
@@ -196,7 +235,8 @@ def test_stage_lines_are_what_stream_verbose_prints(raw, hmac_settings, users):
     write(hmac_settings, raw(users + MALFORMED), FakeSinks(), batch_id=3, on_stage=hook)
     assert lines[0].startswith("batch 3: offsets users:0:0-10 (batch key ")
     assert lines[1].startswith("batch 3: parse+hash done: read=11, stored=8, filtered_minor=1, erased=0")
-    assert lines[2].startswith("batch 3: cassandra done: 8 rows upserted (")
+    assert lines[2].startswith("batch 3: aggregates done: 42 groups change (")
+    assert lines[3].startswith("batch 3: cassandra done: 8 rows upserted (")
     assert lines[5].startswith("batch 3: dead_letters done: 2 of 2 sent (the rest were already there)")
     assert lines[-1] == "batch 3: recorded in the batch log; Spark commits the offsets next"
 
@@ -206,3 +246,46 @@ def test_dead_letter_messages_carry_the_key_and_the_contract_fields(raw, hmac_se
     letters = batch_writer.dead_letter_messages(transform.dead_letters(shaped))
     by_offset = {json.loads(v)["source_offset"]: (k, tuple(json.loads(v))) for k, v in letters}
     assert by_offset == {0: (b"k0", contract.DLQ_FIELDS), 1: (None, contract.DLQ_FIELDS)}
+
+
+def _table_groups(sinks: FakeSinks) -> dict:
+    return contract.group_rows(sinks.table.values())
+
+
+def test_a_user_sent_again_with_changes_moves_between_groups(raw, hmac_settings, users, user):
+    sinks = FakeSinks()
+    write(hmac_settings, raw(users), sinks, batch_id=0)
+    again = user(location__country="Norway", gender="female", dob__date="1950-03-04T00:00:00.000Z")
+    raw2 = raw([again]).withColumn("offset", F.col("offset") + 100)  # a later batch: other offsets
+    write(hmac_settings, raw2, sinks, batch_id=1)
+    assert len(sinks.table) == 8  # upserted, not added
+    assert sinks.nonzero() == _table_groups(sinks)  # one contribution per stored user: its latest
+    assert sinks.nonzero()[("country", "Norway")][0] >= 1
+    plan = sinks.aggregates[list(sinks.batches)[1]]
+    assert {r["count"] for r in plan} <= {-1, 0, 1} and any(r["count"] == -1 for r in plan)
+
+
+def test_the_same_batch_sent_again_changes_no_aggregate(raw, hmac_settings, users):
+    sinks = FakeSinks()
+    write(hmac_settings, raw(users), sinks, batch_id=0)
+    before = sinks.nonzero()
+    write(hmac_settings, raw(users), sinks, batch_id=1)  # a replay with a new checkpoint: recorded key
+    assert sinks.nonzero() == before == _table_groups(sinks)
+    assert sinks.aggregates[list(sinks.batches)[0]] == []  # the replanned change is empty
+
+
+def test_a_batch_killed_after_its_plan_reuses_it_and_its_date(raw, hmac_settings, users):
+    class Killed(Exception):
+        pass
+
+    def die(fake):
+        raise Killed
+
+    sinks = FakeSinks(on_write_rows=die)
+    with pytest.raises(Killed):
+        write(hmac_settings.replace(as_of="2026-01-15"), raw(users), sinks)
+    sinks.on_write_rows, sinks.calls = None, []
+    [report] = write(hmac_settings.replace(as_of="2027-01-15"), raw(users), sinks).reports  # a day later
+    assert "previous_rows" not in sinks.calls and "write_plan" not in sinks.calls  # the plan is reused
+    assert sinks.batches[report.batch_key]["as_of"] == "2026-01-15"  # with the ages it was computed for
+    assert sinks.nonzero() == _table_groups(sinks) and not sinks.plans

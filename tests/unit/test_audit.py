@@ -335,6 +335,7 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
     monkeypatch.setattr(stores, "consume_all", lambda s, topic, timeout_s=10.0: iter(topics[topic]))
     monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
     monkeypatch.setattr(stores, "collections", lambda s: collections)
+    monkeypatch.setattr(stores, "read_aggregates", lambda s: _docs(contract.group_rows(rows)))
 
     values = audit.raw_users(settings)
     assert {v[SOURCE] for v in values} >= {f"0:{i}" for i in range(len(users))}
@@ -345,6 +346,7 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
     assert report.documents_by_collection == {"aggregates": 1, "aggregates_parts": 1, "aggregates_batches": 0}
     assert report.plaintext_found == [f"password of {owner['login']['uuid']} in mongodb"]
     assert report.secrets_checked == len(audit._entries(values))
+    assert report.aggregates_checked > 0 and report.aggregate_differences == []
 
     minor = stored_row(users[8])  # the FI minor of the fixture
     rows.append(minor)
@@ -374,3 +376,36 @@ def test_audit_command_prints_the_report_and_fails_on_findings(monkeypatch, caps
     assert out.startswith("rows scanned: 3, aggregate documents scanned: 0")
     assert f"clean: {not found}" in out
     assert seen == {"as_of": "2026-06-01", "min_age": 21}
+
+
+# ------------------------------------------------------------------ aggregates = the table
+def _row(nat="DE", country="Germany", gender="female", age=30):
+    return {"nationality": nat, "country": country, "gender": gender, "age": age, "email_domain": "example.com",
+            "registered_at": dt.datetime(2015, 6, 1, 12, 0), "ingested_at": dt.datetime(2026, 1, 15, 10, 30, 5)}
+
+
+def _docs(groups):
+    return [{"dimension": d, "key": k, "count": c, "age_sum": a} for (d, k), (c, a) in groups.items()]
+
+
+def test_aggregates_equal_to_the_tables_group_by_are_no_difference():
+    rows = [_row(), _row(age=40), _row("GB", "United Kingdom", "male", 70)]
+    docs = _docs(contract.group_rows(rows)) + [{"dimension": "country", "key": "Norway", "count": 0, "age_sum": 0}]
+    assert audit.aggregate_differences(rows, docs) == []
+    report = audit.build_report([], rows, {}, [], dt.date(2026, 1, 15), 18, aggregates=docs)
+    assert report.clean and report.aggregates_checked == len(docs)
+
+
+def test_a_user_counted_twice_or_a_forgotten_one_still_counted_is_a_difference():
+    rows = [_row(), _row(age=40)]
+    counted_twice = contract.group_rows([*rows, _row(age=40)])
+    diffs = audit.aggregate_differences(rows, _docs(counted_twice))
+    assert "nationality DE: table 2 users (age sum 70), aggregates 3 (age sum 110)" in diffs
+    report = audit.build_report([], rows, {}, [], dt.date(2026, 1, 15), 18, aggregates=_docs(counted_twice))
+    assert not report.clean and "aggregate differs: nationality DE" in report.describe()
+    with pytest.raises(audit.AuditFindings, match="aggregate"):
+        audit.require_clean(report)
+    # erase_contribution off: forgotten users may stay counted, a group may not count fewer than the table
+    assert audit.aggregate_differences(rows, _docs(counted_twice), exact=False) == []
+    too_few = contract.group_rows(rows[:1])
+    assert audit.aggregate_differences(rows, _docs(too_few), exact=False)

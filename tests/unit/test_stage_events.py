@@ -11,9 +11,9 @@ from profilepipe.pipeline.batch_writer import STAGES, StageEventFile, stage_line
 
 
 def test_stage_names_are_defined_once_in_the_order_a_batch_runs():
-    assert STAGES == ("offsets", "parse+hash", "cassandra", "aggregates", "mongo", "dead_letters", "recorded")
-    assert stage_line("mongo", 4, "3 aggregate documents merged (0.1s)") == (
-        "batch 4: mongo done: 3 aggregate documents merged (0.1s)"
+    assert STAGES == ("offsets", "parse+hash", "aggregates", "cassandra", "mongo", "dead_letters", "recorded")
+    assert stage_line("mongo", 4, "3 aggregate documents changed (0.1s)") == (
+        "batch 4: mongo done: 3 aggregate documents changed (0.1s)"
     )
 
 
@@ -26,7 +26,7 @@ def test_events_are_json_lines_counted_per_stage(tmp_path):
     assert [(e["stage"], e["batch_id"], e["occurrence"]) for e in events][-3:] == [
         ("offsets", 1, 2),
         ("parse+hash", 1, 2),
-        ("cassandra", 1, 2),
+        ("aggregates", 1, 2),
     ]
     assert not any(e["held"] for e in events)
 

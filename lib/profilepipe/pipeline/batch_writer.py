@@ -5,11 +5,16 @@
 1. reads the batch's Kafka offset ranges and names the batch (``contract.batch_key``);
 2. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
    (the erasure register), hashes phone and address (``transform``, ``privacy``);
-3. writes, in this order: the stored rows, then deletes again any user forgotten while
-   the rows were being written, the aggregates, the dead letters (with their reasons);
-4. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
+3. plans its change to the aggregates (``aggregates.delta``: its rows' contributions minus
+   those of the rows the table holds for the same users, ``contract.AGGREGATE_RULE``) and
+   writes the plan ahead, before any row is overwritten; a batch replayed before it was
+   recorded reuses its plan, and the processing date the plan was computed with;
+4. writes, in this order: the stored rows, then deletes again any user forgotten while
+   the rows were being written, the plan applied to the aggregates (exactly once), the
+   dead letters (with their reasons);
+5. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
    every row to store was written, and only then
-5. records the batch in the batch log (``batch_log``, the one place that builds that
+6. records the batch in the batch log (``batch_log``, the one place that builds that
    document): the last write, so a logged batch is a complete one.
 
 It talks to the stores only through ``stores.Sinks`` (default ``stores.StoreSinks``): a
@@ -44,8 +49,8 @@ from profilepipe.pipeline import aggregates, privacy, transform
 from profilepipe.stores import Letter, Sinks, StoreSinks
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some).
-OFFSETS, PARSED, ROWS, AGGREGATES, MERGED, DEAD_LETTERS, RECORDED = STAGES = (
-    *("offsets", "parse+hash", "cassandra", "aggregates", "mongo", "dead_letters", "recorded"),
+OFFSETS, PARSED, AGGREGATES, ROWS, MERGED, DEAD_LETTERS, RECORDED = STAGES = (
+    *("offsets", "parse+hash", "aggregates", "cassandra", "mongo", "dead_letters", "recorded"),
 )
 #: The environment variable naming a stage-event file (see the module docstring).
 STAGE_EVENTS_ENV = "PROFILEPIPE_STAGE_EVENTS"
@@ -155,16 +160,19 @@ class BatchWriter:
 
     def __call__(self, batch_df, batch_id: int) -> None:
         started, started_at = time.monotonic(), time.time()
-        as_of = transform.resolve_as_of(self.settings)  # per batch: a long stream rolls over midnight
+        assert self.sinks is not None  # set by __post_init__
         raw = batch_df.persist()  # read Kafka once; every step below reuses it
         try:
             offsets = offset_ranges(raw)
             if not offsets:
                 return
             key = contract.batch_key(offsets)
+            plan = self.sinks.read_plan(key)  # written by an attempt killed before it was recorded
+            # per batch (a long stream rolls over midnight); a replay computes the ages its plan did
+            as_of = transform.resolve_as_of(self.settings, plan.as_of if plan else None)
             stages = {OFFSETS: time.monotonic() - started}
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
-            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages)
+            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages, plan)
         finally:
             raw.unpersist()
         report = BatchReport(
@@ -196,9 +204,12 @@ class BatchWriter:
         if self.on_stage:
             self.on_stage(stage, batch_id, detail)
 
-    def _write(self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict) -> tuple[dict, int, dict]:
-        """Transform one batch and write its outputs: rows, late erasures, aggregates, dead letters.
+    def _write(
+        self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict, plan
+    ) -> tuple[dict, int, dict]:
+        """Transform one batch and write its outputs: plan, rows, late erasures, aggregates, dead letters.
 
+        ``plan``: the batch's plan if an earlier attempt wrote one (``Sinks.read_plan``).
         Returns (counts, rows written, dead letters by reason)."""
         settings, sinks, hasher = self.settings, self.sinks, self.hasher or privacy.hash_pii
         assert sinks is not None  # set by __post_init__
@@ -219,16 +230,20 @@ class BatchWriter:
             lap(PARSED, ", ".join(f"{k}={v}" for k, v in counts.items()))
             stored = transform.stored_rows(shaped)
             any_stored = counts[contract.STORED] > 0
+            if plan is not None:
+                lap(AGGREGATES, f"{len(plan.rows)} groups change (the plan of an earlier attempt)")
+            elif any_stored:  # before any row is overwritten: the plan depends on the rows it replaces
+                change = aggregates.delta(stored, sinks.previous_rows(stored))
+                plan = sinks.write_plan(key, [r.asDict() for r in change.collect()], as_of.isoformat())
+                lap(AGGREGATES, f"{len(plan.rows)} groups change")
             written = sinks.write_rows(stored) if any_stored else 0
             lap(ROWS, f"{written} rows upserted")
             late = sinks.erased_keys() - erased if any_stored else set()
             if late:  # forgotten while this batch was being written: delete them again
                 gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
                 sinks.delete_erased([r["user_id"] for r in gone.collect()])
-            rows = [r.asDict() for r in aggregates.compute(stored).collect()] if any_stored else []
-            lap(AGGREGATES, f"{len(rows)} groups")
-            touched = sinks.merge_aggregates(rows, key)
-            lap(MERGED, f"{touched} aggregate documents merged")
+            touched = sinks.apply_plan(plan) if plan is not None else 0
+            lap(MERGED, f"{touched} aggregate documents changed")
             if counts[contract.DEAD]:
                 letters = dead_letter_messages(transform.dead_letters(shaped))
                 reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))

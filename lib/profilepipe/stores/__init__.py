@@ -7,9 +7,10 @@ real implementation over the three stores, a test passes a fake one.
 * **Cassandra** (``stores.cassandra``): the users table, written from the executors; an
   INSERT is an upsert by ``user_id``, so a replayed batch changes nothing. The erasure
   register of forgotten users (``contract.erasure_key``).
-* **MongoDB** (``stores.mongo``): each batch's aggregates are stored as *parts* named by
-  the batch key (``contract.batch_key``), the merged documents recomputed from all parts
-  of the keys touched, so a replay never double counts; the batch log.
+* **MongoDB** (``stores.mongo``): the aggregates, equal to a GROUP BY over the users table
+  (``contract.AGGREGATE_RULE``): each batch writes its change ahead as a *plan* named by
+  the batch key (``contract.batch_key``), computed before its rows overwrite the ones it
+  replaces, and applies it exactly once, so a replay never double counts; the batch log.
 * **Dead letters** (``stores.kafka``): sent to ``<topic>.dlq`` with the reason and the
   source coordinates instead of the message itself (no personal data is copied), from the
   driver, exactly once per batch even when the batch is replayed.
@@ -34,7 +35,6 @@ from profilepipe.stores.cassandra import (
     count_users,
     delete_erased,
     erased_keys,
-    forget_user,
     get_user,
     read_users,
     truncate_erasures,
@@ -45,7 +45,6 @@ from profilepipe.stores.kafka import Letter, consume_all, delete_topics, read_de
 from profilepipe.stores.mongo import (
     clear_aggregates,
     collections,
-    merge_aggregates,
     mongo_db,
     read_aggregates,
     read_batches,
@@ -75,7 +74,6 @@ __all__ = [
     "write_dead_letters",
     "clear_aggregates",
     "collections",
-    "merge_aggregates",
     "mongo_db",
     "read_aggregates",
     "read_batches",
@@ -103,8 +101,21 @@ class Sinks(Protocol):
         """Delete the rows of users forgotten while their batch was being written."""
         ...
 
-    def merge_aggregates(self, rows: list[dict], key: str) -> int:
-        """Merge one batch's ``(dimension, key, count, age_sum)`` rows; returns documents touched."""
+    def previous_rows(self, rows: Any) -> Any:
+        """The rows the table holds now for the users of ``rows``: a DataFrame of their
+        ``contract.CONTRIBUTION_COLUMNS`` (none for a user not stored yet)."""
+        ...
+
+    def read_plan(self, key: str) -> mongo.Plan | None:
+        """Batch ``key``'s change to the aggregates, if one was written since the key was last recorded."""
+        ...
+
+    def write_plan(self, key: str, rows: list[dict], as_of: str) -> mongo.Plan:
+        """Store batch ``key``'s ``(dimension, key, count, age_sum)`` changes before its rows are written."""
+        ...
+
+    def apply_plan(self, plan: mongo.Plan) -> int:
+        """Add a plan to the aggregates exactly once; returns documents touched."""
         ...
 
     def write_dead_letters(self, letters: list[Letter], key: str) -> int:
@@ -131,11 +142,50 @@ class StoreSinks:
     def delete_erased(self, user_ids: list[str]) -> None:
         cassandra.delete_erased(self.settings, user_ids)
 
-    def merge_aggregates(self, rows: list[dict], key: str) -> int:
-        return mongo.merge_aggregates(self.settings, rows, key)
+    def previous_rows(self, rows: Any) -> Any:
+        return cassandra.previous_rows(rows, self.settings)
+
+    def read_plan(self, key: str) -> mongo.Plan | None:
+        return mongo.read_plan(self.settings, key)
+
+    def write_plan(self, key: str, rows: list[dict], as_of: str) -> mongo.Plan:
+        return mongo.write_plan(self.settings, key, rows, as_of)
+
+    def apply_plan(self, plan: mongo.Plan) -> int:
+        return mongo.apply_plan(self.settings, plan)
 
     def write_dead_letters(self, letters: list[Letter], key: str) -> int:
         return kafka.write_dead_letters(letters, self.settings, key)
 
     def record_batch(self, key: str, doc: dict) -> None:
         mongo.record_batch(self.settings, key, doc)
+
+
+def forget_user(settings: Settings, user_id: str) -> bool:
+    """GDPR right to erasure: record the erasure, remove the user's contribution, delete the row.
+
+    Returns whether a row was there. The erasure is recorded first, so a batch being
+    written at that moment either sees it (and drops the user) or deletes the row again
+    when it finishes (``delete_erased``); a later replay of old Kafka offsets drops the
+    user too. With ``Settings.erase_contribution`` (the default) the row's contribution is
+    taken out of the aggregates by a plan of its own (``erase:<erasure key>``), written
+    before the row is deleted, so a ``forget`` interrupted half-way and run again finishes
+    exactly (``contract.AGGREGATE_RULE`` holds); without it the counts keep the user.
+    """
+    from profilepipe.contract import erasure_key, group_rows
+
+    uid = str(cassandra.user_uuid(user_id))
+    cassandra.record_erasure(settings, uid)
+    row = cassandra.get_user(settings, uid)
+    key = f"erase:{erasure_key(uid)}"
+    plan = mongo.read_plan(settings, key) if settings.erase_contribution else None
+    if plan is None and row is not None and settings.erase_contribution:
+        removed = [
+            {"dimension": d, "key": k, "count": -c, "age_sum": -a} for (d, k), (c, a) in group_rows([row]).items()
+        ]
+        plan = mongo.write_plan(settings, key, removed, None)
+    cassandra.delete_erased(settings, [uid])
+    if plan is not None:
+        mongo.apply_plan(settings, plan)
+        mongo.drop_plan(settings, key, log_too=True)
+    return row is not None

@@ -20,7 +20,7 @@ from typing import Any
 
 from profilepipe import retry
 from profilepipe.config import Settings
-from profilepipe.contract import USER_COLUMNS, erasure_key
+from profilepipe.contract import CONTRIBUTION_COLUMNS, USER_COLUMNS, erasure_key
 
 _CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
 _PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), reused across batches
@@ -136,6 +136,60 @@ def write_cassandra(stored_df, settings: Settings) -> int:
     return int(cols.rdd.mapPartitions(per_partition).sum())
 
 
+def previous_rows(stored_df, settings: Settings):
+    """The rows the table holds now for the users of ``stored_df``: their ``CONTRIBUTION_COLUMNS``.
+
+    Read on the executors by primary key (prepared ``SELECT ... WHERE user_id IN ?`` of
+    ``IN_CHUNK`` ids, concurrently); a user the table does not hold yet has no row. A
+    DataFrame with ``stored_df``'s types for those columns (``aggregates.delta`` takes
+    these contributions away before it adds the batch's own).
+    """
+    from pyspark.sql.types import StructType
+
+    schema = StructType([stored_df.schema[c] for c in CONTRIBUTION_COLUMNS])
+
+    def per_partition(rows: Iterator) -> Iterator[tuple]:
+        ids = [uuid.UUID(r["user_id"]) for r in rows]
+        return iter(_read_contributions(settings, ids)) if ids else iter(())
+
+    rdd = stored_df.select("user_id").rdd.mapPartitions(per_partition)
+    return stored_df.sparkSession.createDataFrame(rdd, schema)
+
+
+IN_CHUNK = 100  # ids per SELECT ... IN (Cassandra's default limit on IN values is 100)
+
+
+def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    cols = ", ".join(CONTRIBUTION_COLUMNS)
+    cql = f"SELECT {cols} FROM {_table(settings)} WHERE user_id IN ?"
+    chunks = [(ids[i : i + IN_CHUNK],) for i in range(0, len(ids), IN_CHUNK)]
+
+    def attempt() -> list[tuple]:
+        session = cassandra_session(settings)
+        prepared = _PREPARED.get((session, cql))
+        if prepared is None:
+            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        out = []
+        for ok, result in execute_concurrent_with_args(session, prepared, chunks, concurrency=16):
+            if not ok:
+                raise result
+            out.extend(tuple(_utc(v) for v in row) for row in result)
+        return out
+
+    what = f"cassandra: read {len(ids)} users' previous rows"
+    return retry.call(attempt, what, settings.sink_retry_seconds)
+
+
+def contribution_rows(settings: Settings) -> Iterator[dict]:
+    """Every stored row's ``CONTRIBUTION_COLUMNS`` (a full scan, paged): what the aggregates must equal."""
+    cols = ", ".join(CONTRIBUTION_COLUMNS)
+    result = cassandra_session(settings).execute(f"SELECT {cols} FROM {_table(settings)}", timeout=120)
+    for row in result:
+        yield dict(row._asdict())
+
+
 def read_users(settings: Settings, limit: int = 10) -> list[dict]:
     """Up to ``limit`` rows of the users table, as dicts (column -> value)."""
     session = cassandra_session(settings)
@@ -162,27 +216,21 @@ def truncate_users(settings: Settings) -> None:
 
 
 # ------------------------------------------------------------------ erasure register
-def forget_user(settings: Settings, user_id: str) -> bool:
-    """GDPR right to erasure: record the erasure, then delete the user's row.
-
-    Returns whether a row was there. The erasure is recorded first, so a batch being
-    written at that moment either sees it (and drops the user) or deletes the row
-    again when it finishes (``delete_erased``); a later replay of old Kafka offsets
-    drops the user too. The aggregates hold counts only (groups below k are marked),
-    no per-user data, so they are left as they are.
-    """
+def user_uuid(user_id: str) -> uuid.UUID:
+    """``user_id`` (``login.uuid``) as a UUID; a clear ``ValueError`` when it is not one."""
     try:
-        uid = uuid.UUID(str(user_id).strip())
+        return uuid.UUID(str(user_id).strip())
     except ValueError:
         raise ValueError(f"{user_id!r} is not a user id (login.uuid, a UUID)") from None
-    session = cassandra_session(settings)
-    session.execute(
+
+
+def record_erasure(settings: Settings, user_id: str) -> None:
+    """Add a user to the erasure register (the first step of ``stores.forget_user``)."""
+    uid = user_uuid(user_id)
+    cassandra_session(settings).execute(
         f"INSERT INTO {_erasures_table(settings)} (user_key, erased_at) VALUES (%s, %s)",
         (erasure_key(str(uid)), dt.datetime.now(dt.UTC)),
     )
-    existed = get_user(settings, str(uid)) is not None
-    delete_erased(settings, [str(uid)])
-    return existed
 
 
 def erased_keys(settings: Settings) -> set[str]:

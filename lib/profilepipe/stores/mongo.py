@@ -1,11 +1,14 @@
 """MongoDB: the merged aggregates and the batch log.
 
-Through pymongo. Each batch's aggregates are first stored as *parts* whose ``_id`` names
-the dimension, the key and the batch (``contract.batch_key`` of its Kafka offset ranges);
-replaying the batch rewrites the same parts. The merged documents (one per dimension and
-key: ``count``, ``age_sum``, ``avg_age``, ``suppressed`` when ``count < k_anonymity``) are
-then recomputed from all parts of the keys the batch touched, so a replay never double
-counts.
+Through pymongo. The merged documents (one per dimension and key: ``count``, ``age_sum``,
+``avg_age``, ``suppressed`` when ``count < k_anonymity``) follow ``contract.AGGREGATE_RULE``:
+they equal a GROUP BY over the users table. A batch changes them by a *plan*: its rows'
+contributions minus those of the rows they replace (``pipeline.aggregates.delta``),
+written ahead (``write_plan``: *parts* ``<dimension>|<key>|<batch key>`` and a header in
+the batch log) before the rows are overwritten, then applied exactly once
+(``apply_plan``). A batch replayed before it was recorded reuses its plan (the rows it
+was computed from may already be overwritten); recording the batch ends the plan.
+``stores.forget_user`` removes a user's contribution by a plan of its own.
 
 The batch log (``<collection>_batches``) holds one document per batch key: its counts
 (``record_batch``, written last, when the batch is complete) and, while the batch is being
@@ -16,13 +19,13 @@ Every write retries while the server is unreachable (``retry.call``), for at mos
 ``sink_retry_seconds``. Bulk writes go in commands of at most ``BULK_CHUNK`` operations:
 FerretDB v1 (SQLite) never answers an ``update`` command of 100 or more statements that
 match existing documents (each holds one of its 100 connections until the command ends);
-MongoDB itself splits at 100,000, so smaller commands change nothing there. The merged
-totals are summed in Python from the parts (``_totals``), for the same reason.
+MongoDB itself splits at 100,000, so smaller commands change nothing there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from profilepipe import retry
@@ -55,17 +58,125 @@ def collections(settings: Settings):
 
 
 # ------------------------------------------------------------------ aggregates
-def merge_aggregates(settings: Settings, rows: list[dict], key: str) -> int:
-    """Idempotently merge one batch's aggregate rows into MongoDB; returns keys touched.
+@dataclass
+class Plan:
+    """A batch's write-ahead change to the aggregates (``write_plan``), reused on a replay."""
 
-    ``rows``: dicts with ``dimension``, ``key``, ``count``, ``age_sum`` (from
-    ``aggregates.compute``). ``key``: the batch key (``contract.batch_key``). Retried while
-    the server is unreachable (``retry.call``): every step is idempotent.
+    key: str
+    rows: list[dict]  # (dimension, key, count, age_sum) deltas, non-zero
+    as_of: str | None  # the processing date the batch computed ages with (a replay reuses it)
+    applied: bool = False  # the merged documents hold it (``apply_plan``)
+
+
+def read_plan(settings: Settings, key: str) -> Plan | None:
+    """The plan of batch ``key`` written since the key was last recorded, or None."""
+    _, parts, batches = collections(settings)
+
+    def once() -> Plan | None:
+        doc = batches.find_one({"_id": key}, {"plan": 1})
+        plan = (doc or {}).get("plan")
+        if not plan:
+            return None
+        rows = [
+            {"dimension": p["dimension"], "key": p["key"], "count": p["count"], "age_sum": p["age_sum"]}
+            for p in parts.find({"batch": key}, {"_id": 0})
+        ]
+        if len(rows) != plan["groups"]:
+            raise RuntimeError(f"mongodb: plan of batch {key} has {len(rows)} of its {plan['groups']} parts")
+        return Plan(key, rows, plan.get("as_of"), plan.get("state") == "applied")
+
+    return retry.call(once, "mongodb: read a batch's plan", settings.sink_retry_seconds)
+
+
+def write_plan(settings: Settings, key: str, rows: list[dict], as_of: str | None) -> Plan:
+    """Store batch ``key``'s change to the aggregates before the rows it depends on are overwritten.
+
+    The parts first (any earlier ones of the key removed), then the plan's header in the
+    batch log: a header means a complete plan.
     """
-    if not rows:
-        return 0
-    what = f"mongodb: merge {len(rows)} aggregate rows"
-    return retry.call(lambda: _merge_once(settings, rows, key), what, settings.sink_retry_seconds)
+    from pymongo import InsertOne
+
+    _, parts, batches = collections(settings)
+    docs = [_part(r, key) for r in rows]
+
+    def once() -> None:
+        parts.delete_many({"batch": key})
+        _bulk_write(parts, [InsertOne(d) for d in docs])
+        header = {"groups": len(docs), "as_of": as_of, "state": "planned", "at": dt.datetime.now(dt.UTC)}
+        batches.update_one({"_id": key}, {"$set": {"plan": header}}, upsert=True)
+
+    retry.call(once, f"mongodb: write the plan of {len(docs)} groups", settings.sink_retry_seconds)
+    return Plan(key, rows, as_of)
+
+
+def apply_plan(settings: Settings, plan: Plan) -> int:
+    """Add a plan's deltas to the merged documents exactly once; returns documents touched.
+
+    Each merged document lists the plans being applied to it (``applied``): the ``$inc``
+    and the ``$push`` of the key are one atomic update, guarded by ``applied != key``, so a
+    replay never adds twice. Once every document holds it, the plan is marked applied;
+    only then are the keys pulled again (and the derived ``avg_age``/``suppressed``
+    refreshed), so the lists stay as short as the plans in flight. The cost depends on
+    the groups a batch touches, never on how long the stream has run.
+    """
+    from pymongo import UpdateOne
+
+    merged, _, batches = collections(settings)
+    dks = {f"{r['dimension']}|{r['key']}": r for r in plan.rows}
+
+    def add() -> None:
+        _bulk_write(
+            merged,
+            [
+                UpdateOne(
+                    {"_id": dk},
+                    {"$setOnInsert": {"dimension": r["dimension"], "key": str(r["key"]), "count": 0,
+                                      "age_sum": 0, "applied": []}},
+                    upsert=True,
+                )
+                for dk, r in dks.items()
+            ],
+        )
+        _bulk_write(
+            merged,
+            [
+                UpdateOne(
+                    {"_id": dk, "applied": {"$ne": plan.key}},
+                    {"$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
+                     "$push": {"applied": plan.key}},
+                )
+                for dk, r in dks.items()
+            ],
+        )
+        batches.update_one({"_id": plan.key}, {"$set": {"plan.state": "applied"}})
+
+    def settle() -> None:
+        now = dt.datetime.now(dt.UTC)
+        ops = []
+        for i in range(0, len(dks), BULK_CHUNK * 4):
+            ids = list(dks)[i : i + BULK_CHUNK * 4]
+            for doc in merged.find({"_id": {"$in": ids}}, {"count": 1, "age_sum": 1}):
+                derived = _derived(int(doc["count"]), int(doc["age_sum"]), settings.k_anonymity)
+                ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {**derived, "updated_at": now},
+                                                             "$pull": {"applied": plan.key}}))
+        _bulk_write(merged, ops)
+
+    if not plan.applied:
+        retry.call(add, f"mongodb: apply {len(dks)} aggregate changes", settings.sink_retry_seconds)
+    retry.call(settle, f"mongodb: settle {len(dks)} aggregates", settings.sink_retry_seconds)
+    return len(dks)
+
+
+def drop_plan(settings: Settings, key: str, log_too: bool = False) -> None:
+    """Remove a finished plan's parts (and, ``log_too``, its batch-log document: a ``forget``)."""
+    _, parts, batches = collections(settings)
+
+    def once() -> None:
+        parts.delete_many({"batch": key})
+        if log_too:
+            batches.delete_one({"_id": key})
+
+    retry.call(once, "mongodb: drop a finished plan", settings.sink_retry_seconds)
 
 
 def _part(row: dict, key: str) -> dict:
@@ -82,49 +193,9 @@ def _part(row: dict, key: str) -> dict:
     }
 
 
-def _merged(total: dict, k_anonymity: int, now: dt.datetime) -> dict:
-    """The merged document's fields from the total of its parts (``_totals``)."""
-    dimension, k = total["_id"].split("|", 1)
-    count, age_sum = int(total["count"]), int(total["age_sum"])
-    return {
-        "dimension": dimension,
-        "key": k,
-        "count": count,
-        "age_sum": age_sum,
-        "avg_age": round(age_sum / count, 3) if count else None,
-        "suppressed": count < k_anonymity,
-        "updated_at": now,
-    }
-
-
-def _merge_once(settings: Settings, rows: list[dict], key: str) -> int:
-    from pymongo import ReplaceOne, UpdateOne
-
-    merged, parts, _ = collections(settings)
-    docs = [_part(r, key) for r in rows]
-    _bulk_write(parts, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
-    totals = _totals(parts, sorted({d["dk"] for d in docs}))
-    now = dt.datetime.now(dt.UTC)
-    ops = [
-        UpdateOne({"_id": t["_id"]}, {"$set": _merged(t, settings.k_anonymity, now)}, upsert=True)
-        for t in totals.values()
-    ]
-    _bulk_write(merged, ops)
-    return len(ops)
-
-
-def _totals(parts, dks: list[str]) -> dict[str, dict]:
-    """``count`` and ``age_sum`` summed over every part of each ``dk``, by ``dk``.
-
-    Summed here rather than by a ``$group`` with two ``$sum`` accumulators: FerretDB v1
-    computes only the first accumulator of a ``$group`` and returns 0 for the others.
-    """
-    totals: dict[str, dict] = {}
-    for part in parts.find({"dk": {"$in": dks}}, {"_id": 0, "dk": 1, "count": 1, "age_sum": 1}):
-        t = totals.setdefault(part["dk"], {"_id": part["dk"], "count": 0, "age_sum": 0})
-        t["count"] += int(part["count"])
-        t["age_sum"] += int(part["age_sum"])
-    return totals
+def _derived(count: int, age_sum: int, k_anonymity: int) -> dict:
+    """A merged document's fields derived from its ``count`` and ``age_sum``."""
+    return {"avg_age": round(age_sum / count, 3) if count else None, "suppressed": count < k_anonymity}
 
 
 def _bulk_write(collection, ops: list) -> None:
@@ -134,10 +205,16 @@ def _bulk_write(collection, ops: list) -> None:
 
 
 def read_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
-    """The merged aggregate documents (of one ``dimension``, or all), largest groups first."""
+    """The merged aggregates (of one ``dimension``, or all), largest groups first; empty groups left out.
+
+    ``avg_age`` and ``suppressed`` are derived here from ``count`` and ``age_sum`` (so they
+    are exact even while a plan is being settled).
+    """
     merged, _, _ = collections(settings)
     query = {"dimension": dimension} if dimension else {}
-    return list(merged.find(query, {"_id": 0}).sort([("dimension", 1), ("count", -1), ("key", 1)]))
+    query["count"] = {"$gt": 0}
+    docs = merged.find(query, {"_id": 0, "applied": 0}).sort([("dimension", 1), ("count", -1), ("key", 1)])
+    return [{**d, **_derived(int(d["count"]), int(d["age_sum"]), settings.k_anonymity)} for d in docs]
 
 
 def clear_aggregates(settings: Settings) -> None:
@@ -148,13 +225,18 @@ def clear_aggregates(settings: Settings) -> None:
 
 # ------------------------------------------------------------------ batch log
 def record_batch(settings: Settings, key: str, doc: dict) -> None:
-    """Log a batch's counts (read, stored, filtered_minor, erased, dead_letter, ...) under its key."""
+    """Log a batch's counts (read, stored, filtered_minor, erased, dead_letter, ...) under its key.
+
+    The same update ends the batch's plan (a replay after this plans again, against the
+    table as it is then); its parts are dropped next.
+    """
     _, _, batches = collections(settings)
     retry.call(
-        lambda: batches.update_one({"_id": key}, {"$set": doc}, upsert=True),
+        lambda: batches.update_one({"_id": key}, {"$set": doc, "$unset": {"plan": ""}}, upsert=True),
         "mongodb: record batch",
         settings.sink_retry_seconds,
     )
+    drop_plan(settings, key)
 
 
 def read_batches(settings: Settings) -> list[dict]:

@@ -12,7 +12,9 @@ is most likely on an error path. It then searches for them in
 * every message (key and value) of the dead-letter topic,
 
 and checks that no stored user is younger than ``min_age`` at the processing date (so no
-user filtered as a minor has a row).
+user filtered as a minor has a row), and that the MongoDB aggregates equal a GROUP BY over
+the table's rows (``contract.AGGREGATE_RULE``, recomputed here in plain Python:
+``aggregate_differences``).
 
 How values are matched (the rules keep chance matches out, so a finding means a leak):
 
@@ -90,10 +92,12 @@ class AuditReport:
     dead_letters_scanned: int = 0
     documents_by_collection: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)  # with the row/document/message
+    aggregates_checked: int = 0  # groups compared with the table's GROUP BY
+    aggregate_differences: list[str] = field(default_factory=list)  # "<dimension> <key>: ..."
 
     @property
     def clean(self) -> bool:
-        return not self.plaintext_found and not self.minors_stored
+        return not self.plaintext_found and not self.minors_stored and not self.aggregate_differences
 
     def describe(self, limit: int = 20) -> str:
         lines = [
@@ -102,6 +106,8 @@ class AuditReport:
             f"plaintext personal data found: {len(self.plaintext_found)}",
             f"minors stored: {len(self.minors_stored)}",
             f"dead letters scanned: {self.dead_letters_scanned}",
+            f"aggregate groups checked against the table: {self.aggregates_checked}, "
+            f"differences: {len(self.aggregate_differences)}",
         ]
         if self.documents_by_collection:
             per = ", ".join(f"{name} {n}" for name, n in self.documents_by_collection.items())
@@ -114,6 +120,9 @@ class AuditReport:
             lines.append(f"  minor stored: {uid}")
         if len(self.minors_stored) > limit:
             lines.append(f"  ... and {len(self.minors_stored) - limit} more")
+        lines += [f"  aggregate differs: {text}" for text in self.aggregate_differences[:limit]]
+        if len(self.aggregate_differences) > limit:
+            lines.append(f"  ... and {len(self.aggregate_differences) - limit} more")
         return "\n".join(lines)
 
 
@@ -125,8 +134,9 @@ def require_clean(report: AuditReport) -> None:
     """Raise ``AuditFindings`` (counts only, never a value) unless the report is clean."""
     if not report.clean:
         raise AuditFindings(
-            f"the privacy audit found {len(report.plaintext_found)} plaintext personal value(s) and "
-            f"{len(report.minors_stored)} minor(s) stored; the report above says where"
+            f"the audit found {len(report.plaintext_found)} plaintext personal value(s), "
+            f"{len(report.minors_stored)} minor(s) stored and {len(report.aggregate_differences)} "
+            "aggregate(s) that differ from the table; the report above says where"
         )
 
 
@@ -469,6 +479,28 @@ def minors_in_rows(rows: Iterable, as_of: dt.date, min_age: int) -> list[str]:
     return out
 
 
+# ------------------------------------------------------------------ aggregates = the table
+def aggregate_differences(rows: Iterable, aggregates: Iterable[Mapping], exact: bool = True) -> list[str]:
+    """Where the aggregates are not the table's GROUP BY (``contract.group_rows``), one line each.
+
+    ``aggregates``: the merged documents (``dimension``, ``key``, ``count``, ``age_sum``).
+    ``exact`` False (``Settings.erase_contribution`` off: forgotten users stay counted):
+    only a group that counts fewer users than the table is a difference.
+    """
+    table = contract.group_rows(_as_dict(r) for r in rows)
+    stored = {(a["dimension"], str(a["key"])): (int(a["count"]), int(a["age_sum"])) for a in aggregates}
+    stored = {k: v for k, v in stored.items() if v[0]}
+    out = []
+    for k in sorted(set(table) | set(stored)):
+        want, got = table.get(k, (0, 0)), stored.get(k, (0, 0))
+        if want != got and (exact or got[0] < want[0]):
+            out.append(
+                f"{k[0]} {k[1]}: table {want[0]} users (age sum {want[1]}), "
+                f"aggregates {got[0]} (age sum {got[1]})"
+            )
+    return out
+
+
 # ------------------------------------------------------------------ the audit
 def build_report(
     users: Iterable,
@@ -477,9 +509,15 @@ def build_report(
     dead_letters: Iterable,
     as_of: dt.date,
     min_age: int,
+    aggregates: Iterable[Mapping] | None = None,
+    exact_aggregates: bool = True,
 ) -> AuditReport:
-    """The audit of data already read: ``documents`` by collection name; no services needed."""
+    """The audit of data already read: ``documents`` by collection name; no services needed.
+
+    ``aggregates``: the merged aggregate documents to check against ``rows`` (None: not checked).
+    """
     users, rows, dead_letters = list(users), [_as_dict(r) for r in rows], list(dead_letters)
+    aggregates = None if aggregates is None else list(aggregates)
     documents = {name: list(docs) for name, docs in documents.items()}
     findings = find_in_rows(rows, users)
     for name, docs in documents.items():
@@ -494,6 +532,10 @@ def build_report(
         dead_letters_scanned=len(dead_letters),
         documents_by_collection={name: len(d) for name, d in documents.items()},
         findings=findings,
+        aggregates_checked=len(aggregates) if aggregates is not None else 0,
+        aggregate_differences=(
+            aggregate_differences(rows, aggregates, exact_aggregates) if aggregates is not None else []
+        ),
     )
 
 
@@ -512,7 +554,9 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}
         for m in stores.consume_all(settings, settings.dlq_topic)
     ]
-    return build_report(users, rows, documents, letters, as_of, min_age)
+    aggregates = stores.read_aggregates(settings)
+    exact = settings.erase_contribution
+    return build_report(users, rows, documents, letters, as_of, min_age, aggregates, exact)
 
 
 def audit(
