@@ -4,8 +4,11 @@
 ``pipeline.spark`` points Spark at it. :func:`fetch_jars` resolves one folder per POM under
 ``stack/<group>/`` with Maven into ``<jars_dir>/<group>/`` (classpaths never mix) and
 compiles the ``*.java`` launchers found beside a POM (the Mongo one) into
-``<jars_dir>/<group>/launcher/``. A folder is complete when its marker file holds the hash
-of its POM and launcher sources, so editing a POM re-resolves it.
+``<jars_dir>/<group>/launcher/``. A group with Java sources of its own under ``src/`` (the
+Cassandra writer Spark runs, ``stack/cassandra-writer/``) is also built by Maven
+(``package``, its build folder inside the temporary folder) and its jar lands beside its
+dependencies. A folder is complete when its marker file holds the hash of its POM and
+sources, so editing a POM or a source re-resolves it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from profilepipe.config import Settings, get_settings
 from profilepipe.localstack import layout
 from profilepipe.localstack.layout import StackError
 
-JAR_GROUPS = ("kafka", "cassandra", "mongo", "spark")
+JAR_GROUPS = ("kafka", "cassandra", "mongo", "spark", "cassandra-writer")
 MARKER = ".profilepipe-complete"
 LAUNCHER_DIR = "launcher"
 
@@ -125,12 +128,18 @@ def _launchers(group: str) -> list[Path]:
     return sorted((layout.source_dir() / group).glob("*.java"))
 
 
+def _built_sources(group: str) -> list[Path]:
+    """Java sources the group's POM compiles itself (``src/main/java``; none for a server)."""
+    return sorted((layout.source_dir() / group / "src").rglob("*.java"))
+
+
 def _group_hash(group: str) -> str:
     src = layout.source_dir() / group
     digest = hashlib.sha256()
-    for path in [src / "pom.xml", *_launchers(group)]:
+    for path in [src / "pom.xml", *_launchers(group), *_built_sources(group)]:
         if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            name = path.relative_to(src).as_posix()  # pom.xml, Launcher.java, src/main/java/...
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -172,7 +181,7 @@ def _compile_launchers(group: str, home: Path, env: dict[str, str], into: Path) 
 
 
 def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
-    """Resolve the four jar folders with Maven and compile the Mongo launcher.
+    """Resolve the jar folders with Maven, build the Cassandra writer and compile the Mongo launcher.
 
     A folder is skipped when its marker file matches the hash of its POM (and launcher
     source), so editing a POM re-resolves it. Each folder is resolved into a temporary
@@ -199,12 +208,26 @@ def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
         final = folder(settings, group)
         tmp = final.with_name(f".{group}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
+        build = tmp / ".build"  # a group with sources of its own: Maven's build folder, never the checkout
+        goals = ["package", f"-Dprofilepipe.build.dir={build}"] if _built_sources(group) else []
         _run_checked(
-            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"],
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                *goals,
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp}",
+            ],
             env,
             f"mvn for {group}",
             "Check network access to Maven Central (or your settings.xml mirror).",
         )
+        for built in build.glob("*.jar"):
+            built.rename(tmp / built.name)
+        shutil.rmtree(build, ignore_errors=True)
         _compile_launchers(group, home, env, tmp)
         (tmp / MARKER).write_text(_group_hash(group) + "\n")
         shutil.rmtree(final, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""Cassandra rows written by the JVM: the Apache Cassandra Java driver on Spark's executors.
+
+INTEGRATION (not done here: ``config.py``, ``pipeline/spark.py``, ``stores/__init__.py`` and
+``stores/cassandra.py`` are being edited by someone else; these are the steps left):
+
+1. ``config.py``, in the Cassandra block of ``Settings``, add::
+
+       cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
+       cassandra_writer: str = _f("python", "Who writes the users rows: python (cassandra-driver) or jvm")
+       cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
+
+   (this module reads them with ``getattr`` and these defaults until they exist; the stack's
+   single node, SimpleSnitch, is in ``datacenter1``).
+2. ``pipeline/spark.py``, in ``get_spark``, the line ``jars = spark_jars(settings)`` becomes::
+
+       jars = spark_jars(settings) + cassandra_jvm.writer_jars(settings)
+
+   (``from profilepipe.stores import cassandra_jvm``; or merge :func:`spark_config` into the
+   builder). The writer's folder holds no Spark, Scala, netty, jackson or slf4j jar, so it sits
+   beside pyspark's jars and the Kafka connector without a clash. On a cluster, ``spark.jars``
+   ships the jars to the executors; where the jars are installed on every node instead, set
+   ``spark.driver.extraClassPath`` and ``spark.executor.extraClassPath`` to
+   ``<jars_dir>/cassandra-writer/*``; under spark-submit add them to ``--jars``
+   (``pipeline/submit.py``). Until then a session started without them still works: the first
+   call adds them to the running session (``SparkContext.addJar`` for the executors, a class
+   loader of its own in the driver; see ``_writer``).
+3. ``stores/__init__.py`` (``StoreSinks.write_rows``) or ``stores/cassandra.write_cassandra``:
+   when ``settings.cassandra_writer == "jvm"`` (and :func:`available` says the classes are on the
+   session's classpath), call ``cassandra_jvm.write_cassandra_jvm(stored_df, settings)``; it has
+   the same signature and result (rows written) as ``cassandra.write_cassandra``.
+4. ``stack fetch`` / ``stack up`` already build the jar group ``cassandra-writer``
+   (``localstack/jars.py``): nothing to do.
+5. Docs: ``docs/ARCHITECTURE.md``'s tree gains ``stores/cassandra_jvm.py`` (this module) and
+   ``stack/cassandra-writer/`` (the Java writer and ``Limit``, the store-limit tool); the README's
+   settings table after step 1 (``scripts/update_readme_config.sh``).
+
+Failure semantics to keep in mind: a partition's requests retry for at most
+``sink_retry_seconds`` each, then the task fails; in local mode the job fails at once, on a
+cluster Spark retries the task (``spark.task.maxFailures``, 4) before the batch fails.
+
+What it does: ``write_cassandra_jvm(stored_df, settings)`` selects ``contract.USER_COLUMNS`` in
+order and calls ``profilepipe.cassandra.UsersWriter.write(df._jdf, options)`` through py4j
+(``stack/cassandra-writer/``). Each partition is written on its executor by one cached
+``CqlSession`` per executor JVM (closed at JVM shutdown) with a prepared INSERT (an upsert by
+``user_id``: a replayed batch writes the same values), asynchronous executes with at most
+``max_in_flight`` outstanding, token-aware routing, and retries of transient errors (server
+unreachable, timeouts, overloaded) with ``retry``'s backoff for at most
+``settings.sink_retry_seconds``; then the Spark job fails, as the Python writer does. Values are
+the ones the Python writer stores: ``user_id`` text -> uuid, TimestampType -> Instant (UTC),
+DateType -> LocalDate, nulls written as nulls.
+
+Connection options come from the same Settings fields as ``connections.cassandra_options``
+(host, port, credentials, TLS files, hostname check); :func:`jvm_options` builds them. The
+password is passed to the JVM (it travels in the Spark task, as the Settings do for the Python
+writer) and is never logged: :func:`describe` masks it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from profilepipe.config import Settings
+from profilepipe.contract import USER_COLUMNS
+
+log = logging.getLogger(__name__)
+
+JAR_GROUP = "cassandra-writer"
+WRITER_CLASS = "profilepipe.cassandra.UsersWriter"
+DEFAULT_LOCAL_DC = "datacenter1"
+DEFAULT_MAX_IN_FLIGHT = 512
+
+
+def writer_jars(settings: Settings) -> list[str]:
+    """Every ``*.jar`` of ``<jars_dir>/cassandra-writer/`` (empty if ``stack fetch`` has not built it)."""
+    folder = Path(settings.jars_dir) / JAR_GROUP
+    return sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
+
+
+def spark_config(settings: Settings, jars: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """The Spark config entries the writer needs: ``spark.jars`` = ``jars`` + the writer's jars.
+
+    ``jars`` are the ones the session has already (``pipeline.spark.spark_jars``), so one
+    ``spark.jars`` carries both. Empty when the writer is not built.
+    """
+    mine = writer_jars(settings)
+    if not mine:
+        return {}
+    return {"spark.jars": ",".join([*jars, *[j for j in mine if j not in jars]])}
+
+
+def available(spark) -> bool:
+    """Whether the writer's classes are on this session's classpath."""
+    try:
+        return bool(spark.sparkContext._jvm.org.apache.spark.util.Utils.classIsLoadable(WRITER_CLASS))
+    except Exception:
+        return False
+
+
+def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[str, str]:
+    """The writer's options (all strings) from the Settings ``connections.cassandra_options`` reads."""
+    from profilepipe import connections
+
+    settings.validate()
+    if max_in_flight is None:
+        max_in_flight = int(getattr(settings, "cassandra_max_in_flight", DEFAULT_MAX_IN_FLIGHT))
+    host = settings.cassandra_host
+    options = {
+        "contact_point": f"[{host}]:{settings.cassandra_port}"
+        if ":" in host
+        else f"{host}:{settings.cassandra_port}",
+        "local_dc": str(getattr(settings, "cassandra_local_dc", "") or DEFAULT_LOCAL_DC),
+        "table": f"{settings.cassandra_keyspace}.{settings.cassandra_table}",
+        "max_in_flight": str(int(max_in_flight)),
+        "retry_seconds": str(float(settings.sink_retry_seconds)),
+        "request_timeout_seconds": "30",
+        "connect_timeout_seconds": str(connections.CASSANDRA_CONNECT_TIMEOUT),
+        "ssl": "true" if settings.cassandra_ssl else "false",
+    }
+    if settings.cassandra_username:
+        options["username"] = settings.cassandra_username
+        options["password"] = settings.cassandra_password
+    if settings.cassandra_ssl:
+        for name in ("ssl_ca_file", "ssl_cert_file", "ssl_key_file"):
+            value = getattr(settings, f"cassandra_{name}")
+            if value:
+                options[name] = connections._path(value)
+        options["ssl_verify_hostname"] = "true" if settings.cassandra_ssl_verify_hostname else "false"
+    return options
+
+
+def describe(options: dict[str, str]) -> str:
+    """The options for a log line: the password masked."""
+    return ", ".join(f"{k}={'***' if k == 'password' else v}" for k, v in sorted(options.items()))
+
+
+def _java_map(jvm, options: dict[str, str]):
+    jmap = jvm.java.util.HashMap()
+    for key, value in options.items():
+        jmap.put(key, value)
+    return jmap
+
+
+class _Reflected:
+    """The writer's static methods called by reflection on a class of a loader of our own."""
+
+    def __init__(self, gateway, cls):
+        self._gateway, self._methods = gateway, {m.getName(): m for m in cls.getMethods()}
+
+    def __getattr__(self, name):
+        method = self._methods[name]
+
+        def call(*args):
+            array = self._gateway.new_array(self._gateway.jvm.java.lang.Object, len(args))
+            for i, arg in enumerate(args):
+                array[i] = arg
+            return method.invoke(None, array)
+
+        return call
+
+
+_LATE: dict[int, _Reflected] = {}  # per SparkContext (its JVM object's id): the writer added late
+
+
+def _writer(spark, settings: Settings):
+    """``UsersWriter`` of this session: from ``spark.jars``, else added to the running session.
+
+    A session started without the writer's jars (the classpath is fixed at the first start in a
+    process) gets them now: ``SparkContext.addJar`` for the executors' class loaders (tasks load
+    the writer from there) and a class loader of its own in the driver's JVM for the call.
+    """
+    sc = spark.sparkContext
+    if available(spark):
+        return sc._jvm.profilepipe.cassandra.UsersWriter
+    key = id(sc._jsc)
+    if key not in _LATE:
+        jars = [j for j in writer_jars(settings) if not j.endswith("-sources.jar")]
+        if not any(Path(j).name.startswith(f"{JAR_GROUP}-") for j in jars):
+            raise RuntimeError(
+                f"{WRITER_CLASS} is not built: run `profilepipe stack fetch` (it builds "
+                f"<jars_dir>/{JAR_GROUP}/), or start the session with cassandra_jvm.spark_config(settings)"
+            )
+        jvm, gateway = sc._jvm, sc._gateway
+        urls = gateway.new_array(jvm.java.net.URL, len(jars))
+        for i, jar in enumerate(jars):
+            sc._jsc.sc().addJar(jar)
+            urls[i] = jvm.java.io.File(jar).toURI().toURL()
+        parent = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        loader = jvm.java.net.URLClassLoader(urls, parent)
+        log.info("cassandra (jvm): the writer's jars added to the running session (%d jars)", len(jars))
+        _LATE[key] = _Reflected(gateway, jvm.java.lang.Class.forName(WRITER_CLASS, True, loader))
+    return _LATE[key]
+
+
+def write_cassandra_jvm(stored_df, settings: Settings, max_in_flight: int | None = None) -> int:
+    """Write a DataFrame of stored rows from the executors through the Java driver; returns rows written."""
+    spark = stored_df.sparkSession
+    options = jvm_options(settings, max_in_flight)
+    log.debug("cassandra (jvm): %s", describe(options))
+    cols = stored_df.select(*USER_COLUMNS)
+    writer = _writer(spark, settings)
+    return int(writer.write(cols._jdf, _java_map(spark.sparkContext._jvm, options)))
+
+
+def direct_benchmark(stored_df, settings: Settings, max_in_flight: int | None = None) -> tuple[int, float]:
+    """The store's own limit: the rows collected into the driver's JVM, only the inserts timed.
+
+    One thread, one session, async prepared INSERTs with ``max_in_flight`` outstanding.
+    Returns ``(rows written, seconds)``.
+    """
+    spark = stored_df.sparkSession
+    options = jvm_options(settings, max_in_flight)
+    cols = stored_df.select(*USER_COLUMNS)
+    result = _writer(spark, settings).directBenchmark(cols._jdf, _java_map(spark.sparkContext._jvm, options))
+    return int(result[0]), int(result[1]) / 1e9

@@ -1,0 +1,101 @@
+package profilepipe.cassandra;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Cassandra's own ingest limit: the fastest client (this driver, async prepared INSERTs, a bounded
+ * number in flight, one thread, one session) in a JVM of its own, with nothing else in it.
+ *
+ * <p>Usage: {@code java -cp '<jars>/cassandra-writer/*:<pyspark>/jars/*' profilepipe.cassandra.Limit
+ * ROWS_DIR WARMUP key=value...} with the options of {@link UsersWriter} (contact_point, local_dc,
+ * table, max_in_flight, ...). ROWS_DIR holds text files (Spark's {@code write.text}) of one row a
+ * line, the 13 columns tab-separated: user_id, text columns hex of UTF-8, birth_date ISO,
+ * age decimal, timestamps as microseconds since the epoch, {@code \N} for null
+ * (scripts/cassandra_limit.py writes them). The first WARMUP rows are written once untimed,
+ * then the table is truncated and every row written, timed. Prints one line:
+ * {@code limit rows=N seconds=S}.
+ */
+public final class Limit {
+    private Limit() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2) {
+            System.err.println("usage: Limit ROWS_DIR WARMUP key=value...");
+            System.exit(2);
+        }
+        Map<String, String> options = new HashMap<>();
+        for (int i = 2; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            options.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        UsersWriter.Options opts = new UsersWriter.Options(options);
+        opts.check();
+        List<Object[]> rows = read(Path.of(args[0]));
+        int warmup = Math.min(Integer.parseInt(args[1]), rows.size());
+        CqlSession session = UsersWriter.session(opts);
+        UsersWriter.prepared(session, opts);
+        if (warmup > 0) {
+            UsersWriter.writeValues(rows.subList(0, warmup).iterator(), opts);
+        }
+        session.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement
+                .newInstance("TRUNCATE " + opts.table()).setTimeout(Duration.ofSeconds(120)));
+        long started = System.nanoTime();
+        long written = UsersWriter.writeValues(rows.iterator(), opts);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        System.out.println("limit rows=" + written + " seconds=" + seconds);
+        UsersWriter.closeAll();
+    }
+
+    static List<Object[]> read(Path dir) throws IOException {
+        List<Object[]> rows = new ArrayList<>();
+        List<Path> files;
+        try (Stream<Path> list = Files.list(dir)) {
+            files = list.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        }
+        for (Path file : files) {
+            try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    String[] f = line.split("\t", -1);
+                    Object[] v = new Object[UsersWriter.COLUMNS.size()];
+                    for (int i = 0; i < v.length; i++) {
+                        String s = f[i];
+                        if (s.equals("\\N")) {
+                            v[i] = null;
+                        } else if (i == 0) {
+                            v[i] = UUID.fromString(s);
+                        } else if (i == 7) {
+                            v[i] = LocalDate.parse(s);
+                        } else if (i == 8) {
+                            v[i] = Integer.parseInt(s);
+                        } else if (i == 9 || i == 12) {
+                            long micros = Long.parseLong(s);
+                            v[i] = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+                                    Math.floorMod(micros, 1_000_000L) * 1000L);
+                        } else {
+                            v[i] = new String(HexFormat.of().parseHex(s), StandardCharsets.UTF_8);
+                        }
+                    }
+                    rows.add(v);
+                }
+            }
+        }
+        return rows;
+    }
+}
