@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     settings = get_settings().replace(
         cassandra_table=f"limit_{uuid.uuid4().hex[:8]}",
         pii_mode="hmac",
-        hmac_key="cassandra-limit-scratch-key",
+        hmac_key="cassandra-limit-key-not-a-secret",
         sink_retry_seconds=30.0,
     )
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"

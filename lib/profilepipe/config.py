@@ -79,6 +79,9 @@ class Settings:
     cassandra_ssl_cert_file: str = _f("", "PEM client certificate for mutual TLS (needs the key file)")
     cassandra_ssl_key_file: str = _f("", "PEM private key of the client certificate")
     cassandra_ssl_verify_hostname: bool = _f(True, "Check that the Cassandra certificate matches the host")
+    cassandra_writer: str = _f("python", "Who writes the users rows: python (cassandra-driver) or jvm (Java driver)")
+    cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
+    cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
     # MongoDB
     mongo_uri: str = _f("mongodb://127.0.0.1:27017", "MongoDB connection URI", secret=True)
     mongo_database: str = _f("user_profiles", "MongoDB database")
@@ -221,6 +224,11 @@ class Settings:
             )
         if self.kafka_partitions < 1:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
+        if self.cassandra_writer not in ("python", "jvm") or self.cassandra_max_in_flight < 1:
+            raise ValueError(
+                f"{self.env_name('cassandra_writer')} must be python or jvm "
+                f"(got {self.cassandra_writer!r}) and {self.env_name('cassandra_max_in_flight')} >= 1"
+            )
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")
         if self.spark_workers < 1 or self.spark_worker_cores < 1:

@@ -24,7 +24,7 @@ from profilepipe.stores import cassandra, cassandra_jvm
 
 from support.frames import kafka_frame
 
-KEY = "jvm-writer-test-key"
+KEY = "jvm-writer-test-key-not-a-secret"
 AS_OF = "2026-01-15"
 SCHEMA = (
     "user_id string, full_name string, gender string, username string, email_domain string, "

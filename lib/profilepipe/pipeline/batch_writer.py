@@ -90,6 +90,7 @@ def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Sett
         "dead_letter": report.dead_letter,
         "dead_letter_reasons": dict(sorted(report.dead_letter_reasons.items())),
         "seconds": report.seconds,
+        "stages": dict(report.stages),  # seconds per step (``STAGES``)
         "as_of": as_of.isoformat(),
         "pii_mode": settings.pii_mode,
         "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},

@@ -4,8 +4,9 @@ All three are written from the same micro-batch (``pipeline.batch_writer.BatchWr
 which talks to them only through the ``Sinks`` interface below; ``StoreSinks`` is the
 real implementation over the three stores, a test passes a fake one.
 
-* **Cassandra** (``stores.cassandra``): the users table, written from the executors; an
-  INSERT is an upsert by ``user_id``, so a replayed batch changes nothing. The erasure
+* **Cassandra** (``stores.cassandra``): the users table, written from the executors (by
+  cassandra-driver, or with ``cassandra_writer=jvm`` by the Java driver, ``stores.cassandra_jvm``);
+  an INSERT is an upsert by ``user_id``, so a replayed batch changes nothing. The erasure
   register of forgotten users (``contract.erasure_key``).
 * **MongoDB** (``stores.mongo``): the aggregates, equal to a GROUP BY over the users table
   (``contract.AGGREGATE_RULE``): each batch writes its change ahead as a *plan* named by
@@ -137,6 +138,10 @@ class StoreSinks:
         return cassandra.erased_keys(self.settings)
 
     def write_rows(self, rows: Any) -> int:
+        if self.settings.cassandra_writer == "jvm":  # the Java driver on the executors
+            from profilepipe.stores import cassandra_jvm
+
+            return cassandra_jvm.write_cassandra_jvm(rows, self.settings)
         return cassandra.write_cassandra(rows, self.settings)
 
     def delete_erased(self, user_ids: list[str]) -> None:

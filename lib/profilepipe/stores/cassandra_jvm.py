@@ -1,38 +1,12 @@
 """Cassandra rows written by the JVM: the Apache Cassandra Java driver on Spark's executors.
 
-INTEGRATION (not done here: ``config.py``, ``pipeline/spark.py``, ``stores/__init__.py`` and
-``stores/cassandra.py`` are being edited by someone else; these are the steps left):
-
-1. ``config.py``, in the Cassandra block of ``Settings``, add::
-
-       cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
-       cassandra_writer: str = _f("python", "Who writes the users rows: python (cassandra-driver) or jvm")
-       cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
-
-   (this module reads them with ``getattr`` and these defaults until they exist; the stack's
-   single node, SimpleSnitch, is in ``datacenter1``).
-2. ``pipeline/spark.py``, in ``get_spark``, the line ``jars = spark_jars(settings)`` becomes::
-
-       jars = spark_jars(settings) + cassandra_jvm.writer_jars(settings)
-
-   (``from profilepipe.stores import cassandra_jvm``; or merge :func:`spark_config` into the
-   builder). The writer's folder holds no Spark, Scala, netty, jackson or slf4j jar, so it sits
-   beside pyspark's jars and the Kafka connector without a clash. On a cluster, ``spark.jars``
-   ships the jars to the executors; where the jars are installed on every node instead, set
-   ``spark.driver.extraClassPath`` and ``spark.executor.extraClassPath`` to
-   ``<jars_dir>/cassandra-writer/*``; under spark-submit add them to ``--jars``
-   (``pipeline/submit.py``). Until then a session started without them still works: the first
-   call adds them to the running session (``SparkContext.addJar`` for the executors, a class
-   loader of its own in the driver; see ``_writer``).
-3. ``stores/__init__.py`` (``StoreSinks.write_rows``) or ``stores/cassandra.write_cassandra``:
-   when ``settings.cassandra_writer == "jvm"`` (and :func:`available` says the classes are on the
-   session's classpath), call ``cassandra_jvm.write_cassandra_jvm(stored_df, settings)``; it has
-   the same signature and result (rows written) as ``cassandra.write_cassandra``.
-4. ``stack fetch`` / ``stack up`` already build the jar group ``cassandra-writer``
-   (``localstack/jars.py``): nothing to do.
-5. Docs: ``docs/ARCHITECTURE.md``'s tree gains ``stores/cassandra_jvm.py`` (this module) and
-   ``stack/cassandra-writer/`` (the Java writer and ``Limit``, the store-limit tool); the README's
-   settings table after step 1 (``scripts/update_readme_config.sh``).
+Chosen by ``PROFILEPIPE_CASSANDRA_WRITER=jvm`` (``Settings.cassandra_writer``; default
+``python``): ``stores.StoreSinks.write_rows`` then calls :func:`write_cassandra_jvm`, and
+``pipeline.spark.spark_jars`` adds the writer's jars (``<jars_dir>/cassandra-writer/``, built by
+``stack fetch`` from ``stack/cassandra-writer/``) to ``spark.jars`` (and so to spark-submit's
+``--jars``), which ships them to the executors. The folder holds no Spark, Scala, netty,
+jackson or slf4j jar, so it sits beside pyspark's jars without a clash. A session started
+without them still works: the first call adds them to the running session (``_writer``).
 
 Failure semantics to keep in mind: a partition's requests retry for at most
 ``sink_retry_seconds`` each, then the task fails; in local mode the job fails at once, on a
@@ -103,13 +77,13 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
 
     settings.validate()
     if max_in_flight is None:
-        max_in_flight = int(getattr(settings, "cassandra_max_in_flight", DEFAULT_MAX_IN_FLIGHT))
+        max_in_flight = int(settings.cassandra_max_in_flight)
     host = settings.cassandra_host
     options = {
         "contact_point": f"[{host}]:{settings.cassandra_port}"
         if ":" in host
         else f"{host}:{settings.cassandra_port}",
-        "local_dc": str(getattr(settings, "cassandra_local_dc", "") or DEFAULT_LOCAL_DC),
+        "local_dc": str(settings.cassandra_local_dc or DEFAULT_LOCAL_DC),
         "table": f"{settings.cassandra_keyspace}.{settings.cassandra_table}",
         "max_in_flight": str(int(max_in_flight)),
         "retry_seconds": str(float(settings.sink_retry_seconds)),
