@@ -154,7 +154,7 @@ def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_befor
     sinks, stages = FakeSinks(), []
     write(hmac_settings, raw(users + MALFORMED), sinks, on_stage=lambda s, b, d: stages.append(s))
     assert sinks.calls == [
-        *("read_plan", "erased_keys", "previous_rows", "write_plan"),  # planned before any row is written
+        *("erased_keys", "read_plan", "previous_rows", "write_plan"),  # planned before any row is written
         *("write_rows", "erased_keys"),  # the register again after the rows
         *("apply_plan", "write_dead_letters", "record_batch"),
     ]
@@ -164,14 +164,14 @@ def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_befor
 def test_a_batch_without_dead_letters_or_stored_rows(raw, hmac_settings, users):
     sinks = FakeSinks()
     write(hmac_settings, raw([users[8]]), sinks)  # one minor
-    assert sinks.calls == ["read_plan", "erased_keys", "record_batch"]
+    assert sinks.calls == ["erased_keys", "read_plan", "record_batch"]
     assert sinks.rows == [] and list(sinks.batches.values())[0]["filtered_minor"] == 1
 
 
 def test_an_empty_batch_writes_nothing(raw, hmac_settings):
     sinks = FakeSinks()
     writer = write(hmac_settings, raw([]), sinks)
-    assert sinks.calls == [] and writer.reports == []
+    assert sinks.calls == ["erased_keys"] and writer.reports == []  # the register, then nothing
 
 
 def test_users_in_the_erasure_register_are_not_written(raw, hmac_settings, users):
@@ -216,13 +216,13 @@ def test_rows_not_all_written_fail_the_batch_before_the_log(raw, hmac_settings, 
 
 
 def test_counts_that_do_not_add_up_fail_the_batch_before_the_log(raw, hmac_settings, users, monkeypatch):
-    real = transform.outcome_counts
+    real = transform.batch_counts
 
     def off_by_one(df):
-        counts = real(df)
-        return {**counts, "read": counts["read"] + 1}
+        counts, offsets = real(df)
+        return {**counts, "read": counts["read"] + 1}, offsets
 
-    monkeypatch.setattr(transform, "outcome_counts", off_by_one)
+    monkeypatch.setattr(transform, "batch_counts", off_by_one)
     sinks = FakeSinks()
     with pytest.raises(RuntimeError, match="counts do not add up"):
         write(hmac_settings, raw(users), sinks)
@@ -289,3 +289,19 @@ def test_a_batch_killed_after_its_plan_reuses_it_and_its_date(raw, hmac_settings
     assert "previous_rows" not in sinks.calls and "write_plan" not in sinks.calls  # the plan is reused
     assert sinks.batches[report.batch_key]["as_of"] == "2026-01-15"  # with the ages it was computed for
     assert sinks.nonzero() == _table_groups(sinks) and not sinks.plans
+
+
+def test_the_job_counter_counts_the_jobs_of_the_batch_s_group(spark, raw, hmac_settings, users):
+    df = spark.range(10)
+    assert batch_writer.JobCounter(df).count() is None  # no job group: not countable
+    sc = spark.sparkContext
+    sc.setJobGroup("jobs-per-batch-test", "a micro-batch's jobs", interruptOnCancel=False)
+    try:
+        counter = batch_writer.JobCounter(df)
+        df.collect()
+        df.collect()
+        assert counter.count() == 2  # one job per collect of a shuffle-free plan
+        [report] = write(hmac_settings, raw(users + MALFORMED), FakeSinks()).reports
+        assert report.jobs is not None and report.jobs >= 3  # the pass, the plan, the dead letters
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)

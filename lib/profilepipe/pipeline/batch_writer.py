@@ -2,9 +2,10 @@
 
 ``BatchWriter`` is the query's ``foreachBatch`` function. For each micro-batch it:
 
-1. reads the batch's Kafka offset ranges and names the batch (``contract.batch_key``);
-2. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
-   (the erasure register), hashes phone and address (``transform``, ``privacy``);
+1. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
+   (the erasure register), hashes phone and address (``transform``, ``privacy``), and in
+2. the same pass (one Spark job, ``transform.batch_counts``) counts the outcomes and reads
+   the batch's Kafka offset ranges, which name the batch (``contract.batch_key``);
 3. plans its change to the aggregates (``aggregates.delta``: its rows' contributions minus
    those of the rows the table holds for the same users, ``contract.AGGREGATE_RULE``) and
    writes the plan ahead, before any row is overwritten; a batch replayed before it was
@@ -72,6 +73,7 @@ class BatchReport:
     finished_at: float = 0.0
     stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
     dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
+    jobs: int | None = None  # Spark jobs this batch ran (``JobCounter``; None: not countable)
 
     @property
     def balanced(self) -> bool:
@@ -91,6 +93,7 @@ def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Sett
         "dead_letter_reasons": dict(sorted(report.dead_letter_reasons.items())),
         "seconds": report.seconds,
         "stages": dict(report.stages),  # seconds per step (``STAGES``)
+        "jobs": report.jobs,
         "as_of": as_of.isoformat(),
         "pii_mode": settings.pii_mode,
         "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
@@ -121,14 +124,24 @@ def _key_bytes(key) -> bytes | None:
     return str(key).encode("utf-8")
 
 
-def offset_ranges(raw) -> dict[tuple[str, int], tuple[int, int]]:
-    """``{(topic, partition): (lowest, highest offset)}`` of a Kafka-shaped DataFrame."""
-    return {
-        (r["topic"], r["partition"]): (r["lo"], r["hi"])
-        for r in raw.groupBy("topic", "partition")
-        .agg(F.min("offset").alias("lo"), F.max("offset").alias("hi"))
-        .collect()
-    }
+class JobCounter:
+    """Counts the Spark jobs a batch runs: those of the batch's job group started since creation.
+
+    Structured Streaming runs a micro-batch's jobs (``foreachBatch`` ones included) in the
+    query's job group; ``count`` is how many jobs of that group appeared since. None when
+    there is no group (a static DataFrame without one, as in a test that sets none).
+    """
+
+    def __init__(self, df):
+        self.sc = df.sparkSession.sparkContext
+        self.group = self.sc.getLocalProperty("spark.jobGroup.id")
+        self.before = self._ids()
+
+    def _ids(self) -> set[int]:
+        return set(self.sc.statusTracker().getJobIdsForGroup(self.group)) if self.group else set()
+
+    def count(self) -> int | None:
+        return len(self._ids() - self.before) if self.group else None
 
 
 def _ranges(offsets: dict) -> str:
@@ -162,20 +175,29 @@ class BatchWriter:
     def __call__(self, batch_df, batch_id: int) -> None:
         started, started_at = time.monotonic(), time.time()
         assert self.sinks is not None  # set by __post_init__
-        raw = batch_df.persist()  # read Kafka once; every step below reuses it
+        jobs = JobCounter(batch_df)
+        # per batch: a long stream rolls over midnight (a replay takes the date of its plan, below)
+        as_of = transform.resolve_as_of(self.settings)
+        erased = self.sinks.erased_keys()  # forgotten users are dropped, also on a replay
+        shaped = self._shape(batch_df, as_of, erased)
         try:
-            offsets = offset_ranges(raw)
+            counts, offsets = transform.batch_counts(shaped)  # the one pass over Kafka's rows
             if not offsets:
                 return
             key = contract.batch_key(offsets)
             plan = self.sinks.read_plan(key)  # written by an attempt killed before it was recorded
-            # per batch (a long stream rolls over midnight); a replay computes the ages its plan did
-            as_of = transform.resolve_as_of(self.settings, plan.as_of if plan else None)
-            stages = {OFFSETS: time.monotonic() - started}
+            if plan is not None and plan.as_of and plan.as_of != as_of.isoformat():
+                shaped.unpersist()  # a replay on another day: the ages must be those of its plan
+                as_of = transform.resolve_as_of(self.settings, plan.as_of)
+                shaped = self._shape(batch_df, as_of, erased)
+                counts, offsets = transform.batch_counts(shaped)
+            stages = {OFFSETS: 0.0, PARSED: time.monotonic() - started}  # one pass gives both
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
-            counts, written, reasons = self._write(batch_id, raw, as_of, key, stages, plan)
+            outcomes = ", ".join(f"{k}={v}" for k, v in counts.items())
+            self.stage(PARSED, batch_id, f"{outcomes} ({stages[PARSED]:.1f}s)")
+            written, reasons = self._write(batch_id, shaped, counts, erased, as_of, key, stages, plan)
         finally:
-            raw.unpersist()
+            shaped.unpersist()
         report = BatchReport(
             batch_id=batch_id,
             read=counts["read"],
@@ -189,6 +211,7 @@ class BatchWriter:
             finished_at=time.time(),
             stages={k: round(v, 3) for k, v in stages.items()},
             dead_letter_reasons=reasons,
+            jobs=jobs.count(),
         )
         if written != counts[contract.STORED]:
             raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
@@ -205,14 +228,20 @@ class BatchWriter:
         if self.on_stage:
             self.on_stage(stage, batch_id, detail)
 
+    def _shape(self, batch_df, as_of: dt.date, erased: set[str]):
+        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted."""
+        settings, hasher = self.settings, self.hasher or privacy.hash_pii
+        parsed = transform.parse(batch_df, settings.max_message_bytes)
+        return hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
+
     def _write(
-        self, batch_id: int, raw, as_of: dt.date, key: str, stages: dict, plan
-    ) -> tuple[dict, int, dict]:
-        """Transform one batch and write its outputs: plan, rows, late erasures, aggregates, dead letters.
+        self, batch_id: int, shaped, counts: dict, erased: set[str], as_of: dt.date, key: str, stages: dict, plan
+    ) -> tuple[int, dict]:
+        """Write one shaped batch's outputs: plan, rows, late erasures, aggregates, dead letters.
 
         ``plan``: the batch's plan if an earlier attempt wrote one (``Sinks.read_plan``).
-        Returns (counts, rows written, dead letters by reason)."""
-        settings, sinks, hasher = self.settings, self.sinks, self.hasher or privacy.hash_pii
+        Returns (rows written, dead letters by reason)."""
+        sinks = self.sinks
         assert sinks is not None  # set by __post_init__
         clock = [time.monotonic()]
 
@@ -223,36 +252,28 @@ class BatchWriter:
             clock[0] = now
 
         reasons: dict[str, int] = {}
-        erased = sinks.erased_keys()  # forgotten users are dropped, also on a replay
-        parsed = transform.parse(raw, settings.max_message_bytes)
-        shaped = hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
-        try:
-            counts = transform.outcome_counts(shaped)  # runs parse, validation and hashing once
-            lap(PARSED, ", ".join(f"{k}={v}" for k, v in counts.items()))
-            stored = transform.stored_rows(shaped)
-            any_stored = counts[contract.STORED] > 0
-            if plan is not None:
-                lap(AGGREGATES, f"{len(plan.rows)} groups change (the plan of an earlier attempt)")
-            elif any_stored:  # before any row is overwritten: the plan depends on the rows it replaces
-                change = aggregates.delta(stored, sinks.previous_rows(stored))
-                plan = sinks.write_plan(key, [r.asDict() for r in change.collect()], as_of.isoformat())
-                lap(AGGREGATES, f"{len(plan.rows)} groups change")
-            written = sinks.write_rows(stored) if any_stored else 0
-            lap(ROWS, f"{written} rows upserted")
-            late = sinks.erased_keys() - erased if any_stored else set()
-            if late:  # forgotten while this batch was being written: delete them again
-                gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
-                sinks.delete_erased([r["user_id"] for r in gone.collect()])
-            touched = sinks.apply_plan(plan) if plan is not None else 0
-            lap(MERGED, f"{touched} aggregate documents changed")
-            if counts[contract.DEAD]:
-                letters = dead_letter_messages(transform.dead_letters(shaped))
-                reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))
-                sent = sinks.write_dead_letters(letters, key)
-                lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
-        finally:
-            shaped.unpersist()
-        return counts, written, reasons
+        stored = transform.stored_rows(shaped)
+        any_stored = counts[contract.STORED] > 0
+        if plan is not None:
+            lap(AGGREGATES, f"{len(plan.rows)} groups change (the plan of an earlier attempt)")
+        elif any_stored:  # before any row is overwritten: the plan depends on the rows it replaces
+            change = aggregates.delta(stored, sinks.previous_rows(stored))
+            plan = sinks.write_plan(key, [r.asDict() for r in change.collect()], as_of.isoformat())
+            lap(AGGREGATES, f"{len(plan.rows)} groups change")
+        written = sinks.write_rows(stored) if any_stored else 0
+        lap(ROWS, f"{written} rows upserted")
+        late = sinks.erased_keys() - erased if any_stored else set()
+        if late:  # forgotten while this batch was being written: delete them again
+            gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
+            sinks.delete_erased([r["user_id"] for r in gone.collect()])
+        touched = sinks.apply_plan(plan) if plan is not None else 0
+        lap(MERGED, f"{touched} aggregate documents changed")
+        if counts[contract.DEAD]:
+            letters = dead_letter_messages(transform.dead_letters(shaped))
+            reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))
+            sent = sinks.write_dead_letters(letters, key)
+            lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
+        return written, reasons
 
 
 class StageEventFile:

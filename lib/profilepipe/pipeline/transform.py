@@ -333,10 +333,29 @@ def dead_letters(df: DataFrame) -> DataFrame:
 
 def outcome_counts(df: DataFrame) -> dict[str, int]:
     """``{"read", "stored", "filtered_minor", "erased", "dead_letter"}``; read counts records."""
+    return batch_counts(df)[0]
+
+
+def batch_counts(df: DataFrame) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
+    """``outcome_counts`` and the Kafka offset ranges ``{(topic, partition): (lo, hi)}``, in one job.
+
+    Every message gives at least one record (an empty envelope is a dead letter), so the
+    ranges are those of the Kafka rows themselves: the batch is named from the same pass
+    that parses, validates and hashes it.
+    """
     counts = dict.fromkeys(OUTCOMES, 0)
-    for row in df.groupBy("outcome").count().collect():
-        counts[row["outcome"]] = int(row["count"])
-    return {"read": sum(counts.values()), **counts}
+    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    rows = (
+        df.groupBy("outcome", "source_topic", "source_partition")
+        .agg(F.count(F.lit(1)).alias("n"), F.min("source_offset").alias("lo"), F.max("source_offset").alias("hi"))
+        .collect()
+    )
+    for r in rows:
+        counts[r["outcome"]] += int(r["n"])
+        tp = (r["source_topic"], int(r["source_partition"]))
+        lo, hi = ranges.get(tp, (r["lo"], r["hi"]))
+        ranges[tp] = (min(lo, int(r["lo"])), max(hi, int(r["hi"])))
+    return {"read": sum(counts.values()), **counts}, ranges
 
 
 def _outcome(erased_keys: list[str]) -> Column:
