@@ -25,7 +25,7 @@ Configuration comes from PROFILEPIPE_* environment variables (`profilepipe confi
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for name in ("pii_mode", "bcrypt_cost", "as_of", "seed", "source", "checkpoint_dir", "min_age"):
+    for name in ("pii_mode", "bcrypt_cost", "as_of", "seed", "source", "checkpoint_dir", "min_age", "stream_mode"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -315,6 +315,12 @@ def _add_pipeline_commands(sub) -> None:
     p.add_argument("--checkpoint-dir", help="checkpoint folder (default under .stack/)")
     p.add_argument("--reset", action="store_true", help="delete the checkpoint first (re-reads the topic)")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per step of each batch")
+    p.add_argument(
+        "--mode",
+        dest="stream_mode",
+        choices=["throughput", "latency"],
+        help="throughput (5 s trigger, big batches; default) or latency (0.5 s, small batches)",
+    )
     _add_privacy_args(p)
     p.set_defaults(func=cmd_stream)
 

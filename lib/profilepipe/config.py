@@ -58,6 +58,16 @@ def _f(default, help_text: str, secret: bool = False, factory=None):
     return field(default=default, metadata=meta)
 
 
+#: The two named ways to run the stream: what each sets unless set explicitly.
+#: ``latency``: a micro-batch every half second (or as soon as the previous one ends), small
+#: batches, so a record waits little (the notebook 05 / dashboard way); ``throughput``: a
+#: batch every 5 s, up to 20,000 records each, so the per-batch cost is spread thin.
+STREAM_MODES = {
+    "throughput": {"trigger_seconds": 5.0, "max_offsets_per_trigger": 20000},
+    "latency": {"trigger_seconds": 0.5, "max_offsets_per_trigger": 2000},
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     # Kafka
@@ -118,8 +128,11 @@ class Settings:
         "Structured Streaming checkpoint folder",
         factory=lambda: str(project_root() / ".stack" / "checkpoints"),
     )
-    trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds")
-    max_offsets_per_trigger: int = _f(20000, "Upper bound of Kafka offsets per micro-batch")
+    stream_mode: str = _f(
+        "throughput", "throughput (5 s trigger, batches up to 20,000) or latency (0.5 s, up to 2,000): STREAM_MODES"
+    )
+    trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds (default: the stream mode's)")
+    max_offsets_per_trigger: int = _f(20000, "Upper bound of Kafka offsets per micro-batch (default: the mode's)")
     max_message_bytes: int = _f(
         524288, "Messages larger than this are dead-lettered as too_large without being parsed"
     )
@@ -202,9 +215,17 @@ class Settings:
                 continue
             values[f.name] = _coerce(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        for name, value in STREAM_MODES.get(values.get("stream_mode", "throughput"), {}).items():
+            values.setdefault(name, value)  # the mode gives what was not set explicitly
         settings = cls(**values)
         settings.validate()
         return settings
+
+    def in_mode(self, mode: str) -> Settings:
+        """These settings with ``stream_mode`` and that mode's trigger and batch size (``STREAM_MODES``)."""
+        if mode not in STREAM_MODES:
+            raise ValueError(f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {mode!r}")
+        return self.replace(stream_mode=mode, **STREAM_MODES[mode])
 
     def replace(self, **changes) -> Settings:
         new = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -212,6 +233,10 @@ class Settings:
         return new
 
     def validate(self) -> None:
+        if self.stream_mode not in STREAM_MODES:
+            raise ValueError(
+                f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {self.stream_mode!r}"
+            )
         if self.pii_mode not in ("bcrypt", "hmac"):
             raise ValueError(f"{self.env_name('pii_mode')} must be 'bcrypt' or 'hmac', not {self.pii_mode!r}")
         if not 4 <= self.bcrypt_cost <= 31:

@@ -58,3 +58,28 @@ def test_secrets_are_masked_and_have_no_default():
     described = {name: default for name, default, _ in Settings.describe()}
     assert described["PROFILEPIPE_HMAC_KEY"] == "(none)"
     assert described["PROFILEPIPE_MONGO_PASSWORD"] == "(none)"
+
+
+def test_the_stream_mode_sets_the_trigger_and_batch_size_unless_they_are_set():
+    from profilepipe.config import STREAM_MODES, Settings
+
+    assert Settings.from_env({}).stream_mode == "throughput"
+    latency = Settings.from_env({"PROFILEPIPE_STREAM_MODE": "latency"})
+    assert (latency.trigger_seconds, latency.max_offsets_per_trigger) == (0.5, 2000)
+    mixed = Settings.from_env({"PROFILEPIPE_STREAM_MODE": "latency", "PROFILEPIPE_TRIGGER_SECONDS": "2"})
+    assert (mixed.trigger_seconds, mixed.max_offsets_per_trigger) == (2.0, 2000)  # explicit wins
+    back = latency.in_mode("throughput")
+    assert (back.stream_mode, back.trigger_seconds, back.max_offsets_per_trigger) == (
+        "throughput", *STREAM_MODES["throughput"].values()
+    )
+    with pytest.raises(ValueError, match="PROFILEPIPE_STREAM_MODE must be one of throughput, latency"):
+        Settings.from_env({"PROFILEPIPE_STREAM_MODE": "fast"})
+
+
+def test_the_cassandra_writer_is_python_or_jvm():
+    from profilepipe.config import Settings
+
+    assert Settings.from_env({}).cassandra_writer == "python"
+    assert Settings.from_env({"PROFILEPIPE_CASSANDRA_WRITER": "jvm"}).cassandra_writer == "jvm"
+    with pytest.raises(ValueError, match="PROFILEPIPE_CASSANDRA_WRITER must be python or jvm"):
+        Settings.from_env({"PROFILEPIPE_CASSANDRA_WRITER": "scala"})

@@ -98,7 +98,7 @@ class LiveRun:
     settings: Settings
     rate: float = 50.0
     seconds: float = 60.0
-    trigger_seconds: float = 1.0
+    trigger_seconds: float | None = None  # None: the latency mode's (``config.STREAM_MODES``)
     seed: str = "live"
     timeout: float = 300.0  # after the producer finished, for the stream to catch up
 
@@ -108,7 +108,7 @@ class LiveRun:
 
     def run(self, view: View | None = None, poll: float = 0.5) -> LiveResult:
         users = self.users()
-        settings = self.settings.replace(trigger_seconds=self.trigger_seconds)
+        settings = self.settings.in_mode("latency").replace(trigger_seconds=self.trigger_seconds)
         warm_up(settings)
         handle = stream.start(settings)
         sent: dict = {}
