@@ -25,7 +25,16 @@ Configuration comes from PROFILEPIPE_* environment variables (`profilepipe confi
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for name in ("pii_mode", "bcrypt_cost", "as_of", "seed", "source", "checkpoint_dir", "min_age", "stream_mode"):
+    for name in (
+        "pii_mode",
+        "bcrypt_cost",
+        "as_of",
+        "seed",
+        "source",
+        "checkpoint_dir",
+        "min_age",
+        "stream_mode",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value

@@ -89,7 +89,9 @@ class Settings:
     cassandra_ssl_cert_file: str = _f("", "PEM client certificate for mutual TLS (needs the key file)")
     cassandra_ssl_key_file: str = _f("", "PEM private key of the client certificate")
     cassandra_ssl_verify_hostname: bool = _f(True, "Check that the Cassandra certificate matches the host")
-    cassandra_writer: str = _f("python", "Who writes the users rows: python (cassandra-driver) or jvm (Java driver)")
+    cassandra_writer: str = _f(
+        "python", "Who writes the users rows: python (cassandra-driver) or jvm (Java driver)"
+    )
     cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
     cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
     # MongoDB
@@ -129,10 +131,13 @@ class Settings:
         factory=lambda: str(project_root() / ".stack" / "checkpoints"),
     )
     stream_mode: str = _f(
-        "throughput", "throughput (5 s trigger, batches up to 20,000) or latency (0.5 s, up to 2,000): STREAM_MODES"
+        "throughput",
+        "throughput (5 s trigger, batches up to 20,000) or latency (0.5 s, up to 2,000): STREAM_MODES",
     )
     trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds (default: the stream mode's)")
-    max_offsets_per_trigger: int = _f(20000, "Upper bound of Kafka offsets per micro-batch (default: the mode's)")
+    max_offsets_per_trigger: int = _f(
+        20000, "Upper bound of Kafka offsets per micro-batch (default: the mode's)"
+    )
     max_message_bytes: int = _f(
         524288, "Messages larger than this are dead-lettered as too_large without being parsed"
     )
@@ -224,7 +229,9 @@ class Settings:
     def in_mode(self, mode: str) -> Settings:
         """These settings with ``stream_mode`` and that mode's trigger and batch size (``STREAM_MODES``)."""
         if mode not in STREAM_MODES:
-            raise ValueError(f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {mode!r}")
+            raise ValueError(
+                f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {mode!r}"
+            )
         return self.replace(stream_mode=mode, **STREAM_MODES[mode])
 
     def replace(self, **changes) -> Settings:
@@ -235,7 +242,8 @@ class Settings:
     def validate(self) -> None:
         if self.stream_mode not in STREAM_MODES:
             raise ValueError(
-                f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {self.stream_mode!r}"
+                f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, "
+                f"not {self.stream_mode!r}"
             )
         if self.pii_mode not in ("bcrypt", "hmac"):
             raise ValueError(f"{self.env_name('pii_mode')} must be 'bcrypt' or 'hmac', not {self.pii_mode!r}")

@@ -98,7 +98,15 @@ DIMENSIONS = (
 AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
 UNDER_18 = "under 18"
 #: The columns of a stored row that its contribution to the aggregates depends on.
-CONTRIBUTION_COLUMNS = ("nationality", "country", "gender", "age", "email_domain", "registered_at", "ingested_at")
+CONTRIBUTION_COLUMNS = (
+    "nationality",
+    "country",
+    "gender",
+    "age",
+    "email_domain",
+    "registered_at",
+    "ingested_at",
+)
 AGGREGATE_RULE = "aggregates = GROUP BY over the users table, one contribution per stored row"
 
 

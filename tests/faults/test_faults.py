@@ -466,7 +466,8 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
     final = StreamProcess(settings, log, "--until-idle")
     assert final.finish() == 0, final.tail()
     assert stores.count_users(settings) == rows_before + sum(  # a changed minor became an adult
-        1 for u, v in zip(users, again, strict=False)
+        1
+        for u, v in zip(users, again, strict=False)
         if generator.expected_outcome(v, dt.date.fromisoformat(AS_OF)) == "stored"
         and generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) != "stored"
     )
@@ -478,8 +479,38 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
     assert replay.finish() == 0, replay.tail()
     assert_aggregates_equal_the_table(settings)
 
-    kept = next(u for u in users[500:] if generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) == "stored")
+    kept = next(
+        u for u in users[500:] if generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) == "stored"
+    )
     for uid in (again[1]["login"]["uuid"], kept["login"]["uuid"]):  # one changed, one not
         assert stores.forget_user(settings, uid) is True
     assert_aggregates_equal_the_table(settings)
     assert all(contract.balanced(b) for b in stores.read_batches(settings))
+
+
+def test_a_user_forgotten_while_its_batch_is_written_leaves_no_contribution(fault_settings, tmp_path):
+    """A user sent again, changed, is forgotten while the stream holds that batch between its
+    plan and its rows: the batch deletes the new row again and takes the user's contribution
+    out of its plan; ``forget`` waits for that batch before it reads the row. The aggregates
+    still equal the table (without both, the old row's contribution would be taken twice)."""
+    settings = fault_settings
+    log = tmp_path / "stream.log"
+    users = generator.generate_users(400, seed="late", minor_share=0.0, as_of=dt.date.fromisoformat(AS_OF))
+    assert producer.produce(users, settings, progress=False).sent == 400
+    assert StreamProcess(settings, log, "--until-idle").finish() == 0
+    again = _changed(users, 100)
+    assert producer.produce(again, settings, progress=False).sent == 100  # one batch
+    run = StreamProcess(settings, log, "--until-idle", hold=(batch_writer.AGGREGATES, 1))
+    run.wait_for_stage(batch_writer.AGGREGATES, 1, held=True)  # planned; the old rows still there
+    victim = again[1]["login"]["uuid"]
+    forgot: dict = {}
+    forgetting = threading.Thread(target=lambda: forgot.update(existed=stores.forget_user(settings, victim)))
+    forgetting.start()
+    time.sleep(2)  # the erasure is recorded; forget now waits for the batch being written
+    assert forgetting.is_alive()
+    run.hold_path.unlink()  # the batch goes on: it finds the erasure after its rows
+    forgetting.join(timeout=120)
+    assert forgot == {"existed": False}  # the batch had deleted the row again
+    assert run.finish() == 0, run.tail()
+    assert stores.get_user(settings, victim) is None and stores.count_users(settings) == 399
+    assert_aggregates_equal_the_table(settings)

@@ -71,7 +71,9 @@ def test_a_run_with_malformed_input_leaves_nothing_to_find(run, monkeypatch, cap
     assert report.dead_letters_scanned == MALFORMED
     name = settings.mongo_collection
     assert set(report.documents_by_collection) == {name, f"{name}_parts", f"{name}_batches"}
-    counts = report.documents_by_collection  # the parts are a write-ahead log: empty once batches are recorded
+    counts = (
+        report.documents_by_collection
+    )  # the parts are a write-ahead log: empty once batches are recorded
     assert counts[name] and counts[f"{name}_batches"] and counts[f"{name}_parts"] == 0
     assert report.secrets_checked >= 8 * USERS
     assert report.aggregates_checked == counts[name] and report.aggregate_differences == []
@@ -125,7 +127,10 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
         assert report.minors_stored == [str(minor_id)]
         assert report.dead_letters_scanned == MALFORMED + 1
         # rows written behind the stream's back are not in the aggregates: the audit sees that too
-        assert "country Nowhere: table 2 users (age sum 57), aggregates 0 (age sum 0)" in report.aggregate_differences
+        assert (
+            "country Nowhere: table 2 users (age sum 57), aggregates 0 (age sum 0)"
+            in report.aggregate_differences
+        )
         text = report.describe()
         assert phone not in text and cell not in text  # the report never shows the value
 

@@ -45,7 +45,10 @@ class FakeSinks:
         self.calls.append("previous_rows")
         ids = {r["user_id"] for r in rows.select("user_id").collect()}
         schema = rows.select(*contract.CONTRIBUTION_COLUMNS).schema
-        old = [tuple(self.table[i][c] for c in contract.CONTRIBUTION_COLUMNS) for i in sorted(ids & set(self.table))]
+        old = [
+            tuple(self.table[i][c] for c in contract.CONTRIBUTION_COLUMNS)
+            for i in sorted(ids & set(self.table))
+        ]
         return rows.sparkSession.createDataFrame(old, schema)
 
     def read_plan(self, key: str):
@@ -195,6 +198,7 @@ def test_a_user_forgotten_while_the_rows_are_written_is_deleted_again(raw, hmac_
     assert sinks.deleted == [mixed.lower()]  # ...and deleted again in the same batch
     assert sinks.calls.index("delete_erased") < sinks.calls.index("apply_plan")
     assert report.stored == 1  # it was stored when the batch read it
+    assert sinks.table == {} and sinks.nonzero() == {}  # its contribution taken back: aggregates = table
 
 
 def test_the_spark_erasure_key_equals_the_contract_on_mixed_case_ids(spark):

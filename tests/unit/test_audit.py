@@ -380,8 +380,15 @@ def test_audit_command_prints_the_report_and_fails_on_findings(monkeypatch, caps
 
 # ------------------------------------------------------------------ aggregates = the table
 def _row(nat="DE", country="Germany", gender="female", age=30):
-    return {"nationality": nat, "country": country, "gender": gender, "age": age, "email_domain": "example.com",
-            "registered_at": dt.datetime(2015, 6, 1, 12, 0), "ingested_at": dt.datetime(2026, 1, 15, 10, 30, 5)}
+    return {
+        "nationality": nat,
+        "country": country,
+        "gender": gender,
+        "age": age,
+        "email_domain": "example.com",
+        "registered_at": dt.datetime(2015, 6, 1, 12, 0),
+        "ingested_at": dt.datetime(2026, 1, 15, 10, 30, 5),
+    }
 
 
 def _docs(groups):
@@ -390,7 +397,9 @@ def _docs(groups):
 
 def test_aggregates_equal_to_the_tables_group_by_are_no_difference():
     rows = [_row(), _row(age=40), _row("GB", "United Kingdom", "male", 70)]
-    docs = _docs(contract.group_rows(rows)) + [{"dimension": "country", "key": "Norway", "count": 0, "age_sum": 0}]
+    docs = _docs(contract.group_rows(rows)) + [
+        {"dimension": "country", "key": "Norway", "count": 0, "age_sum": 0}
+    ]
     assert audit.aggregate_differences(rows, docs) == []
     report = audit.build_report([], rows, {}, [], dt.date(2026, 1, 15), 18, aggregates=docs)
     assert report.clean and report.aggregates_checked == len(docs)

@@ -70,7 +70,8 @@ def test_the_stream_mode_sets_the_trigger_and_batch_size_unless_they_are_set():
     assert (mixed.trigger_seconds, mixed.max_offsets_per_trigger) == (2.0, 2000)  # explicit wins
     back = latency.in_mode("throughput")
     assert (back.stream_mode, back.trigger_seconds, back.max_offsets_per_trigger) == (
-        "throughput", *STREAM_MODES["throughput"].values()
+        "throughput",
+        *STREAM_MODES["throughput"].values(),
     )
     with pytest.raises(ValueError, match="PROFILEPIPE_STREAM_MODE must be one of throughput, latency"):
         Settings.from_env({"PROFILEPIPE_STREAM_MODE": "fast"})

@@ -72,7 +72,9 @@ def compute(
     pairs = F.array(*[F.struct(F.lit(d).alias("dimension"), keys[d].alias("key")) for d in DIMENSIONS])
     w = F.col(weight) if weight else F.lit(1)
     return (
-        stored_df.select(F.coalesce(F.col("age"), F.lit(0)).alias("age"), w.alias("w"), F.explode(pairs).alias("p"))
+        stored_df.select(
+            F.coalesce(F.col("age"), F.lit(0)).alias("age"), w.alias("w"), F.explode(pairs).alias("p")
+        )
         .where(F.col("p.key").isNotNull())
         .groupBy(F.col("p.dimension").alias("dimension"), F.col("p.key").alias("key"))
         .agg(

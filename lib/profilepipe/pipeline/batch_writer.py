@@ -11,8 +11,8 @@
    writes the plan ahead, before any row is overwritten; a batch replayed before it was
    recorded reuses its plan, and the processing date the plan was computed with;
 4. writes, in this order: the stored rows, then deletes again any user forgotten while
-   the rows were being written, the plan applied to the aggregates (exactly once), the
-   dead letters (with their reasons);
+   the rows were being written (and takes their contributions out of the plan), the plan
+   applied to the aggregates (exactly once), the dead letters (with their reasons);
 5. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
    every row to store was written, and only then
 6. records the batch in the batch log (``batch_log``, the one place that builds that
@@ -235,7 +235,15 @@ class BatchWriter:
         return hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
 
     def _write(
-        self, batch_id: int, shaped, counts: dict, erased: set[str], as_of: dt.date, key: str, stages: dict, plan
+        self,
+        batch_id: int,
+        shaped,
+        counts: dict,
+        erased: set[str],
+        as_of: dt.date,
+        key: str,
+        stages: dict,
+        plan,
     ) -> tuple[int, dict]:
         """Write one shaped batch's outputs: plan, rows, late erasures, aggregates, dead letters.
 
@@ -263,9 +271,14 @@ class BatchWriter:
         written = sinks.write_rows(stored) if any_stored else 0
         lap(ROWS, f"{written} rows upserted")
         late = sinks.erased_keys() - erased if any_stored else set()
-        if late:  # forgotten while this batch was being written: delete them again
+        if late:  # forgotten while this batch was being written: delete them again...
             gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
-            sinks.delete_erased([r["user_id"] for r in gone.collect()])
+            rows = [
+                _utc(r.asDict()) for r in gone.select("user_id", *contract.CONTRIBUTION_COLUMNS).collect()
+            ]
+            sinks.delete_erased([r["user_id"] for r in rows])
+            if rows and plan is not None:  # ...and take back what the plan adds for them
+                plan = sinks.write_plan(key, _without(plan.rows, rows), plan.as_of or as_of.isoformat())
         touched = sinks.apply_plan(plan) if plan is not None else 0
         lap(MERGED, f"{touched} aggregate documents changed")
         if counts[contract.DEAD]:
@@ -274,6 +287,26 @@ class BatchWriter:
             sent = sinks.write_dead_letters(letters, key)
             lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
         return written, reasons
+
+
+def _utc(row: dict) -> dict:
+    """A collected row with its timestamps made aware (PySpark gives naive local-time datetimes)."""
+    return {
+        k: v.astimezone(dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is None else v
+        for k, v in row.items()
+    }
+
+
+def _without(change: list[dict], rows: list[dict]) -> list[dict]:
+    """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
+    total = {(r["dimension"], r["key"]): [r["count"], r["age_sum"]] for r in change}
+    for (dimension, key), (count, age_sum) in contract.group_rows(rows).items():
+        t = total.setdefault((dimension, key), [0, 0])
+        t[0] -= count
+        t[1] -= age_sum
+    return [
+        {"dimension": d, "key": k, "count": c, "age_sum": a} for (d, k), (c, a) in total.items() if c or a
+    ]
 
 
 class StageEventFile:

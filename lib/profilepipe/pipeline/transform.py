@@ -347,7 +347,11 @@ def batch_counts(df: DataFrame) -> tuple[dict[str, int], dict[tuple[str, int], t
     ranges: dict[tuple[str, int], tuple[int, int]] = {}
     rows = (
         df.groupBy("outcome", "source_topic", "source_partition")
-        .agg(F.count(F.lit(1)).alias("n"), F.min("source_offset").alias("lo"), F.max("source_offset").alias("hi"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.min("source_offset").alias("lo"),
+            F.max("source_offset").alias("hi"),
+        )
         .collect()
     )
     for r in rows:

@@ -166,7 +166,23 @@ class StoreSinks:
         mongo.record_batch(self.settings, key, doc)
 
 
-def forget_user(settings: Settings, user_id: str) -> bool:
+#: How long ``forget_user`` waits for the batches being written when it records an erasure.
+IN_FLIGHT_WAIT_SECONDS = 60.0
+
+
+def _wait_for_batches_in_flight(settings: Settings, wait: float) -> set[str]:
+    """Wait until every batch planned now is recorded (at most ``wait`` s); returns those still not."""
+    import time
+
+    pending = mongo.plans_in_flight(settings)
+    deadline = time.monotonic() + wait
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.2)
+        pending &= mongo.plans_in_flight(settings)
+    return pending
+
+
+def forget_user(settings: Settings, user_id: str, wait: float = IN_FLIGHT_WAIT_SECONDS) -> bool:
     """GDPR right to erasure: record the erasure, remove the user's contribution, delete the row.
 
     Returns whether a row was there. The erasure is recorded first, so a batch being
@@ -176,17 +192,33 @@ def forget_user(settings: Settings, user_id: str) -> bool:
     taken out of the aggregates by a plan of its own (``erase:<erasure key>``), written
     before the row is deleted, so a ``forget`` interrupted half-way and run again finishes
     exactly (``contract.AGGREGATE_RULE`` holds); without it the counts keep the user.
+
+    A batch being written when the erasure is recorded either dropped the user at its start
+    or finds the erasure after its rows (``BatchWriter``): it then deletes the row again and
+    takes its own contribution back. So the row is read only once those batches are
+    recorded (at most ``wait`` seconds; a stream killed mid-batch is not waited for longer,
+    and a warning says so).
     """
+    import logging
+
     from profilepipe.contract import erasure_key, group_rows
 
     uid = str(cassandra.user_uuid(user_id))
     cassandra.record_erasure(settings, uid)
+    if settings.erase_contribution and (stuck := _wait_for_batches_in_flight(settings, wait)):
+        logging.getLogger(__name__).warning(
+            "forget: %d batch(es) still being written after %.0f s (a stopped stream?): if one holds "
+            "this user, `profilepipe audit` will show its groups",
+            len(stuck),
+            wait,
+        )
     row = cassandra.get_user(settings, uid)
     key = f"erase:{erasure_key(uid)}"
     plan = mongo.read_plan(settings, key) if settings.erase_contribution else None
     if plan is None and row is not None and settings.erase_contribution:
         removed = [
-            {"dimension": d, "key": k, "count": -c, "age_sum": -a} for (d, k), (c, a) in group_rows([row]).items()
+            {"dimension": d, "key": k, "count": -c, "age_sum": -a}
+            for (d, k), (c, a) in group_rows([row]).items()
         ]
         plan = mongo.write_plan(settings, key, removed, None)
     cassandra.delete_erased(settings, [uid])

@@ -130,8 +130,15 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
             [
                 UpdateOne(
                     {"_id": dk},
-                    {"$setOnInsert": {"dimension": r["dimension"], "key": str(r["key"]), "count": 0,
-                                      "age_sum": 0, "applied": []}},
+                    {
+                        "$setOnInsert": {
+                            "dimension": r["dimension"],
+                            "key": str(r["key"]),
+                            "count": 0,
+                            "age_sum": 0,
+                            "applied": [],
+                        }
+                    },
                     upsert=True,
                 )
                 for dk, r in dks.items()
@@ -142,8 +149,10 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
             [
                 UpdateOne(
                     {"_id": dk, "applied": {"$ne": plan.key}},
-                    {"$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
-                     "$push": {"applied": plan.key}},
+                    {
+                        "$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
+                        "$push": {"applied": plan.key},
+                    },
                 )
                 for dk, r in dks.items()
             ],
@@ -157,14 +166,29 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
             ids = list(dks)[i : i + BULK_CHUNK * 4]
             for doc in merged.find({"_id": {"$in": ids}}, {"count": 1, "age_sum": 1}):
                 derived = _derived(int(doc["count"]), int(doc["age_sum"]), settings.k_anonymity)
-                ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {**derived, "updated_at": now},
-                                                             "$pull": {"applied": plan.key}}))
+                ops.append(
+                    UpdateOne(
+                        {"_id": doc["_id"]},
+                        {"$set": {**derived, "updated_at": now}, "$pull": {"applied": plan.key}},
+                    )
+                )
         _bulk_write(merged, ops)
 
     if not plan.applied:
         retry.call(add, f"mongodb: apply {len(dks)} aggregate changes", settings.sink_retry_seconds)
     retry.call(settle, f"mongodb: settle {len(dks)} aggregates", settings.sink_retry_seconds)
     return len(dks)
+
+
+def plans_in_flight(settings: Settings) -> set[str]:
+    """Keys of the batches whose plan is written and not yet recorded (a batch being written)."""
+    _, _, batches = collections(settings)
+    docs = retry.call(
+        lambda: list(batches.find({"plan": {"$exists": True}}, {"_id": 1})),
+        "mongodb: read the plans in flight",
+        settings.sink_retry_seconds,
+    )
+    return {d["_id"] for d in docs if not str(d["_id"]).startswith("erase:")}
 
 
 def drop_plan(settings: Settings, key: str, log_too: bool = False) -> None:
