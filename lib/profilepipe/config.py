@@ -167,7 +167,7 @@ class Settings:
     cassandra_heap: str = _f("1G", "Heap of the local Cassandra node")
     mongo_heap: str = _f("256m", "Heap of the local MongoDB-compatible server")
     mongo_server: str = _f(
-        "java", "The MongoDB-compatible server `stack up` starts on mongo_uri's port: ferretdb or java"
+        "ferretdb", "The MongoDB-compatible server `stack up` starts on mongo_uri's port: ferretdb or java"
     )
     ferretdb_dir: str = _f(
         None, "FerretDB built from its Go module (cache, never committed)", factory=_default_ferretdb_dir
