@@ -118,6 +118,16 @@ def _text(driver, element_id: str) -> str | None:
         return None
 
 
+def _settled_text(driver, element_id: str, timeout: float = 10.0) -> str | None:
+    """The element's text, read again while a refresh is replacing it (a slow machine redraws slowly)."""
+    deadline = time.monotonic() + timeout
+    text = _text(driver, element_id)
+    while text is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = _text(driver, element_id)
+    return text
+
+
 def _wait_for(driver, element_id: str, expected: str, timeout: float = 30.0) -> float:
     """Wait (no reload) until the element shows ``expected``; returns the time.time() it did."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -171,7 +181,7 @@ def test_the_page_shows_what_mongodb_holds(pipeline, browser, first_batch):
     want = _expected_on_page(pipeline)
     assert want["users-stored"] == str(first_batch) == str(stores.count_users(pipeline))
     assert {"avg-age-female", "avg-age-male"} <= set(want)
-    shown = {element_id: _text(browser, element_id) for element_id in want}
+    shown = {element_id: _settled_text(browser, element_id) for element_id in want}
     assert shown == want
 
 
