@@ -1,14 +1,15 @@
 """MongoDB: the merged aggregates and the batch log.
 
-Through pymongo. The merged documents (one per dimension and key: ``count``, ``age_sum``,
-``avg_age``, ``suppressed`` when ``count < k_anonymity``) follow ``contract.AGGREGATE_RULE``:
-they equal a GROUP BY over the users table. A batch changes them by a *plan*: its rows'
-contributions minus those of the rows they replace (``pipeline.aggregates.delta``),
-written ahead (``write_plan``: *parts* ``<dimension>|<key>|<batch key>`` and a header in
-the batch log) before the rows are overwritten, then applied exactly once
-(``apply_plan``). A batch replayed before it was recorded reuses its plan (the rows it
-was computed from may already be overwritten); recording the batch ends the plan.
-``stores.forget_user`` removes a user's contribution by a plan of its own.
+Through pymongo. The merged documents (one per dimension and key: ``count``, ``age_sum``;
+``read_aggregates`` adds ``avg_age`` and ``suppressed`` when ``count < k_anonymity``) follow
+``contract.AGGREGATE_RULE``: they equal a GROUP BY over the users table. A batch changes
+them by a *plan*: its rows' contributions minus those of the rows they replace
+(``pipeline.aggregates.delta``), written ahead (``write_plan``: *parts*
+``<dimension>|<key>|<batch key>`` and a header in the batch log) before the rows are
+overwritten, then applied exactly once (``apply_plan``). A batch replayed before it was
+recorded reuses its plan (the rows it was computed from may already be overwritten);
+recording the batch ends the plan. ``stores.forget_user`` removes a user's contribution by a
+plan of its own.
 
 The batch log (``<collection>_batches``) holds one document per batch key: its counts
 (``record_batch``, written last, when the batch is complete) and, while the batch is being
@@ -115,9 +116,8 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     Each merged document lists the plans being applied to it (``applied``): the ``$inc``
     and the ``$push`` of the key are one atomic update, guarded by ``applied != key``, so a
     replay never adds twice. Once every document holds it, the plan is marked applied;
-    only then are the keys pulled again (and the derived ``avg_age``/``suppressed``
-    refreshed), so the lists stay as short as the plans in flight. The cost depends on
-    the groups a batch touches, never on how long the stream has run.
+    only then are the keys pulled again, so the lists stay as short as the plans in flight.
+    The cost depends on the groups a batch touches, never on how long the stream has run.
     """
     from pymongo import UpdateOne
 
@@ -159,20 +159,10 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
         )
         batches.update_one({"_id": plan.key}, {"$set": {"plan.state": "applied"}})
 
-    def settle() -> None:
+    def settle() -> None:  # the derived avg_age/suppressed are computed when read (read_aggregates)
         now = dt.datetime.now(dt.UTC)
-        ops = []
-        for i in range(0, len(dks), BULK_CHUNK * 4):
-            ids = list(dks)[i : i + BULK_CHUNK * 4]
-            for doc in merged.find({"_id": {"$in": ids}}, {"count": 1, "age_sum": 1}):
-                derived = _derived(int(doc["count"]), int(doc["age_sum"]), settings.k_anonymity)
-                ops.append(
-                    UpdateOne(
-                        {"_id": doc["_id"]},
-                        {"$set": {**derived, "updated_at": now}, "$pull": {"applied": plan.key}},
-                    )
-                )
-        _bulk_write(merged, ops)
+        done = {"$set": {"updated_at": now}, "$pull": {"applied": plan.key}}
+        _bulk_write(merged, [UpdateOne({"_id": dk}, done) for dk in dks])
 
     if not plan.applied:
         retry.call(add, f"mongodb: apply {len(dks)} aggregate changes", settings.sink_retry_seconds)
