@@ -199,6 +199,31 @@ def test_mongo_serves_the_operations_the_pipeline_uses(settings):
         client.close()
 
 
+def test_ferretdb_finds_by_id_through_the_id_index(settings):
+    """The merge of a batch updates its groups by ``_id``; on FerretDB's SQLite backend each such
+    update used to scan the whole collection (its ``_id`` index was never used), so a batch's
+    merge grew with the stream's history. ``stack/ferretdb/patches/`` fixes that in our build:
+    the plan SQLite chose is in ``explain``'s answer."""
+    import pymongo
+
+    from profilepipe.localstack import services
+
+    if services.resolve(settings, "mongo").name != "ferretdb":
+        pytest.skip("the stack's MongoDB-compatible server is mongo-java-server (in memory, no SQL plan)")
+    client = pymongo.MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10000)
+    db = client[f"profilepipe_test_{uuid.uuid4().hex[:8]}"]
+    try:
+        db["merged"].insert_many([{"_id": f"country|{i}", "count": i} for i in range(50)])
+        # an update by _id finds its document by this query, then writes it by the same
+        # expression (FerretDB's explain shows the plan of finds only)
+        answer = db.command("explain", {"find": "merged", "filter": {"_id": "country|7"}})
+        plan = " ".join(answer["queryPlanner"]["Plan"])
+        assert answer["filterPushdown"] and "USING INDEX" in plan and "SCAN" not in plan, plan
+    finally:
+        client.drop_database(db.name)
+        client.close()
+
+
 # --------------------------------------------------------------------------- stack API
 def test_status_reports_all_healthy(settings):
     states = stack.status(settings)

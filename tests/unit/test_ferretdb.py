@@ -35,9 +35,21 @@ def test_the_version_is_pinned_once_in_stack_ferretdb_version():
     assert python == [], "the version is written only in stack/ferretdb/VERSION"
 
 
-def test_the_binary_is_cached_per_version(settings, tmp_path):
-    assert ferretdb.binary(settings) == tmp_path / "ferret" / ferretdb.version() / "ferretdb"
+def test_the_binary_is_cached_per_version_and_patches(settings, tmp_path):
+    build_id = ferretdb.build_id()
+    assert ferretdb.binary(settings) == tmp_path / "ferret" / build_id / "ferretdb"
     assert not ferretdb.built(settings)
+    patches = ferretdb.patches()
+    assert [p.name for p in patches] == sorted(p.name for p in patches) and patches
+    digest = re.fullmatch(re.escape(ferretdb.version()) + r"\+([0-9a-f]{8})", build_id)
+    assert digest, "a patched build is named by its patches, so a changed patch is rebuilt"
+
+
+def test_each_patch_says_why_before_its_diff():
+    for patch in ferretdb.patches():
+        text = patch.read_text()
+        head = text.split("--- a/", 1)[0]
+        assert len(head.split()) > 20 and "+++ b/" in text, f"{patch.name}: explain the change first"
 
 
 def test_the_command_line_serves_the_uri_port_from_sqlite_under_the_stack(settings, tmp_path):

@@ -5,10 +5,13 @@ needs nothing else (no PostgreSQL, no cgo). The version is pinned in one place, 
 ``stack/ferretdb/VERSION``.
 
 * build   :func:`build` compiles the pinned module with ``go build`` into
-  ``<ferretdb_dir>/<version>/ferretdb`` (a cache, like the jars: rebuilt only when the pin
-  changes). The module comes from the Go module proxy (``go mod download``); it is copied
-  into a build folder and given the ``build/version/version.txt`` its release builds get
-  (a plain ``go install`` of the module builds a binary that refuses to start without it).
+  ``<ferretdb_dir>/<version>+<patches>/ferretdb`` (a cache, like the jars: rebuilt only when
+  the pin or a patch changes). The module comes from the Go module proxy (``go mod
+  download``); it is copied into a build folder, given the ``build/version/version.txt`` its
+  release builds get (a plain ``go install`` of the module builds a binary that refuses to
+  start without it), and patched with ``stack/ferretdb/patches/*.patch`` in name order
+  (``git apply``; each patch says what it fixes and why; today one: ``_id`` lookups of the
+  SQLite backend use the ``_id`` index instead of scanning the table).
 * run     :func:`command`: the binary, the flags of ``stack/ferretdb/flags.options``
   (rendered like the JVM option files), then ``--listen-addr`` from ``PROFILEPIPE_MONGO_URI``.
   ``--state-dir=<stack_dir>/data/ferretdb`` is on every command line: it names the service
@@ -23,11 +26,13 @@ serves the plain local URI, like mongo-java-server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +45,7 @@ NAME = "ferretdb"
 MODULE = "github.com/FerretDB/FerretDB"
 PACKAGE = "./cmd/ferretdb"
 FLAGS = "flags.options"  # under stack/ferretdb/
+PATCHES = "patches"  # under stack/ferretdb/: *.patch, applied in name order
 MIN_GO = (1, 21)  # the oldest go that fetches the toolchain the module asks for (go 1.24) by itself
 BUILD_TIMEOUT = 1800
 
@@ -58,9 +64,25 @@ def version() -> str:
     return text
 
 
+def patches() -> list[Path]:
+    """The patches applied to the module before it is built (``stack/ferretdb/patches/*.patch``)."""
+    return sorted((layout.source_dir() / NAME / PATCHES).glob("*.patch"))
+
+
+def build_id() -> str:
+    """``<version>`` or ``<version>+<first 8 hex of the patches' SHA-256>``: names the build."""
+    found = patches()
+    if not found:
+        return version()
+    digest = hashlib.sha256()
+    for path in found:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{version()}+{digest.hexdigest()[:8]}"
+
+
 def binary(settings: Settings) -> Path:
-    """``<ferretdb_dir>/<version>/ferretdb``: where the pinned version is built."""
-    return Path(settings.ferretdb_dir).resolve() / version() / NAME
+    """``<ferretdb_dir>/<build_id>/ferretdb``: where the pinned version, patched, is built."""
+    return Path(settings.ferretdb_dir).resolve() / build_id() / NAME
 
 
 def built(settings: Settings) -> bool:
@@ -119,12 +141,28 @@ def _run(cmd: list[str], cwd: Path | None, what: str) -> str:
     return out.stdout
 
 
+def _apply(patch: Path, src: Path) -> None:
+    """``git apply`` one patch to the module's copy (``src``), as a tree of its own.
+
+    The copy may sit inside this project's checkout: ``GIT_CEILING_DIRECTORIES`` keeps git
+    from taking the checkout for the tree to patch (paths would then be the checkout's).
+    """
+    git = shutil.which("git")
+    if not git:
+        raise StackError(f"git is needed to apply {patch.name} to FerretDB's source: install git")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(src.parent)}
+    out = subprocess.run([git, "apply", "-p1", str(patch)], cwd=src, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise StackError(f"{patch} does not apply to FerretDB {version()}: {out.stderr.strip()}")
+
+
 def build(settings: Settings, echo: Echo = print) -> Path:
     """Build the pinned FerretDB into :func:`binary` unless it is there; returns its path.
 
     The module is downloaded by ``go mod download``, copied out of the (read-only) module
-    cache, given ``build/version/version.txt`` and built with ``go build -trimpath``; the
-    binary is moved into place last, so a failed build leaves no half-built cache.
+    cache into a temporary folder, given ``build/version/version.txt``, patched
+    (:func:`patches`) and built with ``go build -trimpath``; the binary is moved into place
+    last, so a failed build leaves no half-built cache.
     """
     target = binary(settings)
     if built(settings):
@@ -133,18 +171,23 @@ def build(settings: Settings, echo: Echo = print) -> Path:
     go, pin, started = _go(), version(), time.monotonic()
     echo(f"ferretdb: building {MODULE}@{pin} with {go} (first time: a minute or two) ...")
     info = json.loads(_run([go, "mod", "download", "-json", f"{MODULE}@{pin}"], None, "go mod download"))
-    work = target.parent / ".build"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(info["Dir"], work / "src")
-    for path in (work / "src").rglob("*"):  # the module cache is read-only
-        path.chmod(path.stat().st_mode | 0o200)
-    (work / "src" / "build" / "version" / "version.txt").write_text(pin + "\n")
-    out = work / NAME
-    _run([go, "build", "-trimpath", "-buildvcs=false", "-o", str(out), PACKAGE], work / "src", "go build")
-    reported = subprocess.run([str(out), "--version"], capture_output=True, text=True, timeout=60).stdout
-    if f"version: {pin}" not in reported:
-        raise StackError(f"the FerretDB just built says {reported.strip()!r}, not version {pin}")
-    out.replace(target)
-    shutil.rmtree(work, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ferretdb-build-", dir=target.parent))
+    try:
+        shutil.copytree(info["Dir"], work / "src")
+        for path in (work / "src").rglob("*"):  # the module cache is read-only
+            path.chmod(path.stat().st_mode | 0o200)
+        (work / "src" / "build" / "version" / "version.txt").write_text(pin + "\n")
+        for patch in patches():
+            _apply(patch, work / "src")
+            echo(f"ferretdb: applied {patch.name}")
+        out = work / NAME
+        _run([go, "build", "-trimpath", "-buildvcs=false", "-o", str(out), PACKAGE], work / "src", "go build")
+        reported = subprocess.run([str(out), "--version"], capture_output=True, text=True, timeout=60).stdout
+        if f"version: {pin}" not in reported:
+            raise StackError(f"the FerretDB just built says {reported.strip()!r}, not version {pin}")
+        out.replace(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     echo(f"ferretdb: {pin} built in {time.monotonic() - started:.0f}s ({target})")
     return target
