@@ -117,46 +117,40 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     and the ``$push`` of the key are one atomic update, guarded by ``applied != key``, so a
     replay never adds twice. Once every document holds it, the plan is marked applied;
     only then are the keys pulled again, so the lists stay as short as the plans in flight.
-    The cost depends on the groups a batch touches, never on how long the stream has run.
+    The guarded update runs first; only a batch that touches a new group (or a replay) also
+    creates the missing documents and runs it again. The cost depends on the groups a batch
+    touches, never on how long the stream has run (by ``_id``, through the ``_id`` index).
     """
     from pymongo import UpdateOne
 
     merged, _, batches = collections(settings)
     dks = {f"{r['dimension']}|{r['key']}": r for r in plan.rows}
+    start = [
+        UpdateOne(
+            {"_id": dk},
+            {"$setOnInsert": {"dimension": r["dimension"], "key": str(r["key"]), "count": 0, "age_sum": 0}},
+            upsert=True,
+        )
+        for dk, r in dks.items()
+    ]
+    guarded = [
+        UpdateOne(
+            {"_id": dk, "applied": {"$ne": plan.key}},
+            {
+                "$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
+                "$push": {"applied": plan.key},
+            },
+        )
+        for dk, r in dks.items()
+    ]
 
     def add() -> None:
-        _bulk_write(
-            merged,
-            [
-                UpdateOne(
-                    {"_id": dk},
-                    {
-                        "$setOnInsert": {
-                            "dimension": r["dimension"],
-                            "key": str(r["key"]),
-                            "count": 0,
-                            "age_sum": 0,
-                            "applied": [],
-                        }
-                    },
-                    upsert=True,
-                )
-                for dk, r in dks.items()
-            ],
-        )
-        _bulk_write(
-            merged,
-            [
-                UpdateOne(
-                    {"_id": dk, "applied": {"$ne": plan.key}},
-                    {
-                        "$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
-                        "$push": {"applied": plan.key},
-                    },
-                )
-                for dk, r in dks.items()
-            ],
-        )
+        # most groups of a batch exist already: the guarded $inc first; when some did not
+        # match (a new group, or a replay that had added to some), create the missing
+        # documents and run it again (the guard skips those that hold the plan)
+        if _bulk_write(merged, guarded) < len(guarded):
+            _bulk_write(merged, start)
+            _bulk_write(merged, guarded)
         batches.update_one({"_id": plan.key}, {"$set": {"plan.state": "applied"}})
 
     def settle() -> None:  # the derived avg_age/suppressed are computed when read (read_aggregates)
@@ -212,10 +206,12 @@ def _derived(count: int, age_sum: int, k_anonymity: int) -> dict:
     return {"avg_age": round(age_sum / count, 3) if count else None, "suppressed": count < k_anonymity}
 
 
-def _bulk_write(collection, ops: list) -> None:
-    """Unordered bulk writes of at most ``BULK_CHUNK`` operations each (idempotent upserts)."""
+def _bulk_write(collection, ops: list) -> int:
+    """Unordered bulk writes of at most ``BULK_CHUNK`` operations each; returns documents matched."""
+    matched = 0
     for i in range(0, len(ops), BULK_CHUNK):
-        collection.bulk_write(ops[i : i + BULK_CHUNK], ordered=False)
+        matched += collection.bulk_write(ops[i : i + BULK_CHUNK], ordered=False).matched_count
+    return matched
 
 
 def read_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
