@@ -64,7 +64,7 @@ def _f(default, help_text: str, secret: bool = False, factory=None):
 #: batch every 5 s, up to 20,000 records each, so the per-batch cost is spread thin.
 STREAM_MODES = {
     "throughput": {"trigger_seconds": 5.0, "max_offsets_per_trigger": 20000},
-    "latency": {"trigger_seconds": 0.5, "max_offsets_per_trigger": 2000},
+    "latency": {"trigger_seconds": 0.5, "max_offsets_per_trigger": 10000},
 }
 
 
@@ -132,7 +132,7 @@ class Settings:
     )
     stream_mode: str = _f(
         "throughput",
-        "throughput (5 s trigger, batches up to 20,000) or latency (0.5 s, up to 2,000): STREAM_MODES",
+        "throughput (5 s trigger, batches up to 20,000) or latency (0.5 s, up to 10,000): STREAM_MODES",
     )
     trigger_seconds: float = _f(5.0, "Processing-time trigger interval, seconds (default: the stream mode's)")
     max_offsets_per_trigger: int = _f(
@@ -149,6 +149,11 @@ class Settings:
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
+    spark_read_partitions: int = _f(
+        0,
+        "Spark partitions a micro-batch is read into (Kafka minPartitions); 0: the topic's "
+        "partitions x Spark's cores, so every core gets the same share of the batch",
+    )
     # Spark standalone cluster (`profilepipe cluster up`; use it with PROFILEPIPE_SPARK_MASTER=spark://...)
     spark_master_port: int = _f(7077, "Port of the local Spark standalone master (`profilepipe cluster up`)")
     spark_master_webui_port: int = _f(8180, "Web UI (and /json/ status) port of the local Spark master")
@@ -255,6 +260,8 @@ class Settings:
             raise ValueError(
                 f"{self.env_name('source')} must be api, samples or generator, not {self.source!r}"
             )
+        if self.spark_read_partitions < 0:
+            raise ValueError(f"{self.env_name('spark_read_partitions')} must be 0 (automatic) or more")
         if self.kafka_partitions < 1:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
         if self.cassandra_writer not in ("python", "jvm") or self.cassandra_max_in_flight < 1:

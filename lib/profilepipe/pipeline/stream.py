@@ -58,6 +58,17 @@ QUERY_NAME = "profilepipe_users"
 QUERY_STARTED = "query_started"  # the stage event ``run`` sends when a query has started
 
 
+def read_partitions(spark, settings: Settings) -> int:
+    """How many Spark partitions a micro-batch is read into (``spark_read_partitions``).
+
+    By default the topic's partitions times Spark's cores: Spark splits each Kafka partition's
+    range of the batch into that many pieces (``minPartitions``), so the tasks of the first
+    stage, which parses and validates, come in whole rounds on the cores (3 partitions on 2
+    cores are 3 tasks, the last one running alone; 6 tasks keep both busy).
+    """
+    return settings.spark_read_partitions or settings.kafka_partitions * spark.sparkContext.defaultParallelism
+
+
 def read_kafka(spark, settings: Settings):
     return (
         spark.readStream.format("kafka")
@@ -65,6 +76,7 @@ def read_kafka(spark, settings: Settings):
         .option("subscribe", settings.kafka_topic)
         .option("startingOffsets", settings.starting_offsets)
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .option("minPartitions", read_partitions(spark, settings))
         .option("failOnDataLoss", "false")
         # ride out a broker restart (~10 s) before failing the query; a failed query is
         # restarted from its checkpoint by ``run``
