@@ -380,8 +380,10 @@ def _add_notebook_commands(sub) -> None:
 
     p = sub.add_parser("bench", help="end-to-end throughput and latency benchmark")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    p.add_argument("--users", type=int, help="users for the fast modes (default 50000)")
-    p.add_argument("--skip-baseline", action="store_true", help="skip the row-at-a-time baseline")
+    p.add_argument("--users", type=int, help="users of the throughput runs (default 200000)")
+    p.add_argument(
+        "--skip-baseline", action="store_true", help="skip the seed-style row-at-a-time bcrypt run"
+    )
     p.set_defaults(func=cmd_bench)
 
 

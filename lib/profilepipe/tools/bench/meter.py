@@ -1,0 +1,124 @@
+"""Where the cores and the memory go: CPU seconds and peak resident memory per process.
+
+A ``Meter`` samples, every ``interval`` seconds while a run lasts, the processes of the
+benchmark by role: this Python process (the Spark driver's Python side), Spark's JVM (a
+``java`` child of it), the Python workers (``python`` descendants: PySpark's daemon and the
+workers it forks), and each server of the stack (``kafka``, ``cassandra``, ``mongo``).
+
+CPU seconds of a run: for each process, its CPU time (user + system) at the last sample
+minus that at the first (0 for a process that started during the run), summed by role. A
+Python worker that ends between two samples loses at most ``interval`` seconds of its CPU
+time; PySpark reuses its workers (``spark.python.worker.reuse``), so that is rare.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from profilepipe.config import Settings
+from profilepipe.localstack import services
+
+#: The roles of ``Meter``, in the order the tables list them.
+ROLES = ("spark JVM", "python workers", "driver python", "kafka", "cassandra", "mongo")
+
+
+def _children(proc) -> list:
+    try:
+        return proc.children(recursive=True)
+    except Exception:  # psutil.NoSuchProcess: it ended
+        return []
+
+
+def _name(proc) -> str:
+    try:
+        return proc.name()
+    except Exception:  # it ended between listing and reading
+        return ""
+
+
+def _cpu(proc) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+class Meter:
+    """CPU seconds and peak RSS (MiB) by role (``ROLES``) over a ``with`` block."""
+
+    def __init__(self, settings: Settings, interval: float = 0.5):
+        self.settings, self.interval = settings, interval
+        self.first: dict[int, float] = {}  # pid -> CPU seconds when first seen
+        self.last: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds at the last sample)
+        self.peak: dict[str, float] = {}
+        self.started = self.wall = 0.0  # monotonic start, seconds the block lasted
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._servers = self._server_processes()
+
+    def _server_processes(self) -> dict[str, object]:
+        out = {}
+        for svc in services.chosen(None, self.settings):
+            proc = svc.process(self.settings)
+            if proc is not None:
+                out[svc.role] = proc
+        return out
+
+    def __enter__(self) -> Meter:
+        self.started = time.monotonic()
+        self._sample(start=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.wall = time.monotonic() - self.started
+
+    def processes(self) -> list[tuple[str, object]]:
+        """(role, psutil.Process) of every process measured now.
+
+        Python processes under Spark's JVM are its workers; other children of this process
+        (the producer's encoding helper) count as the driver's Python.
+        """
+        import psutil
+
+        me = psutil.Process()
+        out = [("driver python", me)]
+        workers: set[int] = set()
+        for child in _children(me):
+            if "java" in _name(child):
+                out.append(("spark JVM", child))
+                for worker in _children(child):
+                    workers.add(worker.pid)
+                    out.append(("python workers", worker))
+        out += [("driver python", c) for c in _children(me) if c.pid not in workers and "python" in _name(c)]
+        out += list(self._servers.items())
+        return out
+
+    def _sample(self, start: bool = False) -> None:
+        rss: dict[str, float] = {}
+        for role, proc in self.processes():
+            try:
+                cpu, mem = _cpu(proc), proc.memory_info().rss / 2**20
+            except Exception:  # ended between listing and reading
+                continue
+            self.first.setdefault(proc.pid, cpu if start else 0.0)
+            self.last[proc.pid] = (role, cpu)
+            rss[role] = rss.get(role, 0.0) + mem
+        for role, mb in rss.items():
+            self.peak[role] = max(self.peak.get(role, 0.0), mb)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._sample()
+            except Exception:  # never let one bad sample end the measurement
+                continue
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds by role over the block."""
+        out = dict.fromkeys(ROLES, 0.0)
+        for pid, (role, cpu) in self.last.items():
+            out[role] = out.get(role, 0.0) + max(0.0, cpu - self.first.get(pid, 0.0))
+        return out

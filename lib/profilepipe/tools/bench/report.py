@@ -1,0 +1,164 @@
+"""The benchmark's Markdown report: one run's tables, every ratio against a run of the same day.
+
+``render(info, results)``. ``results`` holds the ``runs.Run`` of each run by key (``KEYS``),
+the producer's summary and bcrypt's own bound. Ratios are computed here, always between
+two runs of this report: timings on this machine vary about 2x from day to day, so only
+comparisons within one run mean something.
+"""
+
+from __future__ import annotations
+
+from profilepipe.pipeline import batch_writer
+from profilepipe.tools.bench.meter import ROLES
+
+#: The runs of a full benchmark, in the order of the main table.
+KEYS = (*("alone", "limit", "peer", "hmac_jvm", "hmac_python", "bcrypt4", "seed4", "bcrypt10", "bcrypt12"),)
+#: Stages of the pipeline's batches shown in the stage table (``batch_writer.STAGES``).
+STAGE_COLUMNS = (
+    batch_writer.PARSED,
+    batch_writer.AGGREGATES,
+    batch_writer.ROWS,
+    batch_writer.MERGED,
+    batch_writer.DEAD_LETTERS,
+)
+
+
+def _f(x, fmt: str = "{:,.1f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _ratio(a, b) -> str:
+    return f"{a.rate / b.rate:.2f}x" if a is not None and b is not None and b.rate else "-"
+
+
+def comparisons(results: dict) -> dict[str, str]:
+    """The ratio column of the main table, by run key."""
+    r, bound = results.get, results["bound"]
+    out = {}
+    for key in ("hmac_jvm", "hmac_python"):
+        if r(key):
+            out[key] = f"ours/limit {_ratio(r(key), r('limit'))}, ours/peer {_ratio(r(key), r('peer'))}"
+    if r("limit") and r("alone"):
+        out["limit"] = f"{_ratio(r('limit'), r('alone'))} of the store alone"
+    if r("peer"):
+        out["peer"] = f"peer/limit {_ratio(r('peer'), r('limit'))}"
+    for cost in (4, 10, 12):
+        run = r(f"bcrypt{cost}")
+        if run:
+            best = results["cores"] * bound[cost] / 2  # two hashes (phone, address) per user
+            out[f"bcrypt{cost}"] = f"{run.rate / best:.0%} of bcrypt's bound {best:,.1f}/s"
+    if r("seed4") and r("bcrypt4"):
+        out["seed4"] = f"ours/seed-style {_ratio(r('bcrypt4'), r('seed4'))}"
+    return out
+
+
+def render(info: dict, results: dict) -> str:
+    """The whole report (Markdown)."""
+    runs = [(k, results[k]) for k in KEYS if results.get(k)]
+    ratio = comparisons(results)
+    prod = results.get("producer")
+    lines = [
+        f"# Benchmark {info['date']}",
+        "",
+        f"Machine: {info['cores']} cores, {info['memory_gib']:.0f} GiB, every server on it; "
+        + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        "",
+        f"Input: {info['users']:,} generated v1.4 users (adults), micro-batches of up to "
+        f"{info['batch']:,} records (the throughput mode), each run its own table, collection and "
+        "checkpoint; rate = users / (end of the last batch - start of the first).",
+        "",
+        "## Throughput",
+        "",
+        "| run | users | seconds | users/s | batches | median batch s | compared (same run) |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    if prod is not None:
+        lines.append(
+            f"| producer (kafka-python, acks=all) | {prod.sent:,} | {prod.seconds:.1f} | "
+            f"{prod.users_per_s:,.0f} | - | - | target 20,000/s |"
+        )
+    for key, run in runs:
+        lines.append(
+            f"| {run.name} | {run.users:,} | {run.seconds:.1f} | {run.rate:,.0f} | "
+            f"{len(run.batches) or '-'} | {_f(run.median('seconds'), '{:.2f}')} | "
+            f"{ratio.get(key, run.note)} |"
+        )
+    lines += [
+        "",
+        "## Where a batch goes (the pipeline's runs; median seconds per batch)",
+        "",
+        "| run | records | " + " | ".join(STAGE_COLUMNS) + " | batch | between batches | Spark jobs |",
+        "|---|---:|" + "---:|" * (len(STAGE_COLUMNS) + 3),
+    ]
+    every = runs + [(k, results[k]) for k in ("latency1000", "latency5000") if results.get(k)]
+    for _key, run in every:
+        if not run.batches or "jobs" not in run.batches[0]:
+            continue
+        gaps = _between(run.batches)
+        cells = [_f(run.stage_median(s), "{:.2f}") for s in STAGE_COLUMNS]
+        lines.append(
+            f"| {run.name} | {_f(run.median('records'), '{:,.0f}')} | " + " | ".join(cells) + " | "
+            f"{_f(run.median('seconds'), '{:.2f}')} | {_f(gaps, '{:.2f}')} | "
+            f"{_f(run.median('jobs'), '{:.0f}')} |"
+        )
+    lines += _latency_lines(results)
+    lines += [
+        "",
+        "## Where the cores go (CPU seconds per 1,000 users, by process)",
+        "",
+        "| run | " + " | ".join(ROLES) + " | all | cores busy |",
+        "|---|" + "---:|" * (len(ROLES) + 2),
+    ]
+    for _key, run in every:
+        if not run.users or not run.cpu:
+            continue
+        per = [run.cpu.get(role, 0.0) * 1000 / run.users for role in ROLES]
+        total = sum(run.cpu.values())
+        lines.append(
+            f"| {run.name} | "
+            + " | ".join(f"{x:.2f}" for x in per)
+            + f" | {sum(per):.2f} | {total / (run.wall or run.seconds):.2f} of {info['cores']} |"
+        )
+    peak: dict[str, float] = {}
+    for _key, run in every:
+        for role, mb in run.peak.items():
+            peak[role] = max(peak.get(role, 0.0), mb)
+    lines += [
+        "",
+        "Peak resident memory over all runs: "
+        + ", ".join(f"{role} {peak[role]:,.0f} MiB" for role in ROLES if role in peak),
+        "",
+        "bcrypt on this machine (one thread): "
+        + ", ".join(f"cost {c}: {r:,.1f} hashes/s" for c, r in results["bound"].items()),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _between(batches: list[dict]) -> float | None:
+    """Median seconds from the end of a batch to the start of the next (Spark's own work between them)."""
+    ends = sorted((b["started_at"], b["finished_at"]) for b in batches if b.get("started_at"))
+    gaps = [nxt[0] - prev[1] for prev, nxt in zip(ends, ends[1:], strict=False)]
+    return sorted(gaps)[len(gaps) // 2] if gaps else None
+
+
+def _latency_lines(results: dict) -> list[str]:
+    out = [
+        "",
+        "## Latency (Kafka timestamp -> Cassandra write time, the latency mode)",
+        "",
+        "| input /s | produced /s | seconds | rows | p50 s | p95 s | p99 s | max s | median batch |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key in ("latency1000", "latency5000"):
+        run = results.get(key)
+        if not run:
+            continue
+        lat = run.latency
+        out.append(
+            f"| {lat['input']:,.0f} | {lat['produced']:,.0f} | {run.seconds:.0f} | {run.users:,} | "
+            + " | ".join(_f(lat.get(p), "{:.2f}") for p in ("p50", "p95", "p99", "max"))
+            + f" | {_f(run.median('records'), '{:,.0f}')} records in "
+            f"{_f(run.median('seconds'), '{:.2f}')} s |"
+        )
+    return out

@@ -1,0 +1,47 @@
+"""The benchmark's report (``tools.bench.report``): every ratio is between two runs of the same report."""
+
+from __future__ import annotations
+
+from profilepipe.tools.bench import report
+from profilepipe.tools.bench.runs import Run, percentiles
+
+
+def _run(name, users, seconds, **kw):
+    batch = {"seconds": 2.0, "records": users, "stages": {"parse+hash": 1.0, "cassandra": 0.5}, "jobs": 9}
+    return Run(
+        name, users, seconds, [batch], {"spark JVM": 10.0, "cassandra": 5.0}, {"spark JVM": 900.0}, **kw
+    )
+
+
+def _report(**runs):
+    info = {"date": "2026-12-01", "cores": 2, "memory_gib": 24, "versions": {}, "users": 1000, "batch": 20000}
+    return report.render(info, {"bound": {4: 1000.0, 10: 16.0, 12: 4.0}, "cores": 2, **runs})
+
+
+def test_ours_is_compared_with_the_limit_and_the_peer_of_the_same_run():
+    text = _report(
+        limit=_run("limit", 1000, 1.0),
+        peer=_run("peer", 1000, 2.0),
+        hmac_jvm=_run("ours", 1000, 4.0, wall=5.0),
+    )
+    assert "| ours | 1,000 | 4.0 | 250 | 1 | 2.00 | ours/limit 0.25x, ours/peer 0.50x |" in text
+    assert "| peer | 1,000 | 2.0 | 500 | 1 | 2.00 | peer/limit 0.50x |" in text
+    # CPU per 1,000 users by process, and the cores busy over the measured block
+    assert "| ours | 10.00 | 0.00 | 0.00 | 0.00 | 5.00 | 0.00 | 15.00 | 3.00 of 2 |" in text
+
+
+def test_bcrypt_runs_are_compared_with_bcrypts_own_bound_and_the_seed_style_run():
+    text = _report(bcrypt4=_run("b4", 1000, 2.0), seed4=_run("seed", 1000, 4.0))
+    assert "50% of bcrypt's bound 1,000.0/s" in text  # 2 cores x 1,000 hashes/s / 2 hashes per user
+    assert "ours/seed-style 2.00x" in text
+
+
+def test_a_missing_run_leaves_its_ratio_out_instead_of_dividing_by_nothing():
+    text = _report(hmac_jvm=_run("ours", 1000, 4.0))
+    assert "ours/limit -, ours/peer -" in text
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(i) for i in range(1, 101)]
+    assert percentiles(values) == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
+    assert percentiles([]) == {}
