@@ -84,17 +84,18 @@ class Meter:
         import psutil
 
         me = psutil.Process()
-        out = [("driver python", me)]
-        workers: set[int] = set()
-        for child in _children(me):
-            if "java" in _name(child):
-                out.append(("spark JVM", child))
-                for worker in _children(child):
-                    workers.add(worker.pid)
-                    out.append(("python workers", worker))
-        out += [("driver python", c) for c in _children(me) if c.pid not in workers and "python" in _name(c)]
-        out += list(self._servers.items())
-        return out
+        children = _children(me)
+        jvms = [c for c in children if "java" in _name(c)]
+        workers = [w for jvm in jvms for w in _children(jvm)]
+        under_jvm = {w.pid for w in workers}
+        helpers = [c for c in children if c.pid not in under_jvm and "python" in _name(c)]
+        return [
+            ("driver python", me),
+            *(("spark JVM", c) for c in jvms),
+            *(("python workers", w) for w in workers),
+            *(("driver python", c) for c in helpers),
+            *self._servers.items(),
+        ]
 
     def _sample(self, start: bool = False) -> None:
         rss: dict[str, float] = {}

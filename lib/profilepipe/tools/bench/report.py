@@ -8,6 +8,8 @@ comparisons within one run mean something.
 
 from __future__ import annotations
 
+import statistics
+
 from profilepipe.pipeline import batch_writer
 from profilepipe.tools.bench.meter import ROLES
 
@@ -66,11 +68,10 @@ def render(info: dict, results: dict) -> str:
         f"Input: {info['users']:,} generated v1.4 users (adults), micro-batches of up to "
         f"{info['batch']:,} records (the throughput mode), each run its own table, collection and "
         "checkpoint; rate = users / (end of the last batch - start of the first).",
-        "",
-        "## Throughput",
-        "",
-        "| run | users | seconds | users/s | batches | median batch s | compared (same run) |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        *_table(
+            "Throughput",
+            ("run", "users", "seconds", "users/s", "batches", "median batch s", "compared (same run)"),
+        ),
     ]
     if prod is not None:
         lines.append(
@@ -83,13 +84,11 @@ def render(info: dict, results: dict) -> str:
             f"{len(run.batches) or '-'} | {_f(run.median('seconds'), '{:.2f}')} | "
             f"{ratio.get(key, run.note)} |"
         )
-    lines += [
-        "",
-        "## Where a batch goes (the pipeline's runs; median seconds per batch)",
-        "",
-        "| run | records | " + " | ".join(STAGE_COLUMNS) + " | batch | between batches | Spark jobs |",
-        "|---|---:|" + "---:|" * (len(STAGE_COLUMNS) + 3),
-    ]
+    lines += _table(
+        "Where a batch goes (the pipeline's runs; median seconds per batch)",
+        ("run", "records", *STAGE_COLUMNS, "batch", "between batches", "Spark jobs"),
+        text_columns=(0,),
+    )
     every = runs + [(k, results[k]) for k in ("latency1000", "latency5000") if results.get(k)]
     for _key, run in every:
         if not run.batches or "jobs" not in run.batches[0]:
@@ -102,13 +101,11 @@ def render(info: dict, results: dict) -> str:
             f"{_f(run.median('jobs'), '{:.0f}')} |"
         )
     lines += _latency_lines(results)
-    lines += [
-        "",
-        "## Where the cores go (CPU seconds per 1,000 users, by process)",
-        "",
-        "| run | " + " | ".join(ROLES) + " | all | cores busy |",
-        "|---|" + "---:|" * (len(ROLES) + 2),
-    ]
+    lines += _table(
+        "Where the cores go (CPU seconds per 1,000 users, by process)",
+        ("run", *ROLES, "all", "cores busy"),
+        text_columns=(0,),
+    )
     for _key, run in every:
         if not run.users or not run.cpu:
             continue
@@ -139,17 +136,22 @@ def _between(batches: list[dict]) -> float | None:
     """Median seconds from the end of a batch to the start of the next (Spark's own work between them)."""
     ends = sorted((b["started_at"], b["finished_at"]) for b in batches if b.get("started_at"))
     gaps = [nxt[0] - prev[1] for prev, nxt in zip(ends, ends[1:], strict=False)]
-    return sorted(gaps)[len(gaps) // 2] if gaps else None
+    return statistics.median_high(gaps) if gaps else None
+
+
+def _table(title: str, columns: tuple[str, ...], text_columns: tuple[int, ...] = (0, -1)) -> list[str]:
+    """A section title and a Markdown table head; numbers right-aligned, ``text_columns`` left."""
+    text = {i % len(columns) for i in text_columns}
+    align = ["---" if i in text else "---:" for i in range(len(columns))]
+    return ["", f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "|".join(align) + "|"]
 
 
 def _latency_lines(results: dict) -> list[str]:
-    out = [
-        "",
-        "## Latency (Kafka timestamp -> Cassandra write time, the latency mode)",
-        "",
-        "| input /s | produced /s | seconds | rows | p50 s | p95 s | p99 s | max s | median batch |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
+    out = _table(
+        "Latency (Kafka timestamp -> Cassandra write time, the latency mode)",
+        ("input /s", "produced /s", "seconds", "rows", "p50 s", "p95 s", "p99 s", "max s", "median batch"),
+        text_columns=(-1,),
+    )
     for key in ("latency1000", "latency5000"):
         run = results.get(key)
         if not run:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -236,16 +235,11 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
     stack.ensure_topics(settings)
     users = generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
-    sent: dict = {}
     with Meter(settings) as meter:
         handle = stream.start(settings, trigger="processing")
         try:
             time.sleep(8)  # the first (empty) batches: Spark warm before the clock starts
-            sender = threading.Thread(
-                target=lambda: sent.update(s=producer.produce(users, settings, rate=rate, progress=False))
-            )
-            sender.start()
-            sender.join()
+            summary = producer.produce(users, settings, rate=rate, progress=False)  # the query runs meanwhile
             deadline = time.time() + 600
             while stores.count_users(settings) < len(users) and time.time() < deadline:
                 time.sleep(1)
@@ -259,8 +253,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     lat = sorted(r.w / 1e6 - r.ingested_at.replace(tzinfo=dt.UTC).timestamp() for r in rows)
     drop_run(settings)
     reports = [r for r in handle.writer.reports if r.read]
-    summary = sent["s"]
-    run = Run(
+    return Run(
         name,
         len(lat),
         summary.seconds,
@@ -270,7 +263,6 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         latency={**percentiles(lat), "input": rate, "produced": summary.users_per_s},
         wall=meter.wall,
     )
-    return run
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
