@@ -231,3 +231,13 @@ def test_there_is_one_command_line_parser():
         text = path.read_text()
         assert "argparse" not in text, path.name
         assert not re.search(r"\bsvc == \"(kafka|cassandra|mongo)\"", text), path.name
+
+
+def test_kraft_cluster_ids_never_read_as_an_option():
+    """1 id in 64 of plain base64 starts with '-', which kafka-storage took for an option."""
+    import base64
+
+    ids = [services.kraft_cluster_id() for _ in range(5000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 and len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)

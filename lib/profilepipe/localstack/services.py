@@ -159,6 +159,18 @@ class Service:
 
 
 # --------------------------------------------------------------------------- Kafka
+def kraft_cluster_id() -> str:
+    """A new KRaft cluster id: 22 characters of URL-safe base64 of a random UUID.
+
+    Drawn as Kafka's own ``Uuid.randomUuid()`` does: an id starting with ``-`` (1 in 64)
+    is drawn again, since command lines would read it as an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_kafka(settings: Settings, log) -> None:
     """Format the KRaft storage (a new cluster id) unless ``data/kafka/meta.properties`` exists."""
     data = layout.data_dir(settings, "kafka")
@@ -166,7 +178,7 @@ def _format_kafka(settings: Settings, log) -> None:
         return
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = kraft_cluster_id()
     values = templates.values(settings, "kafka")
     cmd = [
         jars.java(settings),
@@ -176,8 +188,7 @@ def _format_kafka(settings: Settings, log) -> None:
         "kafka.tools.StorageTool",
         "format",
         "--standalone",
-        "-t",
-        cluster_id,
+        f"--cluster-id={cluster_id}",  # one argument: an id may not be taken for an option
         "-c",
         str(layout.conf_dir(settings) / "kafka.properties"),
     ]
