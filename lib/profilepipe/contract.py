@@ -16,6 +16,12 @@ exploded. ``RAW_KAFKA_SCHEMA`` is the shape of the Kafka source's rows.
 dead_letter``, for every micro-batch and every sum of batches; ``balanced`` checks it on
 anything that carries those counts (a batch report, a stream result, a batch-log document).
 
+**Instants** are UTC everywhere they are stored or compared. A naive datetime means
+different things by where it comes from: PySpark hands Python the process's *local* wall
+clock (whatever ``spark.sql.session.timeZone`` says), the Cassandra driver and pymongo hand
+back *UTC*. ``from_spark`` and ``from_store`` make each an aware UTC datetime; nothing else
+converts.
+
 **Personal data**: ``PII_PATHS`` are the values of a user that no store may hold.
 
 **Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count`` and
@@ -151,6 +157,26 @@ def processing_date(value: dt.date | dt.datetime | str | None) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def from_spark(value: Any) -> Any:
+    """A datetime PySpark collected (naive: the process's local time) as an aware UTC one.
+
+    Anything that is not a naive datetime is returned as it is.
+    """
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def from_store(value: Any) -> Any:
+    """A datetime the Cassandra driver or pymongo returned (naive: UTC) as an aware UTC one.
+
+    Anything that is not a naive datetime is returned as it is.
+    """
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def age_on(birth: dt.date, as_of: dt.date) -> int:

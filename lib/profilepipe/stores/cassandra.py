@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from profilepipe import retry
+from profilepipe import contract, retry
 from profilepipe.config import Settings
 from profilepipe.contract import CONTRIBUTION_COLUMNS, USER_COLUMNS, erasure_key
 
@@ -56,12 +56,6 @@ def _insert_cql(settings: Settings) -> str:
     return f"INSERT INTO {_table(settings)} ({cols}) VALUES ({marks})"
 
 
-def _utc(value):
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def _row_values(row) -> tuple:
     d = row.asDict() if hasattr(row, "asDict") else dict(row)
     values = []
@@ -70,7 +64,7 @@ def _row_values(row) -> tuple:
         if col == "user_id":
             v = uuid.UUID(v)
         elif col in ("registered_at", "ingested_at"):
-            v = _utc(v)
+            v = contract.from_spark(v)
         values.append(v)
     return tuple(values)
 
@@ -175,7 +169,7 @@ def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
         for ok, result in execute_concurrent_with_args(session, prepared, chunks, concurrency=16):
             if not ok:
                 raise result
-            out.extend(tuple(_utc(v) for v in row) for row in result)
+            out.extend(tuple(contract.from_store(v) for v in row) for row in result)
         return out
 
     what = f"cassandra: read {len(ids)} users' previous rows"

@@ -56,7 +56,7 @@ def _utc(value: Any) -> dt.datetime | None:
     """A stored time as an aware UTC datetime (pymongo gives naive ones without ``tz_aware``)."""
     if not isinstance(value, dt.datetime):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return contract.from_store(value)
 
 
 def _group(count: int, k: int, age_sum: int | None = None) -> dict:

@@ -16,14 +16,13 @@ the end of its last one, inside a ``meter.Meter`` (CPU seconds and peak RSS by p
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profilepipe import stores
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
@@ -250,7 +249,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         f"FROM {settings.cassandra_keyspace}.{settings.cassandra_table}",
         timeout=300,
     )
-    lat = sorted(r.w / 1e6 - r.ingested_at.replace(tzinfo=dt.UTC).timestamp() for r in rows)
+    lat = sorted(r.w / 1e6 - contract.from_store(r.ingested_at).timestamp() for r in rows)
     drop_run(settings)
     reports = [r for r in handle.writer.reports if r.read]
     return Run(
