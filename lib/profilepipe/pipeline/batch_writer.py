@@ -273,9 +273,8 @@ class BatchWriter:
         late = sinks.erased_keys() - erased if any_stored else set()
         if late:  # forgotten while this batch was being written: delete them again...
             gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
-            rows = [
-                _utc(r.asDict()) for r in gone.select("user_id", *contract.CONTRIBUTION_COLUMNS).collect()
-            ]
+            taken = gone.select("user_id", *contract.CONTRIBUTION_COLUMNS).collect()
+            rows = [{k: contract.from_spark(v) for k, v in r.asDict().items()} for r in taken]
             sinks.delete_erased([r["user_id"] for r in rows])
             if rows and plan is not None:  # ...and take back what the plan adds for them
                 plan = sinks.write_plan(key, _without(plan.rows, rows), plan.as_of or as_of.isoformat())
@@ -287,14 +286,6 @@ class BatchWriter:
             sent = sinks.write_dead_letters(letters, key)
             lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
         return written, reasons
-
-
-def _utc(row: dict) -> dict:
-    """A collected row with its timestamps made aware (PySpark gives naive local-time datetimes)."""
-    return {
-        k: v.astimezone(dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is None else v
-        for k, v in row.items()
-    }
 
 
 def _without(change: list[dict], rows: list[dict]) -> list[dict]:
