@@ -43,3 +43,24 @@ def test_fault_drill_commands_parse():
         ["forget", "6250f67e-e927-42e0-aaf6-bcf34f126551", "f0f69e58-c09a-4b9d-a683-cad1650b21ae"]
     )
     assert len(args.user_id) == 2
+
+
+def test_lab_allows_root_only_for_root():
+    from profilepipe.tools import notebooks
+
+    assert "--allow-root" in notebooks.lab_command(8888, as_root=True)
+    assert "--allow-root" not in notebooks.lab_command(8888, as_root=False)
+
+
+def test_lab_says_in_one_line_that_its_port_is_taken(capsys):
+    import socket
+
+    from profilepipe.tools import notebooks
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        rc = notebooks.lab(start_stack=False, port=busy.getsockname()[1])
+    err = capsys.readouterr().err.strip()
+    assert rc == notebooks.EXIT_FAILED
+    assert err.count("\n") == 0 and "is in use" in err and "--port" in err

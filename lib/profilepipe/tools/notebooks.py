@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from profilepipe.config import get_settings, project_root
+from profilepipe.config import Settings, get_settings, project_root
 
 KERNEL = "profilepipe"
 EXIT_FAILED, EXIT_AUDIT = 1, 3
@@ -119,6 +121,21 @@ def _output_to(log_path: Path):
             console.close()
 
 
+@contextlib.contextmanager
+def _spark_log(log_path: Path):
+    """The kernels started meanwhile log their Spark JVM to ``log_path`` (``Settings.spark_log``)."""
+    name = Settings.env_name("spark_log")
+    before = os.environ.get(name)
+    os.environ[name] = str(log_path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run_all(
     output_dir: str | None = None,
     parameters: dict | None = None,
@@ -146,7 +163,7 @@ def run_all(
     mode = " (append)" if append else ""
     print(f"run {run_name}{mode}: {len(books)} notebooks -> {out_dir} (log: {log})", flush=True)
     failure = None
-    with _output_to(log) as console:
+    with _output_to(log) as console, _spark_log(log):
         for book in books:
             started = time.monotonic()
             console.write(f"  {book.name} ...")
@@ -169,22 +186,38 @@ def run_all(
     return 0
 
 
+def lab_command(port: int, as_root: bool) -> list[str]:
+    """The JupyterLab command line; ``--allow-root`` only for root (JupyterLab refuses root without it)."""
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--port={port}", "--ip=127.0.0.1", "--no-browser"]
+    cmd += [f"--notebook-dir={notebook_dir()}", f"--MultiKernelManager.default_kernel_name={KERNEL}"]
+    return cmd + (["--allow-root"] if as_root else [])
+
+
 def lab(start_stack: bool = True, port: int = 8888) -> int:
-    """Start JupyterLab in ``notebooks/`` with the project's kernel (stack started first)."""
+    """Start JupyterLab in ``notebooks/`` with the project's kernel (stack started first).
+
+    A port in use, or JupyterLab stopping with an error, is said in one line (its last one).
+    """
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            print(f"error: port {port} is in use; pick another with --port", file=sys.stderr)
+            return EXIT_FAILED
     if start_stack:
         from profilepipe.localstack import stack
 
         stack.up(get_settings())
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        "--no-browser",
-        f"--notebook-dir={notebook_dir()}",
-        f"--MultiKernelManager.default_kernel_name={KERNEL}",
-    ]
+    cmd = lab_command(port, as_root=os.geteuid() == 0)
     print(" ".join(cmd))
-    return subprocess.call(cmd, env=os.environ.copy())
+    proc = subprocess.Popen(cmd, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    last = ""
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:  # JupyterLab logs to stderr: pass it on, keep the last line
+            sys.stderr.write(line)
+            last = line.strip() or last
+    except KeyboardInterrupt:  # Ctrl-C reached JupyterLab too (one process group): it shuts down
+        pass
+    rc = proc.wait()
+    if rc not in (0, -signal.SIGINT, 130):
+        print(f"error: JupyterLab stopped (exit {rc}): {last}", file=sys.stderr)
+    return rc
