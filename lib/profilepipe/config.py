@@ -183,6 +183,11 @@ class Settings:
         "Where headless runs write notebooks and figures",
         factory=lambda: str(project_root() / "output"),
     )
+    spark_log: str = _f(
+        None,
+        "File the Spark driver's JVM logs to (`profilepipe run`: the run's log), never a console or notebook",
+        factory=lambda: str(project_root() / "output" / "spark.log"),
+    )
 
     # ------------------------------------------------------------------ helpers
     @property

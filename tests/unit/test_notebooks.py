@@ -1,12 +1,26 @@
-"""The committed notebooks: parameters cell, no error outputs, short cells, the project kernel."""
+"""The committed notebooks: parameters cell, no error outputs, short cells, the project kernel;
+committed and executed ones (the last ``profilepipe run``) show no JVM log line."""
+
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
+from profilepipe.config import get_settings
 from profilepipe.tools import plots
 from profilepipe.tools.notebooks import KERNEL, list_notebooks
 
 BOOKS = list_notebooks()
+EXECUTED = sorted((Path(get_settings().output_dir) / "runs" / "latest").glob("*.ipynb"))
+JVM_NOISE = re.compile(
+    r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR) "  # Spark's console layout
+    r"|^(WARN|ERROR) [\w.$]+: "
+    r"|Using Spark's default log4j profile|Setting default log level to"
+    r"|^\s+at [\w$.<>]+\([\w$]+\.(java|scala):\d+\)"  # a Java stack frame
+    r"|^Exception in thread |^WARNING: Using incubator modules",  # the JVM's own
+    re.M,
+)
 
 
 def test_the_numbered_walkthrough_is_there():
@@ -30,6 +44,29 @@ def test_notebook_has_a_parameters_cell_and_no_error_output(path):
     assert not errors, f"committed with an error output: {errors[0].get('ename')}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert nb.metadata.kernelspec.name == KERNEL
+
+
+@pytest.mark.parametrize("path", BOOKS + EXECUTED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_outputs_hold_no_jvm_log_line(path):
+    """Spark's log lines go to its log file (``PROFILEPIPE_SPARK_LOG``), never into a cell."""
+    nb = nbformat.read(path, as_version=4)
+    for n, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.output_type == "stream" else str(out.get("data", {}))
+            found = JVM_NOISE.search(text)
+            assert not found, f"code cell {n} shows a JVM log line: {text[found.start() :][:200]!r}"
+
+
+def test_the_noise_pattern_knows_the_lines_it_is_for():
+    seen = [
+        "26/12/02 15:01:02 WARN NativeCodeLoader: Unable to load native-hadoop library",
+        "Using Spark's default log4j profile: org/apache/spark/log4j2-defaults.properties",
+        "WARN FunctionResolution: Two-parameter TRIM/LTRIM/RTRIM function signatures are deprecated",
+        "WARNING: Using incubator modules: jdk.incubator.vector",
+        "\tat org.apache.spark.scheduler.DAGScheduler.runJob(DAGScheduler.scala:1009)",
+    ]
+    assert all(JVM_NOISE.search(line) for line in seen)
+    assert not JVM_NOISE.search("batch 3: 30 read, 27 stored, 2 filtered_minor, 1 dead_letter")
 
 
 @pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)

@@ -87,7 +87,7 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
         too_large = F.coalesce(size > F.lit(int(max_bytes)), F.lit(False))
     value = F.when(~too_large, F.col("value"))
     text = value.cast("string")  # the bytes as they are; checked just below
-    head = F.substring(F.ltrim(F.col("text"), F.lit(" \t\n\r")), 1, 1)  # JSON's four whitespaces
+    head = F.regexp_extract(F.col("text"), r"(?s)^[ \t\n\r]*(.)", 1)  # after JSON's four whitespaces
     is_json = F.get_json_object(F.col("text"), "$").isNotNull()  # lenient Jackson parse
 
     docs = raw.select(
