@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 VENV="${PROFILEPIPE_VENV:-.venv}"
 
+bash scripts/prereqs.sh  # Java 17, Maven, make, Chromium: installed as root, else named
+
 pick_python() {
   for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
     [ -n "$candidate" ] || continue
