@@ -126,6 +126,7 @@ from profilepipe.pipeline import privacy
 from profilepipe.pipeline.spark import get_spark
 
 s = Settings(spark_master="local[1]", spark_shuffle_partitions=1, pii_mode="hmac", hmac_key=sys.argv[1])
+s = s.replace(spark_log=sys.argv[2])  # where the JVM logs (never the console)
 spark = get_spark(s, app_name="hmac-log-test", log_level="DEBUG")
 spark.conf.set("spark.sql.planChangeLog.level", "WARN")
 row = ("u1", "+44 20 7946 0958", "Québec")
@@ -140,10 +141,15 @@ spark.stop()
 def test_key_stays_out_of_the_spark_log_of_a_whole_run(tmp_path):
     script = tmp_path / "hmac_log_run.py"
     script.write_text(LOG_RUN, encoding="utf-8")
+    spark_log = tmp_path / "spark.log"
     run = subprocess.run(
-        [sys.executable, str(script), KEY], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(script), KEY, str(spark_log)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
-    log = run.stdout + run.stderr
+    log = run.stdout + run.stderr + spark_log.read_text(encoding="utf-8", errors="replace")
     assert run.returncode == 0, log[-3000:]
     assert "HASHED True" in log
     assert " DEBUG " in log and "_pii_ipad" in log  # the log is verbose and shows the plans
