@@ -244,6 +244,26 @@ def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple
     return {k: (c, s) for k, (c, s) in out.items()}
 
 
+def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """What replacing the ``old`` rows by the ``new`` ones changes in the aggregates.
+
+    ``{dimension, key, count, age_sum}`` of every group that changes (non-zero only, sorted):
+    each new row adds its contribution, each old row takes its own away (``AGGREGATE_RULE``).
+    A batch's plan is ``delta_rows(its rows, the rows the table holds for those users)``; a
+    ``forget`` is ``delta_rows([], [the user's row])``.
+    """
+    change: dict[tuple[str, str], tuple[int, int]] = {}
+    for sign, rows in ((1, new), (-1, old)):
+        for group, (count, age_sum) in group_rows(rows).items():
+            c, a = change.get(group, (0, 0))
+            change[group] = (c + sign * count, a + sign * age_sum)
+    return [
+        {"dimension": d, "key": k, "count": c, "age_sum": a}
+        for (d, k), (c, a) in sorted(change.items())
+        if c or a
+    ]
+
+
 def erasure_key(user_id: str) -> str:
     """The erasure register's key of a user: SHA-256 (hex) of the trimmed, lower-case id."""
     return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()

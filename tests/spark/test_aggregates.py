@@ -153,19 +153,25 @@ def _groups(df) -> dict:
     return {(r["dimension"], r["key"]): (r["count"], r["age_sum"]) for r in df.collect()}
 
 
+def _contributions(df) -> list[dict]:
+    """Collected rows as the contract reads them: instants made UTC (``contract.from_spark``)."""
+    rows = df.select(*contract.CONTRIBUTION_COLUMNS).collect()
+    return [{k: contract.from_spark(v) for k, v in r.asDict().items()} for r in rows]
+
+
 def test_the_spark_groups_equal_the_contracts_plain_python_group_by(spark):
     df = stored_df(spark)
-    rows = [r.asDict() for r in df.select(*contract.CONTRIBUTION_COLUMNS).collect()]
-    assert _groups(aggregates.compute(df)) == contract.group_rows(rows)
+    assert _groups(aggregates.compute(df)) == contract.group_rows(_contributions(df))
 
 
 def test_delta_takes_the_replaced_rows_away_and_adds_the_new_ones(spark):
     df = stored_df(spark)
     old = df.where(F.col("age") < 40)  # what the table holds for three of the users
     new = old.withColumn("country", F.lit("Norway")).withColumn("age", F.col("age") + 1)
-    change = _groups(aggregates.delta(new, old))
+    change = contract.delta_rows(_contributions(new), _contributions(old))
+    change = {(r["dimension"], r["key"]): (r["count"], r["age_sum"]) for r in change}
     assert change[("country", "Norway")] == (3, 18 + 30 + 24 + 3)
     assert change[("country", "Germany")] == (-2, -48)
     assert change[("nationality", "DE")] == (0, 2)  # same group, one year older each
     assert ("gender", "male") not in change  # untouched groups are left out
-    assert _groups(aggregates.delta(old, old)) == {}  # the same rows again change nothing
+    assert contract.delta_rows(_contributions(old), _contributions(old)) == []  # the same rows again

@@ -41,15 +41,11 @@ class FakeSinks:
         self.letters: dict[str, list] = {}
         self.batches: dict[str, dict] = {}
 
-    def previous_rows(self, rows):
+    def previous_rows(self, user_ids: list[str]) -> list[dict]:
         self.calls.append("previous_rows")
-        ids = {r["user_id"] for r in rows.select("user_id").collect()}
-        schema = rows.select(*contract.CONTRIBUTION_COLUMNS).schema
-        old = [
-            tuple(self.table[i][c] for c in contract.CONTRIBUTION_COLUMNS)
-            for i in sorted(ids & set(self.table))
-        ]
-        return rows.sparkSession.createDataFrame(old, schema)
+        held = sorted(set(user_ids) & set(self.table))  # as the store gives them: instants in UTC
+        cols = contract.CONTRIBUTION_COLUMNS
+        return [{c: contract.from_spark(self.table[i][c]) for c in cols} for i in held]
 
     def read_plan(self, key: str):
         self.calls.append("read_plan")
@@ -220,13 +216,14 @@ def test_rows_not_all_written_fail_the_batch_before_the_log(raw, hmac_settings, 
 
 
 def test_counts_that_do_not_add_up_fail_the_batch_before_the_log(raw, hmac_settings, users, monkeypatch):
-    real = transform.batch_counts
+    real = transform.batch_pass
 
     def off_by_one(df):
-        counts, offsets = real(df)
-        return {**counts, "read": counts["read"] + 1}, offsets
+        seen = real(df)
+        seen.counts["read"] += 1
+        return seen
 
-    monkeypatch.setattr(transform, "batch_counts", off_by_one)
+    monkeypatch.setattr(transform, "batch_pass", off_by_one)
     sinks = FakeSinks()
     with pytest.raises(RuntimeError, match="counts do not add up"):
         write(hmac_settings, raw(users), sinks)
@@ -253,7 +250,8 @@ def test_dead_letter_messages_carry_the_key_and_the_contract_fields(raw, hmac_se
 
 
 def _table_groups(sinks: FakeSinks) -> dict:
-    return contract.group_rows(sinks.table.values())
+    rows = [{k: contract.from_spark(v) for k, v in row.items()} for row in sinks.table.values()]
+    return contract.group_rows(rows)
 
 
 def test_a_user_sent_again_with_changes_moves_between_groups(raw, hmac_settings, users, user):

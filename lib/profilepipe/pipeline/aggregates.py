@@ -1,10 +1,11 @@
 """Aggregates of one micro-batch of stored rows, computed in Spark.
 
-``compute`` returns long-format rows ``(dimension, key, count, age_sum)``; ``delta`` the
-change a batch makes: its rows' contributions minus those of the rows they replace
-(``contract.AGGREGATE_RULE``). Counts and age sums add up across batches, so the merged
-average age (``age_sum / count``) is exact however the stream was cut into batches; the
-MongoDB merge is ``stores.mongo``'s.
+``compute`` returns long-format rows ``(dimension, key, count, age_sum)``: the aggregates of
+a file or a static frame (``file_job``, ``tools.live``). A micro-batch's change, its rows'
+contributions minus those of the rows they replace, is ``contract.delta_rows`` (plain
+Python on the rows ``transform.batch_pass`` brings to the driver). Counts and age sums
+add up across batches, so the merged average age (``age_sum / count``) is exact however
+the stream was cut into batches; the MongoDB merge is ``stores.mongo``'s.
 
 Dimensions (``contract.DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
 ``country_gender`` (``"Germany|female"``: average age by country and gender),
@@ -21,7 +22,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from profilepipe.contract import AGE_BANDS, CONTRIBUTION_COLUMNS, DIMENSIONS, UNDER_18
+from profilepipe.contract import AGE_BANDS, DIMENSIONS, UNDER_18
 
 
 def mark_suppressed(count: int, k: int) -> bool:
@@ -42,15 +43,12 @@ def utc_minute(ts: Column) -> Column:
     return F.date_format(F.to_utc_timestamp(ts, F.current_timezone()), "yyyy-MM-dd'T'HH:mm")
 
 
-def compute(
-    stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at", weight: str | None = None
-) -> DataFrame:
+def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at") -> DataFrame:
     """``(dimension, key, count, age_sum)`` for every dimension of ``stored_df``.
 
     ``stored_df`` has the stored-row columns (``transform.stored_rows``, hashed or
     not); ``batch_ingested_minute_col`` is the timestamp column giving
-    ``ingested_minute``. ``weight``: a column of +1/-1 that each row counts as (``delta``);
-    None: every row counts once.
+    ``ingested_minute``.
     """
     keys = {
         "nationality": F.col("nationality"),
@@ -70,10 +68,9 @@ def compute(
         "ingested_minute": utc_minute(F.col(batch_ingested_minute_col)),
     }
     pairs = F.array(*[F.struct(F.lit(d).alias("dimension"), keys[d].alias("key")) for d in DIMENSIONS])
-    w = F.col(weight) if weight else F.lit(1)
     return (
         stored_df.select(
-            F.coalesce(F.col("age"), F.lit(0)).alias("age"), w.alias("w"), F.explode(pairs).alias("p")
+            F.coalesce(F.col("age"), F.lit(0)).alias("age"), F.lit(1).alias("w"), F.explode(pairs).alias("p")
         )
         .where(F.col("p.key").isNotNull())
         .groupBy(F.col("p.dimension").alias("dimension"), F.col("p.key").alias("key"))
@@ -82,20 +79,3 @@ def compute(
             F.coalesce(F.sum(F.col("w") * F.col("age")), F.lit(0)).cast("long").alias("age_sum"),
         )
     )
-
-
-def delta(stored_df: DataFrame, previous_df: DataFrame) -> DataFrame:
-    """What a batch changes in the aggregates: ``(dimension, key, count, age_sum)``, non-zero only.
-
-    ``stored_df``: the batch's rows to store (one per user); ``previous_df``: the rows the
-    table holds for those users now (``stores.cassandra.previous_rows``), which the batch
-    replaces. Each stored row adds its contribution, each previous row takes its own away
-    (``contract.AGGREGATE_RULE``): a user sent again moves from its old groups to its new
-    ones, an unchanged one changes nothing. One job, whatever the number of dimensions.
-    """
-    cols = list(CONTRIBUTION_COLUMNS)
-    signed = stored_df.select(*cols, F.lit(1).alias("_w")).unionByName(
-        previous_df.select(*cols, F.lit(-1).alias("_w"))
-    )
-    out = compute(signed, weight="_w")
-    return out.where((F.col("count") != 0) | (F.col("age_sum") != 0))

@@ -4,12 +4,13 @@
 
 1. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
    (the erasure register), hashes phone and address (``transform``, ``privacy``), and in
-2. the same pass (one Spark job, ``transform.batch_counts``) counts the outcomes and reads
-   the batch's Kafka offset ranges, which name the batch (``contract.batch_key``);
-3. plans its change to the aggregates (``aggregates.delta``: its rows' contributions minus
-   those of the rows the table holds for the same users, ``contract.AGGREGATE_RULE``) and
-   writes the plan ahead, before any row is overwritten; a batch replayed before it was
-   recorded reuses its plan, and the processing date the plan was computed with;
+2. the same pass (one Spark job, ``transform.batch_pass``) counts the outcomes, reads the
+   batch's Kafka offset ranges, which name the batch (``contract.batch_key``), and brings the
+   stored rows' contributions to the driver;
+3. plans its change to the aggregates (``contract.delta_rows``: its rows' contributions minus
+   those of the rows the table holds for the same users, ``contract.AGGREGATE_RULE``, read
+   by key) and writes the plan ahead, before any row is overwritten; a batch replayed before
+   it was recorded reuses its plan, and the processing date the plan was computed with;
 4. writes, in this order: the stored rows, then deletes again any user forgotten while
    the rows were being written (and takes their contributions out of the plan), the plan
    applied to the aggregates (exactly once), the dead letters (with their reasons);
@@ -46,7 +47,7 @@ from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.config import Settings
-from profilepipe.pipeline import aggregates, privacy, transform
+from profilepipe.pipeline import privacy, transform
 from profilepipe.stores import Letter, Sinks, StoreSinks
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some).
@@ -181,21 +182,22 @@ class BatchWriter:
         erased = self.sinks.erased_keys()  # forgotten users are dropped, also on a replay
         shaped = self._shape(batch_df, as_of, erased)
         try:
-            counts, offsets = transform.batch_counts(shaped)  # the one pass over Kafka's rows
-            if not offsets:
+            seen = transform.batch_pass(shaped)  # the one pass over Kafka's rows
+            if not seen.offsets:
                 return
-            key = contract.batch_key(offsets)
+            key = contract.batch_key(seen.offsets)
             plan = self.sinks.read_plan(key)  # written by an attempt killed before it was recorded
             if plan is not None and plan.as_of and plan.as_of != as_of.isoformat():
                 shaped.unpersist()  # a replay on another day: the ages must be those of its plan
                 as_of = transform.resolve_as_of(self.settings, plan.as_of)
                 shaped = self._shape(batch_df, as_of, erased)
-                counts, offsets = transform.batch_counts(shaped)
+                seen = transform.batch_pass(shaped)
+            counts, offsets = seen.counts, seen.offsets
             stages = {OFFSETS: 0.0, PARSED: time.monotonic() - started}  # one pass gives both
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
             outcomes = ", ".join(f"{k}={v}" for k, v in counts.items())
             self.stage(PARSED, batch_id, f"{outcomes} ({stages[PARSED]:.1f}s)")
-            written, reasons = self._write(batch_id, shaped, counts, erased, as_of, key, stages, plan)
+            written, reasons = self._write(batch_id, shaped, seen, erased, as_of, key, stages, plan)
         finally:
             shaped.unpersist()
         report = BatchReport(
@@ -238,7 +240,7 @@ class BatchWriter:
         self,
         batch_id: int,
         shaped,
-        counts: dict,
+        seen: transform.BatchPass,
         erased: set[str],
         as_of: dt.date,
         key: str,
@@ -260,21 +262,18 @@ class BatchWriter:
             clock[0] = now
 
         reasons: dict[str, int] = {}
-        stored = transform.stored_rows(shaped)
-        any_stored = counts[contract.STORED] > 0
+        counts, any_stored = seen.counts, bool(seen.stored)
         if plan is not None:
             lap(AGGREGATES, f"{len(plan.rows)} groups change (the plan of an earlier attempt)")
         elif any_stored:  # before any row is overwritten: the plan depends on the rows it replaces
-            change = aggregates.delta(stored, sinks.previous_rows(stored))
-            plan = sinks.write_plan(key, [r.asDict() for r in change.collect()], as_of.isoformat())
+            previous = sinks.previous_rows([r["user_id"] for r in seen.stored])
+            plan = sinks.write_plan(key, contract.delta_rows(seen.stored, previous), as_of.isoformat())
             lap(AGGREGATES, f"{len(plan.rows)} groups change")
-        written = sinks.write_rows(stored) if any_stored else 0
+        written = sinks.write_rows(transform.stored_rows(shaped)) if any_stored else 0
         lap(ROWS, f"{written} rows upserted")
         late = sinks.erased_keys() - erased if any_stored else set()
         if late:  # forgotten while this batch was being written: delete them again...
-            gone = stored.where(transform.erasure_key_col(F.col("user_id")).isin(sorted(late)))
-            taken = gone.select("user_id", *contract.CONTRIBUTION_COLUMNS).collect()
-            rows = [{k: contract.from_spark(v) for k, v in r.asDict().items()} for r in taken]
+            rows = [r for r in seen.stored if contract.erasure_key(r["user_id"]) in late]
             sinks.delete_erased([r["user_id"] for r in rows])
             if rows and plan is not None:  # ...and take back what the plan adds for them
                 plan = sinks.write_plan(key, _without(plan.rows, rows), plan.as_of or as_of.isoformat())

@@ -4,6 +4,7 @@ Read top to bottom, the way the stream uses it::
 
     shaped = validate_and_shape(parse(raw), settings, as_of)   # one row per record, hashed
     counts = outcome_counts(shaped)                            # read = stored + minors + erased + dead
+                                                               # (a micro-batch: batch_pass, one job)
     rows   = stored_rows(shaped)                               # the Cassandra rows
     dlq    = dead_letters(shaped)                              # the dead-letter messages
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -40,6 +42,7 @@ from pyspark.sql.window import Window
 
 from profilepipe import contract
 from profilepipe.contract import (
+    CONTRIBUTION_COLUMNS,
     DEAD,
     DLQ_FIELDS,
     ERASED,
@@ -336,15 +339,27 @@ def outcome_counts(df: DataFrame) -> dict[str, int]:
     return batch_counts(df)[0]
 
 
-def batch_counts(df: DataFrame) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, int]]]:
+Offsets = dict[tuple[str, int], tuple[int, int]]
+
+
+def _tally(groups) -> tuple[dict[str, int], Offsets]:
+    """Counts and offset ranges from ``(outcome, topic, partition, n, lo, hi)`` tuples."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    ranges: Offsets = {}
+    for outcome, topic, partition, n, lo, hi in groups:
+        counts[outcome] += int(n)
+        tp = (topic, int(partition))
+        was_lo, was_hi = ranges.get(tp, (int(lo), int(hi)))
+        ranges[tp] = (min(was_lo, int(lo)), max(was_hi, int(hi)))
+    return {"read": sum(counts.values()), **counts}, ranges
+
+
+def batch_counts(df: DataFrame) -> tuple[dict[str, int], Offsets]:
     """``outcome_counts`` and the Kafka offset ranges ``{(topic, partition): (lo, hi)}``, in one job.
 
-    Every message gives at least one record (an empty envelope is a dead letter), so the
-    ranges are those of the Kafka rows themselves: the batch is named from the same pass
-    that parses, validates and hashes it.
+    A GROUP BY in Spark: for a file or a frame of any size. A micro-batch takes
+    ``batch_pass``, which also collects what its plan needs.
     """
-    counts = dict.fromkeys(OUTCOMES, 0)
-    ranges: dict[tuple[str, int], tuple[int, int]] = {}
     rows = (
         df.groupBy("outcome", "source_topic", "source_partition")
         .agg(
@@ -354,12 +369,35 @@ def batch_counts(df: DataFrame) -> tuple[dict[str, int], dict[tuple[str, int], t
         )
         .collect()
     )
-    for r in rows:
-        counts[r["outcome"]] += int(r["n"])
-        tp = (r["source_topic"], int(r["source_partition"]))
-        lo, hi = ranges.get(tp, (r["lo"], r["hi"]))
-        ranges[tp] = (min(lo, int(r["lo"])), max(hi, int(r["hi"])))
-    return {"read": sum(counts.values()), **counts}, ranges
+    return _tally(tuple(r) for r in rows)
+
+
+@dataclass
+class BatchPass:
+    """What one pass over a micro-batch yields (``batch_pass``)."""
+
+    counts: dict[str, int]  # ``outcome_counts``
+    offsets: Offsets  # the Kafka offset ranges, which name the batch (``contract.batch_key``)
+    stored: list[dict]  # ``user_id`` and ``CONTRIBUTION_COLUMNS`` of each row to store, instants in UTC
+
+
+def batch_pass(df: DataFrame) -> BatchPass:
+    """Counts, offset ranges and the stored rows' contributions of a shaped batch, in one job.
+
+    Every message gives at least one record (an empty envelope is a dead letter), so the
+    ranges are those of the Kafka rows themselves: the batch is named from the same pass
+    that parses, validates and hashes it (``df`` is persisted: the rows' write reads the
+    same result). One small row per record reaches the driver (a micro-batch holds at most
+    ``max_offsets_per_trigger`` messages), and a plan is computed from it in plain Python
+    (``contract.delta_rows``) instead of by further Spark jobs.
+    """
+    is_stored = F.col("outcome") == STORED
+    wanted = ("user_id", *CONTRIBUTION_COLUMNS)
+    sources = ("outcome", *SOURCE_COLUMNS[1:4])  # topic, partition, offset
+    rows = df.select(*sources, *[F.when(is_stored, F.col(c)).alias(c) for c in wanted]).collect()
+    counts, offsets = _tally((r[0], r[1], r[2], 1, r[3], r[3]) for r in rows)
+    stored = [{c: contract.from_spark(r[c]) for c in wanted} for r in rows if r[0] == STORED]
+    return BatchPass(counts, offsets, stored)
 
 
 def _outcome(erased_keys: list[str]) -> Column:

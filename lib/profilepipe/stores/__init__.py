@@ -102,9 +102,9 @@ class Sinks(Protocol):
         """Delete the rows of users forgotten while their batch was being written."""
         ...
 
-    def previous_rows(self, rows: Any) -> Any:
-        """The rows the table holds now for the users of ``rows``: a DataFrame of their
-        ``contract.CONTRIBUTION_COLUMNS`` (none for a user not stored yet)."""
+    def previous_rows(self, user_ids: list[str]) -> list[dict]:
+        """The rows the table holds now for these users: their ``contract.CONTRIBUTION_COLUMNS``
+        (none for a user not stored yet), instants as aware UTC datetimes."""
         ...
 
     def read_plan(self, key: str) -> mongo.Plan | None:
@@ -147,8 +147,8 @@ class StoreSinks:
     def delete_erased(self, user_ids: list[str]) -> None:
         cassandra.delete_erased(self.settings, user_ids)
 
-    def previous_rows(self, rows: Any) -> Any:
-        return cassandra.previous_rows(rows, self.settings)
+    def previous_rows(self, user_ids: list[str]) -> list[dict]:
+        return cassandra.previous_rows(self.settings, user_ids)
 
     def read_plan(self, key: str) -> mongo.Plan | None:
         return mongo.read_plan(self.settings, key)
@@ -201,7 +201,7 @@ def forget_user(settings: Settings, user_id: str, wait: float = IN_FLIGHT_WAIT_S
     """
     import logging
 
-    from profilepipe.contract import erasure_key, group_rows
+    from profilepipe.contract import delta_rows, erasure_key
 
     uid = str(cassandra.user_uuid(user_id))
     cassandra.record_erasure(settings, uid)
@@ -216,11 +216,7 @@ def forget_user(settings: Settings, user_id: str, wait: float = IN_FLIGHT_WAIT_S
     key = f"erase:{erasure_key(uid)}"
     plan = mongo.read_plan(settings, key) if settings.erase_contribution else None
     if plan is None and row is not None and settings.erase_contribution:
-        removed = [
-            {"dimension": d, "key": k, "count": -c, "age_sum": -a}
-            for (d, k), (c, a) in group_rows([row]).items()
-        ]
-        plan = mongo.write_plan(settings, key, removed, None)
+        plan = mongo.write_plan(settings, key, delta_rows([], [row]), None)
     cassandra.delete_erased(settings, [uid])
     if plan is not None:
         mongo.apply_plan(settings, plan)

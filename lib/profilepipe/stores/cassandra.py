@@ -130,24 +130,16 @@ def write_cassandra(stored_df, settings: Settings) -> int:
     return int(cols.rdd.mapPartitions(per_partition).sum())
 
 
-def previous_rows(stored_df, settings: Settings):
-    """The rows the table holds now for the users of ``stored_df``: their ``CONTRIBUTION_COLUMNS``.
+def previous_rows(settings: Settings, user_ids: list[str]) -> list[dict]:
+    """The rows the table holds now for these users: their ``CONTRIBUTION_COLUMNS`` as dicts.
 
-    Read on the executors by primary key (prepared ``SELECT ... WHERE user_id IN ?`` of
-    ``IN_CHUNK`` ids, concurrently); a user the table does not hold yet has no row. A
-    DataFrame with ``stored_df``'s types for those columns (``aggregates.delta`` takes
-    these contributions away before it adds the batch's own).
+    Read by primary key (prepared ``SELECT ... WHERE user_id IN ?`` of ``IN_CHUNK`` ids,
+    concurrently), from the driver; a user the table does not hold yet has no row. Instants
+    are aware UTC datetimes (``contract.from_store``).
     """
-    from pyspark.sql.types import StructType
-
-    schema = StructType([stored_df.schema[c] for c in CONTRIBUTION_COLUMNS])
-
-    def per_partition(rows: Iterator) -> Iterator[tuple]:
-        ids = [uuid.UUID(r["user_id"]) for r in rows]
-        return iter(_read_contributions(settings, ids)) if ids else iter(())
-
-    rdd = stored_df.select("user_id").rdd.mapPartitions(per_partition)
-    return stored_df.sparkSession.createDataFrame(rdd, schema)
+    ids = [uuid.UUID(str(i)) for i in user_ids]
+    rows = _read_contributions(settings, ids) if ids else []
+    return [dict(zip(CONTRIBUTION_COLUMNS, row, strict=True)) for row in rows]
 
 
 IN_CHUNK = 100  # ids per SELECT ... IN (Cassandra's default limit on IN values is 100)

@@ -4,7 +4,7 @@ Through pymongo. The merged documents (one per dimension and key: ``count``, ``a
 ``read_aggregates`` adds ``avg_age`` and ``suppressed`` when ``count < k_anonymity``) follow
 ``contract.AGGREGATE_RULE``: they equal a GROUP BY over the users table. A batch changes
 them by a *plan*: its rows' contributions minus those of the rows they replace
-(``pipeline.aggregates.delta``), written ahead (``write_plan``: *parts*
+(``contract.delta_rows``), written ahead (``write_plan``: *parts*
 ``<dimension>|<key>|<batch key>`` and a header in the batch log) before the rows are
 overwritten, then applied exactly once (``apply_plan``). A batch replayed before it was
 recorded reuses its plan (the rows it was computed from may already be overwritten);
