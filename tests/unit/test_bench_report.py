@@ -45,3 +45,14 @@ def test_percentiles_are_nearest_rank():
     values = [float(i) for i in range(1, 101)]
     assert percentiles(values) == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
     assert percentiles([]) == {}
+
+
+def test_the_workshop_rate_rows_are_compared_with_the_floor_of_the_same_run():
+    lat = {"input": 20.0, "produced": 20.0, "p50": 0.5, "p95": 0.9, "p99": 1.0, "max": 1.1}
+    floor = Run("floor", 600, 30.0, [{"seconds": 0.25, "records": 10}], latency=lat)
+    ours = Run("ours at 20/s", 600, 30.0, [{"seconds": 1.0, "records": 10}], latency={**lat, "p99": 3.5})
+    text = _report(floor20=floor, latency20=ours)
+    assert (
+        "| floor | 20 | 20 | 30 | 600 | 0.50 | 0.90 | 1.00 | 1.10 | 0.25 | 10 records in 0.25 s | - |" in text
+    )
+    assert "| 1.00 | 10 records in 1.00 s | 4.0x, 3.5x |" in text  # median batch and p99 against the floor

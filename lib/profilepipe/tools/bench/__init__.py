@@ -31,6 +31,7 @@ from profilepipe.tools.bench.runs import isolated
 
 BENCH_KEY = "benchmark-hmac-key-not-a-secret"
 HMAC = {"pii_mode": "hmac", "hmac_key": BENCH_KEY}
+FLOOR = "floor: Kafka -> foreachBatch collect, 20/s"  # Spark's own cost of a micro-batch
 
 
 def bcrypt_per_core(cost: int, seconds: float = 3.0) -> float:
@@ -129,6 +130,13 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         s = isolated(jvm, f"bcrypt{cost}", sub, pii_mode="bcrypt", bcrypt_cost=cost)
         record(results, f"bcrypt{cost}", runs.ours(s, f"ours, bcrypt cost {cost}"))
 
+    workshop = 10.0 if quick else 30.0  # seconds produced at a workshop's rate
+    lat = base.in_mode("latency")
+    record(results, "floor20", runs.floor(isolated(lat, "floor", "bench_floor"), FLOOR, 20, workshop))
+    s = isolated(lat, "lat20", "bench_latency_20", **HMAC)
+    record(results, "latency20", runs.latency(s, "latency mode, 20/s input, hmac", 20, workshop))
+    s = isolated(lat, "lat10b4", "bench_latency_10", pii_mode="bcrypt", bcrypt_cost=4)
+    record(results, "latency10b4", runs.latency(s, "latency mode, 10/s input, bcrypt 4", 10, workshop))
     for rate in (1000, 5000):
         seconds = 10.0 if quick else 60.0
         s = isolated(base.in_mode("latency"), f"lat{rate}", f"bench_latency_{rate}", **HMAC)

@@ -264,6 +264,64 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     )
 
 
+class FloorBatches:
+    """A ``foreachBatch`` function that collects the batch's Kafka timestamps and nothing else."""
+
+    def __init__(self):
+        self.batches: list[dict] = []
+        self.latency: list[float] = []
+
+    def __call__(self, batch_df, batch_id: int) -> None:
+        started_at, started = time.time(), time.monotonic()
+        stamps = [contract.from_spark(r[0]) for r in batch_df.select("timestamp").collect()]
+        if stamps:
+            end = time.time()
+            self.latency.extend(end - t.timestamp() for t in stamps)
+            self.batches.append(
+                {"seconds": time.monotonic() - started, "records": len(stamps), "stages": {}}
+                | {"started_at": started_at, "finished_at": end}
+            )
+
+
+def floor(settings: Settings, name: str, rate: float, seconds: float) -> Run:
+    """Spark's own floor: Kafka -> ``foreachBatch`` collecting the Kafka timestamps, same trigger.
+
+    Produced and timed as ``latency``; a record's latency is the end of its batch minus its
+    Kafka timestamp.
+    """
+    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stack.ensure_topics(settings)
+    users = generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
+    sink, spark = FloorBatches(), get_spark(settings)
+    with Meter(settings) as meter:
+        query = (
+            stream.read_kafka(spark, settings)
+            .writeStream.foreachBatch(sink)
+            .option("checkpointLocation", settings.checkpoint_dir)
+            .trigger(processingTime=f"{settings.trigger_seconds} seconds")
+            .start()
+        )
+        try:
+            time.sleep(8)  # as ``latency``: the first (empty) batches before the clock starts
+            summary = producer.produce(users, settings, rate=rate, progress=False)
+            deadline = time.time() + 600
+            while len(sink.latency) < len(users) and time.time() < deadline:
+                time.sleep(0.5)
+        finally:
+            query.stop()
+    lat = sorted(sink.latency)
+    return Run(
+        name,
+        len(lat),
+        summary.seconds,
+        sink.batches,
+        meter.cpu_seconds(),
+        meter.peak,
+        latency={**percentiles(lat), "input": rate, "produced": summary.users_per_s},
+        wall=meter.wall,
+    )
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     """p50, p95, p99 and max of sorted ``values`` (nearest rank)."""
     if not values:
