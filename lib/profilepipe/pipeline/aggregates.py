@@ -69,13 +69,11 @@ def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at"
     }
     pairs = F.array(*[F.struct(F.lit(d).alias("dimension"), keys[d].alias("key")) for d in DIMENSIONS])
     return (
-        stored_df.select(
-            F.coalesce(F.col("age"), F.lit(0)).alias("age"), F.lit(1).alias("w"), F.explode(pairs).alias("p")
-        )
+        stored_df.select(F.coalesce(F.col("age"), F.lit(0)).alias("age"), F.explode(pairs).alias("p"))
         .where(F.col("p.key").isNotNull())
         .groupBy(F.col("p.dimension").alias("dimension"), F.col("p.key").alias("key"))
         .agg(
-            F.sum("w").cast("long").alias("count"),
-            F.coalesce(F.sum(F.col("w") * F.col("age")), F.lit(0)).cast("long").alias("age_sum"),
+            F.count(F.lit(1)).cast("long").alias("count"),
+            F.coalesce(F.sum("age"), F.lit(0)).cast("long").alias("age_sum"),
         )
     )

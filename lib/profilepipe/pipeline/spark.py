@@ -94,20 +94,25 @@ def spark_submitted() -> bool:
     return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
 
 
-def driver_java_options(settings) -> str:
-    """The driver JVM's options: its log lines to ``settings.spark_log`` only (``log4j2-spark.xml``).
+def spark_log_file(settings) -> Path:
+    """``settings.spark_log`` as an absolute path, its folder made."""
+    log_file = Path(settings.spark_log).expanduser().resolve()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    return log_file
+
+
+def driver_java_options(log_file: Path) -> str:
+    """The driver JVM's options: its log lines to ``log_file`` only (``log4j2-spark.xml``).
 
     Without them Spark logs to the console, and a notebook's kernel shows every ``WARN`` line
     of the JVM in the cell's output.
     """
     config = Path(__file__).resolve().parents[1] / "resources" / "log4j2-spark.xml"
-    log_file = Path(settings.spark_log).expanduser().resolve()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     return f'-Dlog4j2.configurationFile={config.as_uri()} -Dprofilepipe.spark.log="{log_file}"'
 
 
 @contextlib.contextmanager
-def _jvm_stderr_to(log_file: str | None):
+def _jvm_stderr_to(log_file: Path | None):
     """While the JVM starts, file descriptor 2 points at ``log_file``: the JVM keeps it as its
     stderr (what it prints outside log4j, such as ``WARNING: Using incubator modules``), so
     none of it reaches a notebook cell. This process's own stderr is restored at once."""
@@ -117,7 +122,7 @@ def _jvm_stderr_to(log_file: str | None):
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        with open(Path(log_file).expanduser(), "ab") as log_fh:
+        with open(log_file, "ab") as log_fh:
             os.dup2(log_fh.fileno(), 2)
         yield
     finally:
@@ -178,9 +183,10 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname/loopback warning
 
     builder = SparkSession.builder.appName(app_name)
-    if not spark_submitted():  # else spark-submit started the JVM: its --master and options hold
+    log_file = None if spark_submitted() else spark_log_file(settings)
+    if log_file is not None:  # else spark-submit started the JVM: its --master and options hold
         builder = builder.master(master)
-        builder = builder.config("spark.driver.extraJavaOptions", driver_java_options(settings))
+        builder = builder.config("spark.driver.extraJavaOptions", driver_java_options(log_file))
     if not is_local(master):
         builder = builder.config("spark.executor.memory", settings.spark_executor_memory)
         if on_this_machine(master):
@@ -203,7 +209,7 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
             "no jars in %s/spark: Spark starts without the Kafka source (batch mode only)",
             settings.jars_dir,
         )
-    with _jvm_stderr_to(settings.spark_log if not spark_submitted() else None):
+    with _jvm_stderr_to(log_file):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
     if not is_local(spark.sparkContext.master):

@@ -222,6 +222,13 @@ def cassandra_alone(settings: Settings, rows, name: str) -> Run:
     return Run(name, written, seconds, [], meter.cpu_seconds(), meter.peak, note=note, wall=meter.wall)
 
 
+def _steady_input(settings: Settings, rate: float, seconds: float) -> list[dict]:
+    """A fresh, empty topic and the ``rate * seconds`` adults a latency run produces into it."""
+    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stack.ensure_topics(settings)
+    return generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
+
+
 def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     """The pipeline (processing-time trigger) while ``rate`` users/s are produced for ``seconds``.
 
@@ -231,9 +238,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     timestamp of its message (``ingested_at``), both on this machine's clock.
     """
     stack.ensure_schema(settings)
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
-    stack.ensure_topics(settings)
-    users = generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
+    users = _steady_input(settings, rate, seconds)
     with Meter(settings) as meter:
         handle = stream.start(settings, trigger="processing")
         try:
@@ -289,9 +294,7 @@ def floor(settings: Settings, name: str, rate: float, seconds: float) -> Run:
     Produced and timed as ``latency``; a record's latency is the end of its batch minus its
     Kafka timestamp.
     """
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
-    stack.ensure_topics(settings)
-    users = generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
+    users = _steady_input(settings, rate, seconds)
     sink, spark = FloorBatches(), get_spark(settings)
     with Meter(settings) as meter:
         query = (
