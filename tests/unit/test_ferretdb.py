@@ -3,6 +3,7 @@ which server serves "mongo", and the build's error without Go."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -154,3 +155,76 @@ def test_the_build_is_skipped_when_the_pinned_binary_is_there(settings, monkeypa
     lines: list[str] = []
     assert ferretdb.build(settings, echo=lines.append) == target
     assert lines == [f"ferretdb: {ferretdb.version()} up to date in {target}"]
+
+
+# --------------------------------------------------------------------------- a Go too old: fetch one
+LISTED = [
+    "v0.0.1-go1.23.12.linux-amd64",
+    "v0.0.1-go1.24.0.linux-amd64",
+    "v0.0.1-go1.24.9.linux-amd64",
+    "v0.0.1-go1.24.13.linux-amd64",
+    "v0.0.1-go1.24.13.darwin-arm64",
+    "v0.0.1-go1.24.14.linux-arm64",
+    "v0.0.1-go1.25rc1.linux-amd64",
+    "v0.0.1-go1.25.1.linux-amd64",
+    "v0.0.1-go1.26.0.linux-amd64",
+]
+
+
+def test_the_newest_patch_of_the_minor_the_module_asks_for_is_chosen():
+    assert ferretdb.choose_toolchain(LISTED, (1, 24), "linux-amd64") == "v0.0.1-go1.24.13.linux-amd64"
+    assert ferretdb.choose_toolchain(LISTED, (1, 24), "linux-arm64") == "v0.0.1-go1.24.14.linux-arm64"
+    # numeric order, not text order: 1.24.13 after 1.24.9
+    assert ferretdb.choose_toolchain(reversed(LISTED), (1, 24), "linux-amd64").endswith(
+        "go1.24.13.linux-amd64"
+    )
+
+
+def test_without_that_minor_the_next_one_released_and_never_an_rc():
+    assert ferretdb.choose_toolchain(LISTED, (1, 25), "linux-amd64") == "v0.0.1-go1.25.1.linux-amd64"
+    assert ferretdb.choose_toolchain(LISTED[:7], (1, 25), "linux-amd64") is None  # only go1.25rc1
+    assert ferretdb.choose_toolchain(LISTED, (1, 24), "windows-amd64") is None
+
+
+def test_go_versions_and_the_platform_are_read_like_go_does():
+    assert ferretdb.go_version("go1.19.8") == (1, 19, 8)
+    assert ferretdb.go_version("go1.24") == (1, 24, 0)
+    assert ferretdb.go_version("go1.25rc1") is None and ferretdb.go_version("devel") is None
+    assert ferretdb.go_platform("Linux", "x86_64") == "linux-amd64"
+    assert ferretdb.go_platform("Darwin", "arm64") == "darwin-arm64"
+    assert ferretdb.go_platform("Linux", "aarch64") == "linux-arm64"
+
+
+FAKE_GO = """#!/bin/sh
+# a go 1.19 that knows the three commands the bootstrap runs
+case "$1 $2" in
+  "env GOVERSION") echo go1.19.8 ;;
+  "list -m") echo "golang.org/toolchain {listed}" ;;
+  "mod download")
+    dir="$GOMODCACHE/golang.org/toolchain@${{4#*@}}"
+    mkdir -p "$dir/bin" "$dir/pkg/tool/linux_amd64"
+    printf '#!/bin/sh\\necho go1.24.13\\n' > "$dir/bin/go"
+    printf '#!/bin/sh\\n' > "$dir/pkg/tool/linux_amd64/compile"
+    chmod 644 "$dir/bin/go" "$dir/pkg/tool/linux_amd64/compile"  # a module zip keeps no modes
+    echo "{{\\"Dir\\": \\"$dir\\"}}" ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+def test_an_old_go_fetches_the_toolchain_into_the_project_cache_once(settings, tmp_path, monkeypatch):
+    old = tmp_path / "go119" / "go"
+    old.parent.mkdir()
+    old.write_text(FAKE_GO.format(listed=" ".join(LISTED)))
+    old.chmod(0o755)
+    monkeypatch.setattr(ferretdb, "go_platform", lambda: "linux-amd64")
+    lines: list[str] = []
+    home = ferretdb._fetch_toolchain(settings, str(old), (1, 24), lines.append)
+    assert home == ferretdb.toolchain_dir(settings) / "go1.24.13" == tmp_path / "go-toolchain" / "go1.24.13"
+    assert os.access(home / "bin" / "go", os.X_OK) and os.access(
+        home / "pkg/tool/linux_amd64/compile", os.X_OK
+    )
+    assert [p.name for p in ferretdb.toolchain_dir(settings).iterdir()] == ["go1.24.13"]  # no leftovers
+    assert lines == [f"ferretdb: fetching Go 1.24.13 (golang.org/toolchain) with {old}, which is too old ..."]
+    old.write_text("#!/bin/sh\nexit 9\n")  # cached: the old go is not asked again
+    assert ferretdb._fetch_toolchain(settings, str(old), (1, 24), lines.append) == home and len(lines) == 1
