@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,7 +143,8 @@ def test_without_go_fetch_still_works_for_the_java_server(settings, monkeypatch)
     monkeypatch.setattr(stack, "fetch_jars", lambda s, echo: echo("jars: up to date"))
     lines: list[str] = []
     stack.fetch(settings.replace(mongo_server="java"), echo=lines.append)
-    assert lines[0] == "jars: up to date" and lines[1].startswith("ferretdb: not built, mongo-java-server")
+    assert len(lines) == 2 and "jars: up to date" in lines  # side by side: in either order
+    assert [line for line in lines if line.startswith("ferretdb: not built, mongo-java-server")]
     with pytest.raises(StackError, match="apt-get install golang"):
         stack.fetch(settings, echo=lines.append)
 
@@ -228,3 +231,23 @@ def test_an_old_go_fetches_the_toolchain_into_the_project_cache_once(settings, t
     assert lines == [f"ferretdb: fetching Go 1.24.13 (golang.org/toolchain) with {old}, which is too old ..."]
     old.write_text("#!/bin/sh\nexit 9\n")  # cached: the old go is not asked again
     assert ferretdb._fetch_toolchain(settings, str(old), (1, 24), lines.append) == home and len(lines) == 1
+
+
+def test_the_set_up_runs_each_build_step_as_a_process_before_the_packages_are_installed(tmp_path):
+    """setup.sh starts Maven and Go beside pip: the step module must need only the standard library."""
+    code = (
+        "import sys, profilepipe.localstack.fetch as f\n"
+        "third = sorted({m.split('.')[0] for m in sys.modules} & {'kafka', 'cassandra', 'pymongo', 'psutil', "
+        "'pyspark', 'pandas', 'requests', 'dash', 'tqdm'})\n"
+        "print(third, f.main(['nope']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "lib")},
+    )
+    assert (
+        out.stdout.strip() == "[] 2"
+        and "usage: python -m profilepipe.localstack.fetch {jars,ferretdb}" in out.stderr
+    )

@@ -201,6 +201,7 @@ def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
     home = java_home(settings)
     env = dict(os.environ, JAVA_HOME=str(home))
     layout.jars_dir(settings).mkdir(parents=True, exist_ok=True)
+    first = time.monotonic()
     for group in todo:
         started = time.monotonic()
         echo(f"jars: resolving {group} with Maven ...")
@@ -234,3 +235,6 @@ def fetch_jars(settings: Settings | None = None, echo: Echo = print) -> None:
         tmp.rename(final)
         count = len(list(final.glob("*.jar")))
         echo(f"jars: {group} ok ({count} jars, {time.monotonic() - started:.1f}s)")
+    echo(
+        f"jars: {len(todo)} folders resolved in {time.monotonic() - first:.0f}s ({layout.jars_dir(settings)})"
+    )

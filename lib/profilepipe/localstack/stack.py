@@ -39,6 +39,7 @@ The parts behind it:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from profilepipe.config import Settings, get_settings
@@ -82,20 +83,37 @@ class ServiceStatus:
     address: str
 
 
-def fetch(settings: Settings | None = None, echo=print) -> None:
-    """The set-up's build step: the jar folders (Maven), then FerretDB (Go), each cached.
-
-    Without Go, FerretDB is skipped with a note while mongo-java-server is the chosen server,
-    and is a :class:`StackError` naming what to install when FerretDB is.
-    """
+def fetch_ferretdb(settings: Settings | None = None, echo=print) -> None:
+    """FerretDB built (Go), cached; without Go a note while mongo-java-server is the chosen
+    server, and a :class:`StackError` naming what to install when FerretDB is."""
     settings = settings or get_settings()
-    fetch_jars(settings, echo=echo)
     try:
         ferretdb.build(settings, echo=echo)
     except StackError as exc:
         if services.serving(settings, "mongo") is services.FERRETDB:
             raise
         echo(f"ferretdb: not built, mongo-java-server serves mongo ({exc})")
+
+
+FETCH_STEPS = ("jars", "ferretdb")  # independent: run side by side
+
+
+def fetch_step(name: str):
+    """The function of one of :data:`FETCH_STEPS` (``fetch_jars`` or ``fetch_ferretdb``)."""
+    return {"jars": fetch_jars, "ferretdb": fetch_ferretdb}[name]
+
+
+def fetch(settings: Settings | None = None, echo=print) -> None:
+    """The set-up's build step: the jar folders (Maven) and FerretDB (Go) side by side, each cached.
+
+    Both are waited for; the first error (jars first) is raised. ``scripts/setup.sh`` runs
+    the two as separate processes (``python -m profilepipe.localstack.fetch``) beside pip.
+    """
+    settings = settings or get_settings()
+    with ThreadPoolExecutor(max_workers=len(FETCH_STEPS)) as pool:
+        futures = [pool.submit(fetch_step(name), settings, echo=echo) for name in FETCH_STEPS]
+    for future in futures:
+        future.result()
 
 
 def check(settings: Settings, svc: str, timeout: float = 3.0) -> tuple[bool, str]:
