@@ -3,7 +3,8 @@
 ``BatchWriter`` is the query's ``foreachBatch`` function. For each micro-batch it:
 
 1. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
-   (the erasure register), hashes phone and address (``transform``, ``privacy``), and in
+   (the erasure register), hashes phone and address (``transform``, ``privacy``; built once
+   per processing date and register, then bound to each batch: ``template``), and in
 2. the same pass (one Spark job, ``transform.batch_pass``) counts the outcomes, reads the
    batch's Kafka offset ranges, which name the batch (``contract.batch_key``), and brings the
    stored rows' contributions to the driver;
@@ -48,6 +49,7 @@ from pyspark.sql import functions as F
 from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.pipeline import privacy, transform
+from profilepipe.pipeline.template import Template
 from profilepipe.stores import Letter, Sinks, StoreSinks
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some).
@@ -169,6 +171,8 @@ class BatchWriter:
     on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
     hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
 
+    _template: tuple | None = field(default=None, init=False, repr=False)  # (key, Template)
+
     def __post_init__(self) -> None:
         if self.sinks is None:
             self.sinks = StoreSinks(self.settings)
@@ -231,10 +235,20 @@ class BatchWriter:
             self.on_stage(stage, batch_id, detail)
 
     def _shape(self, batch_df, as_of: dt.date, erased: set[str]):
-        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted."""
-        settings, hasher = self.settings, self.hasher or privacy.hash_pii
-        parsed = transform.parse(batch_df, settings.max_message_bytes)
-        return hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings).persist()
+        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted.
+
+        The transform is built once per processing date and erasure register (``template``)
+        and bound to each batch's rows."""
+        key = (as_of, frozenset(erased))
+        if self._template is None or self._template[0] != key:
+            settings, hasher = self.settings, self.hasher or privacy.hash_pii
+
+            def build(raw):
+                parsed = transform.parse(raw, settings.max_message_bytes)
+                return hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings)
+
+            self._template = (key, Template(batch_df.sparkSession, build))
+        return self._template[1].bind(batch_df).persist()
 
     def _write(
         self,
