@@ -229,6 +229,26 @@ class BatchWriter:
         if self.on_batch:
             self.on_batch(report)
 
+    def warm_up(self, spark) -> None:
+        """Pay before the query starts what its first batch would otherwise wait for.
+
+        The transform's template for today (``_shape``) and one pass of it over the sample
+        user of ``data/samples/single_user.json`` as a static Kafka-shaped frame: the JIT,
+        code generation and Python workers (bcrypt) of the batch's own job. Nothing is written.
+        """
+        from profilepipe.sources.samples import samples_dir
+
+        assert self.sinks is not None  # set by __post_init__
+        value = (samples_dir() / "single_user.json").read_bytes()
+        now = dt.datetime.now(dt.UTC)
+        sample = spark.createDataFrame([(None, value, "warm-up", 0, 0, now)], contract.RAW_KAFKA_SCHEMA)
+        shaped = self._shape(sample, transform.resolve_as_of(self.settings), self.sinks.erased_keys())
+        try:
+            transform.batch_pass(shaped)
+            transform.stored_rows(shaped).collect()
+        finally:
+            shaped.unpersist()
+
     def stage(self, stage: str, batch_id: int | None, detail: str) -> None:
         """Announce a finished step to ``on_stage`` (if any)."""
         if self.on_stage:
