@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,17 +26,12 @@ from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 
+from support.browser import chromium, free_port
+
 pytestmark = pytest.mark.integration
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AS_OF = "2026-06-01"
 REFRESH = 2.0  # the default dashboard_refresh_seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +42,7 @@ def pipeline(isolated):
 @pytest.fixture(scope="module")
 def server(pipeline):
     """``profilepipe dashboard`` on a free port, reading the pipeline's collections; stopped with Ctrl-C."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PROFILEPIPE_MONGO_COLLECTION": pipeline.mongo_collection,
@@ -89,22 +83,8 @@ def _wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 90.0) 
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(
-            f"{' and '.join(missing)} not found: install chromium and chromium-driver "
-            "(`apt-get install chromium chromium-driver`; .ci/run installs them)",
-            pytrace=False,
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no Selenium Manager
-    yield driver
-    driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 def _text(driver, element_id: str) -> str | None:

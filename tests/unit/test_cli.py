@@ -1,5 +1,8 @@
 """The command line: our errors become one clear line and exit code 2, never a traceback."""
 
+import os
+from pathlib import Path
+
 from profilepipe.cli import main
 from profilepipe.config import project_root
 
@@ -50,6 +53,22 @@ def test_lab_allows_root_only_for_root():
 
     assert "--allow-root" in notebooks.lab_command(8888, as_root=True)
     assert "--allow-root" not in notebooks.lab_command(8888, as_root=False)
+
+
+def test_lab_opens_without_the_build_dialog(tmp_path, monkeypatch):
+    """Dash's source extension makes JupyterLab open a modal "Build Recommended" dialog; the page config
+    JupyterLab gets turns that check off, first on JUPYTER_CONFIG_PATH, keeping the user's paths after it."""
+    import json
+
+    from profilepipe.tools import notebooks
+
+    monkeypatch.setenv("PROFILEPIPE_HOME", str(tmp_path))
+    env = notebooks.lab_env({"JUPYTER_CONFIG_PATH": "/mine", "PATH": "/bin"})
+    first, *rest = env["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+    assert rest == ["/mine"] and env["PATH"] == "/bin"
+    page = json.loads((Path(first) / "labconfig" / "page_config.json").read_text())
+    assert page == {"buildCheck": False, "buildAvailable": False} and Path(first).is_relative_to(tmp_path)
+    assert notebooks.lab_env({})["JUPYTER_CONFIG_PATH"] == first
 
 
 def test_lab_says_in_one_line_that_its_port_is_taken(capsys):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -193,6 +194,27 @@ def lab_command(port: int, as_root: bool) -> list[str]:
     return cmd + (["--allow-root"] if as_root else [])
 
 
+LAB_PAGE_CONFIG = {"buildCheck": False, "buildAvailable": False}
+
+
+def lab_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """JupyterLab's environment: its page config says no build check.
+
+    Dash ships a source JupyterLab extension (``@plotly/dash-jupyterlab``), so JupyterLab
+    opens with a modal "Build Recommended" dialog over the notebook; a build needs Node.js
+    and the prebuilt extensions work without it. The page config (``labconfig/page_config.json``
+    under ``.cache/jupyter-config``, first on ``JUPYTER_CONFIG_PATH``) turns the check off.
+    """
+    env = dict(os.environ if environ is None else environ)
+    config = project_root() / ".cache" / "jupyter-config"
+    page = config / "labconfig" / "page_config.json"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(json.dumps(LAB_PAGE_CONFIG) + "\n")
+    paths = [str(config), env.get("JUPYTER_CONFIG_PATH", "")]
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
 def lab(start_stack: bool = True, port: int = 8888) -> int:
     """Start JupyterLab in ``notebooks/`` with the project's kernel (stack started first).
 
@@ -208,7 +230,7 @@ def lab(start_stack: bool = True, port: int = 8888) -> int:
         stack.up(get_settings())
     cmd = lab_command(port, as_root=os.geteuid() == 0)
     print(" ".join(cmd))
-    proc = subprocess.Popen(cmd, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=lab_env(), stderr=subprocess.PIPE, text=True)
     last = ""
     assert proc.stderr is not None
     try:
