@@ -76,7 +76,7 @@ def photograph(url: str, out: Path) -> None:
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         driver.get(url)
-        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "users-stored"))
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "users-held"))
         sizes = "return [document.body.scrollHeight, window.outerHeight - window.innerHeight]"
         for _ in range(3):  # the charts draw after the numbers: grow the window until the page fits
             time.sleep(2)

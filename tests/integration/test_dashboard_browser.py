@@ -3,7 +3,8 @@
 ``profilepipe dashboard`` runs as a subprocess against an isolated pipeline (its own topic,
 table and collections); generated users are produced and streamed; headless Chromium
 (Selenium, ``/usr/bin/chromedriver``) reads the numbers off the page and compares them with
-MongoDB. A second batch must then appear on the open page by itself, without a reload.
+MongoDB. A second batch must then appear on the open page by itself, without a reload, and
+a forgotten user must leave the users held and appear as forgotten beside them.
 The delay from the batch's ``finished_at`` to the page showing it, and the refresh period,
 are printed (``pytest -s``), never asserted.
 """
@@ -46,6 +47,7 @@ def server(pipeline):
     env = {
         **os.environ,
         "PROFILEPIPE_MONGO_COLLECTION": pipeline.mongo_collection,
+        "PROFILEPIPE_CASSANDRA_TABLE": pipeline.cassandra_table,  # its erasure register: "forgotten"
         "PROFILEPIPE_DASHBOARD_REFRESH_SECONDS": str(REFRESH),
     }
     cmd = [sys.executable, "-m", "profilepipe.cli", "dashboard", "--port", str(port)]
@@ -130,7 +132,8 @@ def _expected_on_page(settings) -> dict[str, str]:
     k = settings.k_anonymity
     total, age_sum = sum(d["count"] for d in genders), sum(d["age_sum"] for d in genders)
     want = {
-        "users-stored": f"{sum(b['stored'] for b in batches):,}",
+        "users-held": f"{total:,}",  # what the aggregates hold now, forgotten users out
+        "users-forgotten": str(len(stores.erased_keys(settings))),
         "records-read": f"{sum(b['read'] for b in batches):,}",
         "dead-letters": f"{sum(b['dead_letter'] for b in batches):,}",
         "batches": str(len(batches)),
@@ -153,13 +156,14 @@ def first_batch(pipeline, server, browser, produce_and_stream):
     adults = sum(generator.expected_outcome(u, as_of) == "stored" for u in users)
     assert (result.read, result.stored, result.dead_letter) == (66, adults, 6)
     browser.get(server)
-    _wait_for(browser, "users-stored", str(adults))
+    _wait_for(browser, "users-held", str(adults))
     return adults
 
 
 def test_the_page_shows_what_mongodb_holds(pipeline, browser, first_batch):
     want = _expected_on_page(pipeline)
-    assert want["users-stored"] == str(first_batch) == str(stores.count_users(pipeline))
+    assert want["users-held"] == str(first_batch) == str(stores.count_users(pipeline))
+    assert want["users-forgotten"] == "0"
     assert {"avg-age-female", "avg-age-male"} <= set(want)
     shown = {element_id: _settled_text(browser, element_id) for element_id in want}
     assert shown == want
@@ -192,7 +196,8 @@ def test_a_new_batch_appears_without_a_reload(pipeline, browser, first_batch):
     worker.start()
     try:
         batch = _wait_for_new_batch(pipeline, before, worker)
-        seen = _wait_for(browser, "users-stored", f"{first_batch + adults:,}")
+        seen = _wait_for(browser, "batches", str(before + 1))  # the batch log: written last
+        _wait_for(browser, "users-held", f"{first_batch + adults:,}")  # the aggregates: before it
     finally:
         worker.join(timeout=900)
     assert outcome and outcome[0].stored == adults
@@ -212,3 +217,18 @@ def _wait_for_new_batch(settings, before: int, worker: threading.Thread, timeout
             pytest.fail("the stream ended without logging a new batch")
         time.sleep(0.05)
     pytest.fail(f"no new batch in {timeout:.0f} s")
+
+
+def test_a_forget_shows_one_number_of_users_held_and_the_forgotten_beside_it(pipeline, browser, first_batch):
+    """Issue 19: after a forget the tiles counted what the stream stored, the tables what is held now."""
+    held = stores.count_users(pipeline)
+    user = sorted(str(r["user_id"]) for r in stores.read_users(pipeline, limit=50))[0]
+    assert stores.forget_user(pipeline, user)
+    _wait_for(browser, "users-forgotten", "1")
+    _wait_for(browser, "users-held", f"{held - 1:,}")
+    want = _expected_on_page(pipeline)
+    assert want["users-held"] == f"{held - 1:,}" == f"{stores.count_users(pipeline):,}"
+    assert (
+        sum(b["stored"] for b in stores.read_batches(pipeline)) == held
+    )  # the stream's count keeps the user
+    assert {k: _settled_text(browser, k) for k in want} == want

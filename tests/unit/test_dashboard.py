@@ -47,15 +47,28 @@ BATCHES = [
 
 
 def test_totals_rates_and_times():
-    snap = dashboard.snapshot(AGGREGATES, BATCHES, K)
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K, forgotten=0)
     assert not snap["empty"]
-    assert snap["users_stored"] == 10 and snap["read"] == 15 and snap["batches"] == 2
+    assert snap["users_held"] == 10 and snap["forgotten"] == 0 and snap["read"] == 15 and snap["batches"] == 2
     assert (snap["filtered_minor"], snap["erased"], snap["dead_letter"]) == (2, 1, 2)
     assert snap["rate_overall"] == 2.5  # 15 records in 4 + 2 seconds
     assert snap["rate_last"] == 3.5  # 7 records in 2 seconds
     assert snap["seconds_last"] == 2.0 and snap["seconds_median"] == 3.0
     assert snap["last_batch_at"] == T0 + dt.timedelta(seconds=10)
     assert snap["dead_letter_reasons"] == {"invalid_json": 2}
+
+
+def test_after_a_forget_one_number_of_users_held_and_the_forgotten_beside_it():
+    """Issue 19: after a forget the tiles said 10 (the stream stored) and the table 9 (the aggregates)."""
+    after = [agg("gender", "female", 5, 5 * 40), *AGGREGATES[1:]]  # one woman forgotten: 9 held
+    snap = dashboard.snapshot(after, BATCHES, K, forgotten=1)
+    assert sum(b["stored"] for b in BATCHES) == 10  # what the stream stored, forgotten user included
+    assert snap["users_held"] == snap["ages"]["overall"]["count"] == 9 and snap["forgotten"] == 1
+    shown = texts(dashboard.page(snap, T0))
+    assert shown["users-held"] == shown["group-size-overall"] == "9" and shown["users-forgotten"] == "1"
+    assert "users-stored" not in shown and "10" not in shown.values()
+    unknown = texts(dashboard.page(dashboard.snapshot(after, BATCHES, K), T0))  # register not readable
+    assert unknown["users-forgotten"] == "-" and unknown["users-held"] == "9"
 
 
 def test_batches_are_ordered_by_finish_time_whatever_the_input_order():
@@ -112,19 +125,20 @@ def test_balance_names_the_batch_that_does_not_add_up():
 
 def test_empty_input():
     snap = dashboard.snapshot([], [], K)
-    assert snap["empty"] and snap["users_stored"] == 0 and snap["batches"] == 0
+    assert snap["empty"] and snap["users_held"] == 0 and snap["batches"] == 0
     assert snap["rate_overall"] is None and snap["last_batch_at"] is None and snap["balanced"]
     assert snap["ages"]["overall"] == {"count": 0, "avg_age": None, "suppressed": False}
     shown = texts(dashboard.page(snap, T0))
     assert "profilepipe produce" in shown["empty"] and "01 and 02" in shown["empty"]
-    assert "users-stored" not in shown and shown["last-refresh"] == "2026-01-15 12:00:00 UTC"
+    assert "users-held" not in shown and shown["last-refresh"] == "2026-01-15 12:00:00 UTC"
 
 
 def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count():
-    snap = dashboard.snapshot(AGGREGATES, BATCHES, K)
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K, forgotten=3)
     shown = texts(dashboard.page(snap, T0 + dt.timedelta(minutes=1), "MongoDB db.coll"))
     expected = {
-        "users-stored": "10", "records-read": "15", "batches": "2", "rate-overall": "2.5",
+        "users-held": "10", "users-forgotten": "3", "records-read": "15", "batches": "2",
+        "rate-overall": "2.5",
         "rate-last": "3.5", "dead-letters": "2", "balance": "balanced",
         "avg-age-overall": "36.0", "group-size-overall": "10",
         "avg-age-female": "40.0", "group-size-female": "6",

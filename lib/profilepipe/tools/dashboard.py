@@ -4,19 +4,23 @@ Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it e
 ``dashboard_refresh_seconds`` (no reload) from the merged aggregates (``stores.read_aggregates``:
 ``dimension``, ``key``, ``count``, ``age_sum``, ...) and the batch log (``stores.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
-``seconds``, ``finished_at``, ...). It only reads.
+``seconds``, ``finished_at``, ...), and the size of the erasure register (``stores.erased_keys``,
+Cassandra: the users forgotten by ``profilepipe forget``). It only reads.
 
 Contract:
 
-* ``snapshot(aggregate_docs, batch_docs, k)`` is pure and returns every number the page shows;
+* ``snapshot(aggregate_docs, batch_docs, k, forgotten)`` is pure and returns every number the page shows;
   ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
 * k-anonymity: a group of 1 to k-1 users (``count < k``, recomputed whatever the stored
   ``suppressed`` flag says) is shown as ``suppressed``, never its count or average age; the
   charts leave it out and say how many they left out. A group with no users shows 0.
-* Every number has a stable element id: ``users-stored``, ``batches``, ``balance``,
+* Every number has a stable element id: ``users-held``, ``users-forgotten``, ``batches``, ``balance``,
   ``avg-age-overall``, ``avg-age-<gender>``, ``group-size-<gender>``, ``age-band-<band>``,
   ``ng-<nat>-<gender>``, ``dead-letters-<reason>``, ``last-refresh``, ``last-batch``... (``slug``).
-* Users stored: the batch log's ``stored`` summed. Records per second: records read per second
+* Users held: one number, the users the aggregates count now (their ``gender`` groups summed,
+  so it equals the table's rows and the average-age table's ``all``), with the forgotten users
+  beside it. Not the batch log's ``stored`` summed: a forgotten user stays in it, and a user
+  sent again is stored twice but held once. Records per second: records read per second
   of batch processing time (``read / seconds``), overall and for the last batch. Balance:
   ``contract.BALANCE_RULE`` for every batch.
 * No batch logged yet: one line says what to run first (``EMPTY_HINT``).
@@ -141,8 +145,11 @@ def _rate(records: int, seconds: float) -> float | None:
     return round(records / seconds, 1) if seconds > 0 else None
 
 
-def snapshot(aggregate_docs: Iterable[dict], batch_docs: Iterable[dict], k: int) -> dict:
-    """Every number the page shows, from the aggregate documents and the batch log.
+def snapshot(
+    aggregate_docs: Iterable[dict], batch_docs: Iterable[dict], k: int, forgotten: int | None = None
+) -> dict:
+    """Every number the page shows, from the aggregate documents, the batch log and the number of
+    users in the erasure register (``forgotten``; None when it could not be read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
     newest). Groups below ``k`` carry ``count=None, avg_age=None, suppressed=True``.
@@ -154,7 +161,8 @@ def snapshot(aggregate_docs: Iterable[dict], batch_docs: Iterable[dict], k: int)
     return {
         "empty": not batches,
         "k": k,
-        "users_stored": sum(_int(b, "stored") for b in batches),
+        "users_held": sum(c for c, _ in _dimension(docs, "gender").values()),
+        "forgotten": forgotten,
         **_health(batches),
         "ages": _ages(docs, k),
         "age_bands": _age_bands(docs, k),
@@ -224,8 +232,20 @@ def _balance_text(snap: dict) -> str:
 
 
 def _kpis(snap: dict) -> Any:
+    held = html.Div(
+        [
+            html.Div("users held", className="muted"),
+            _value(html.Div, _num(snap["users_held"]), "users-held", "big"),
+            html.Div(
+                [
+                    html.Span("forgotten ", className="muted"),
+                    html.Span(_num(snap["forgotten"]), id="users-forgotten"),
+                ]
+            ),
+        ],
+        className="card",
+    )
     cards = [
-        ("users stored", _num(snap["users_stored"]), "users-stored"),
         ("records read", _num(snap["read"]), "records-read"),
         ("batches", _num(snap["batches"]), "batches"),
         ("records/s (all)", _num(snap["rate_overall"], "{:,.1f}"), "rate-overall"),
@@ -238,7 +258,7 @@ def _kpis(snap: dict) -> Any:
         html.Div([html.Div(label, className="muted"), _value(html.Div, v, i, "big")], className="card")
         for label, v, i in cards
     ]
-    return _grid(kpis, "repeat(8, 1fr)")
+    return _grid([held, *kpis], "repeat(8, 1fr)")
 
 
 def _table(header: list[str], rows: list[list[tuple[str, str | None]]]) -> Any:
@@ -364,13 +384,25 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
     now = now or dt.datetime.now(dt.UTC)
     source = f"MongoDB {settings.mongo_database}.{settings.mongo_collection}"
     try:
-        snap = snapshot(stores.read_aggregates(settings), stores.read_batches(settings), settings.k_anonymity)
+        aggregates, batches = stores.read_aggregates(settings), stores.read_batches(settings)
     except PyMongoError as exc:  # the class only: a message could carry connection details
         text = (
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"
         )
         return html.Div([html.Span(_when(now), id="last-refresh"), html.P(text, id="error")])
-    return page(snap, now, source)
+    return page(snapshot(aggregates, batches, settings.k_anonymity, forgotten(settings)), now, source)
+
+
+def forgotten(settings: Settings) -> int | None:
+    """How many users the erasure register holds (Cassandra), or None when it cannot be read now.
+
+    Read once, without the stores' retries: the page shows ``-`` instead of waiting."""
+    from profilepipe import stores
+
+    try:
+        return len(stores.erased_keys(settings.replace(sink_retry_seconds=0)))
+    except Exception:  # noqa: BLE001 - any failure of the driver: the page says "-"
+        return None
 
 
 def create_app(settings: Settings) -> Any:
