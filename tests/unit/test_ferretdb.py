@@ -251,3 +251,28 @@ def test_the_set_up_runs_each_build_step_as_a_process_before_the_packages_are_in
         out.stdout.strip() == "[] 2"
         and "usage: python -m profilepipe.localstack.fetch {jars,ferretdb}" in out.stderr
     )
+
+
+def test_without_any_go_root_installs_debians_golang_first(monkeypatch):
+    installed: list[list[str]] = []
+    which = {"apt-get": "/usr/bin/apt-get"}
+    monkeypatch.setattr(ferretdb.shutil, "which", lambda name: which.get(name))
+    monkeypatch.setattr(ferretdb.os, "geteuid", lambda: 0)
+
+    def run(cmd, **kwargs):
+        installed.append(cmd)
+        if "install" in cmd:
+            which["go"] = "/usr/bin/go"
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(ferretdb.subprocess, "run", run)
+    lines: list[str] = []
+    assert ferretdb._installed_go(lines.append) == "/usr/bin/go"
+    assert installed[-1][:2] == ["apt-get", "install"] and installed[-1][-1] == "golang-go"
+    assert lines == ["ferretdb: installing golang-go (apt-get), to fetch the Go that builds FerretDB"]
+    monkeypatch.setattr(ferretdb.os, "geteuid", lambda: 1000)  # not root: the one command, nothing run
+    del which["go"]
+    installed.clear()
+    with pytest.raises(StackError, match=r"install it with: sudo apt-get install golang-go"):
+        ferretdb._installed_go(lines.append)
+    assert installed == []
