@@ -3,11 +3,10 @@
 ``LiveRun(settings, rate, seconds).run(view)``:
 
 1. makes ``rate * seconds`` users (``settings.source``; the generator seeded with ``seed``);
-   and warms Spark up (``warm_up``: the transform and hashing once on a few users in
-   memory, nothing written), so the first micro-batch does not pay for starting the
-   Python workers and the batches shown are like the ones that follow;
 2. starts the streaming query with a short processing-time trigger (``trigger_seconds``),
-   on the same checkpoint as ``profilepipe stream``, so it continues where that stopped;
+   on the same checkpoint as ``profilepipe stream``, so it continues where that stopped
+   (``stream.start`` warms the batch's job up first, so the first batch shown is like
+   the ones that follow);
 3. sends the users from a background thread at ``rate`` users per second;
 4. polls the query's batch reports from this thread and hands each finished micro-batch to
    ``view`` (in a notebook: one printed line per batch and a figure redrawn in place);
@@ -21,7 +20,6 @@ not depend on timing (how the stream cut the input into batches does).
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,28 +27,8 @@ from typing import Protocol
 
 from profilepipe import contract, sources, stores
 from profilepipe.config import Settings
-from profilepipe.pipeline import aggregates, privacy, stream, transform
-from profilepipe.pipeline.spark import get_spark
-from profilepipe.sources import generator, producer
-
-
-def warm_up(settings: Settings, users: int = 20) -> int:
-    """Parse, validate, hash and aggregate ``users`` generated users in memory; writes nothing.
-
-    Spark starts its Python workers (kept for later jobs) and compiles the plan's code on
-    the first job that needs them; doing that here keeps it out of the first live batch.
-    Returns the number of records processed.
-    """
-    spark = get_spark(settings, app_name="profilepipe-stream")
-    now = dt.datetime.now(dt.UTC)
-    made = generator.generate_users(users, seed="warm-up", as_of=settings.as_of or None)
-    rows = [(None, generator.user_json(u).encode(), "warm-up", 0, i, now) for i, u in enumerate(made)]
-    raw = spark.createDataFrame(rows, contract.RAW_KAFKA_SCHEMA)
-    parsed = transform.parse(raw, settings.max_message_bytes)
-    shaped = privacy.hash_pii(transform.shape(parsed, settings, transform.resolve_as_of(settings)), settings)
-    counts = transform.outcome_counts(shaped)
-    aggregates.compute(transform.stored_rows(shaped)).collect()
-    return counts["read"]
+from profilepipe.pipeline import stream
+from profilepipe.sources import producer
 
 
 class View(Protocol):
@@ -109,7 +87,6 @@ class LiveRun:
     def run(self, view: View | None = None, poll: float = 0.5) -> LiveResult:
         users = self.users()
         settings = self.settings.in_mode("latency").replace(trigger_seconds=self.trigger_seconds)
-        warm_up(settings)
         handle = stream.start(settings)
         sent: dict = {}
 
