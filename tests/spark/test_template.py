@@ -33,7 +33,7 @@ def _rows(df) -> list[tuple]:
 
 @pytest.mark.parametrize("mode", ["hmac", "bcrypt"])
 def test_bound_equals_built_on_the_bad_input_corpus(spark, settings, as_of, mode):
-    s = settings.replace(pii_mode=mode, hmac_key="template-test-key", bcrypt_cost=4)
+    s = settings.replace(pii_mode=mode, hmac_key="unit-test-key-template", bcrypt_cost=4)
     corpus = bad_inputs(as_of)
     values = [b.value for b in corpus]
     batch = kafka_frame(spark, values, keys=[b.key for b in corpus], partition=2, first_offset=100)
@@ -52,7 +52,7 @@ def test_bound_equals_built_on_the_bad_input_corpus(spark, settings, as_of, mode
 
 
 def test_a_frame_of_another_shape_is_built_the_plain_way(spark, settings, as_of, users):
-    build = _build(settings.replace(pii_mode="hmac", hmac_key="k"), as_of)
+    build = _build(settings.replace(pii_mode="hmac", hmac_key="unit-test-key-k"), as_of)
     template = Template(spark, build)
     batch = kafka_frame(spark, users[:3]).withColumn("partition", F.col("partition").cast("long"))
     assert _rows(template.bind(batch)) == _rows(build(batch))
