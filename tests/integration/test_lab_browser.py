@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 NOTEBOOK = "00_check_stack.ipynb"
 SERVICES = ("kafka", "cassandra", "mongo")
+KERNEL = "Python (profilepipe)"
 AUTOSAVE_OFF = ("@jupyterlab/docmanager-extension", "plugin.jupyterlab-settings", {"autosave": False})
 
 
@@ -112,6 +113,13 @@ def _outputs(driver) -> str:
     return "\n".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))
 
 
+def _kernel_name(driver) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, ".jp-Toolbar-kernelName")
+    return found[0].text.strip() if found else None
+
+
 def _kernel_idle(driver) -> bool:
     from selenium.webdriver.common.by import By
 
@@ -120,6 +128,7 @@ def _kernel_idle(driver) -> bool:
 
 
 def test_notebook_00_run_from_jupyterlab_shows_the_three_services_healthy(lab):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -127,15 +136,21 @@ def test_notebook_00_run_from_jupyterlab_shows_the_three_services_healthy(lab):
     committed = (notebooks.notebook_dir() / NOTEBOOK).read_bytes()
     with chromium() as driver:
         driver.get(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
-        # the notebook is open and its kernel, the project's, has started (no kernel dialog)
-        WebDriverWait(driver, 120, poll_frequency=0.5).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell") and _kernel_idle(d),
-            "notebook 00 did not open with an idle kernel",
-        )
-        dialogs = [d.text for d in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog")]
-        assert not dialogs, f"JupyterLab opened a dialog instead of the notebook: {dialogs}"
-        kernel = driver.find_element(By.CSS_SELECTOR, ".jp-Toolbar-kernelName").text
-        assert kernel == "Python (profilepipe)"
+        # the notebook is open, no dialog over it, and its kernel (the project's) has started
+        try:
+            WebDriverWait(driver, 120, poll_frequency=0.5).until(
+                lambda d: (
+                    d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")
+                    and _kernel_name(d) == KERNEL
+                    and _kernel_idle(d)
+                )
+            )
+        except TimeoutException:
+            dialogs = [d.text for d in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog")]
+            pytest.fail(
+                f"notebook 00 did not open with an idle {KERNEL!r} kernel: kernel {_kernel_name(driver)!r}, "
+                f"dialogs {dialogs}"
+            )
         _menu(driver, "Run", "Run All Cells")
         pattern = {svc: re.compile(rf"^{svc}\s+healthy\b", re.M) for svc in SERVICES}
         try:
@@ -145,7 +160,7 @@ def test_notebook_00_run_from_jupyterlab_shows_the_three_services_healthy(lab):
                     and "{'kafka': True, 'cassandra': True, 'mongo': True}" in _outputs(d)
                 )
             )
-        except Exception:
+        except TimeoutException:
             pytest.fail(f"notebook 00 did not show three services healthy; the outputs:\n{_outputs(driver)}")
         text = _outputs(driver)
         assert "Traceback" not in text and "Error" not in text
