@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -27,7 +26,7 @@ from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 
-from support.browser import chromium, free_port
+from support.browser import chromium, free_port, wait_until_served
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +53,7 @@ def server(pipeline):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_served(proc, url)
+        wait_until_served(proc, url, "profilepipe dashboard", proc.stderr.read, timeout=90.0)
         assert proc.stdout.readline().strip() == f"dashboard: {url} (refreshes every 2 s; Ctrl-C stops it)"
         yield url
     finally:
@@ -65,22 +64,6 @@ def server(pipeline):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, proc.stderr.read()  # Ctrl-C is a clean stop
-
-
-def _wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"profilepipe dashboard exited with {proc.returncode}: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"profilepipe dashboard did not answer on {url} in {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 import pytest
 
 from profilepipe.tools import notebooks
 
-from support.browser import chromium, free_port
+from support.browser import chromium, free_port, wait_until_served
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +52,7 @@ def lab(tmp_path_factory):
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_served(proc, f"{url}/api/status?token={token}", log)
+        wait_until_served(proc, f"{url}/api/status?token={token}", "profilepipe lab", lambda: _read(log))
         yield url, token
     finally:
         proc.send_signal(signal.SIGINT)  # JupyterLab asks to confirm one Ctrl-C: a second one stops it
@@ -65,23 +64,6 @@ def lab(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
-
-
-def _wait_until_served(proc: subprocess.Popen, url: str, log, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"profilepipe lab exited with {proc.returncode}:\n{log.read()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"JupyterLab did not answer on {url} in {timeout:.0f} s")
-        time.sleep(0.3)
 
 
 def _menu(driver, menu: str, item: str, timeout: float = 30.0) -> None:
@@ -168,3 +150,8 @@ def test_notebook_00_run_from_jupyterlab_shows_the_three_services_healthy(lab):
     assert (notebooks.notebook_dir() / NOTEBOOK).read_bytes() == committed, (
         "the test must not save the notebook"
     )
+
+
+def _read(log) -> str:
+    log.seek(0)
+    return log.read()

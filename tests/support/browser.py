@@ -1,10 +1,14 @@
-"""Headless Chromium for the browser tests (Selenium with the system's ChromeDriver), a free port."""
+"""Headless Chromium for the browser tests (Selenium with the system's ChromeDriver), a free port,
+and waiting for a server process to answer."""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -39,3 +43,22 @@ def chromium(width: int = 1400, height: int = 1000) -> Iterator:
         yield driver
     finally:
         driver.quit()
+
+
+def wait_until_served(
+    proc: subprocess.Popen, url: str, what: str, output: Callable[[], str], timeout: float = 120.0
+) -> None:
+    """Wait until ``url`` answers 200; fail with ``output()`` if ``proc`` (``what``) exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{output()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not answer on {url} in {timeout:.0f} s")
+        time.sleep(0.3)
