@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from profilepipe import stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 
-from support.browser import chromium, free_port, wait_until_served
+from support.browser import chromium, free_port, interrupt, wait_until_served
 
 pytestmark = pytest.mark.integration
 
@@ -57,12 +56,7 @@ def server(pipeline):
         assert proc.stdout.readline().strip() == f"dashboard: {url} (refreshes every 2 s; Ctrl-C stops it)"
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc)
     assert proc.returncode == 0, proc.stderr.read()  # Ctrl-C is a clean stop
 
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
 from profilepipe.tools import notebooks
 
-from support.browser import chromium, free_port, wait_until_served
+from support.browser import chromium, free_port, interrupt, wait_until_served
 
 pytestmark = pytest.mark.integration
 
@@ -55,14 +53,7 @@ def lab(tmp_path_factory):
         wait_until_served(proc, f"{url}/api/status?token={token}", "profilepipe lab", lambda: _read(log))
         yield url, token
     finally:
-        proc.send_signal(signal.SIGINT)  # JupyterLab asks to confirm one Ctrl-C: a second one stops it
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc, times=2, timeout=30)  # JupyterLab asks to confirm one Ctrl-C: a second one stops it
         log.close()
 
 

@@ -4,6 +4,7 @@ and waiting for a server process to answer."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -62,3 +63,16 @@ def wait_until_served(
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not answer on {url} in {timeout:.0f} s")
         time.sleep(0.3)
+
+
+def interrupt(proc: subprocess.Popen, times: int = 1, timeout: float = 20.0) -> None:
+    """Ctrl-C ``proc`` ``times`` times (half a second apart); killed if it has not ended in ``timeout`` s."""
+    for n in range(times):
+        if n:
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -39,6 +39,10 @@ class Template:
             raise ValueError("the template's plan does not read its placeholder frame")
         out = self.leaf.output()
         self.columns = [(out.apply(i).name(), out.apply(i)) for i in range(out.size())]
+        self.ancestors = [self.plan]  # the nodes from the root down to the leaf's parent
+        for i in self.path[:-1]:
+            self.ancestors.append(self.ancestors[-1].children().apply(i))
+        self.nil = _seq(self.jvm, self.jvm.java.util.ArrayList())  # Catalyst's empty Seq
 
     def bind(self, batch: DataFrame) -> DataFrame:
         """``build(batch)``: the template's plan with the batch's rows in place of its leaf."""
@@ -51,12 +55,9 @@ class Template:
             source = by_name.get(name)
             if source is None or not source.dataType().equals(attr.dataType()):
                 return self.build(batch)  # not the Kafka rows' shape: build it the plain way
-            aliases.add(_alias(jvm, source, attr))
+            aliases.add(_alias(jvm, source, attr, self.nil))
         node = jvm.org.apache.spark.sql.catalyst.plans.logical.Project(_seq(jvm, aliases), batch_plan)
-        ancestors = [self.plan]
-        for i in self.path[:-1]:
-            ancestors.append(ancestors[-1].children().apply(i))
-        for parent, i in zip(reversed(ancestors), reversed(self.path), strict=True):
+        for parent, i in zip(reversed(self.ancestors), reversed(self.path), strict=True):
             kids = parent.children()
             children = jvm.java.util.ArrayList()
             for j in range(kids.size()):
@@ -82,8 +83,7 @@ def _seq(jvm, items):
     return jvm.org.apache.spark.api.python.PythonUtils.toSeq(items)
 
 
-def _alias(jvm, source, attr):
+def _alias(jvm, source, attr, nil):
     """``source AS <attr's name>`` with ``attr``'s expression id (Catalyst's ``Alias``)."""
-    nil = _seq(jvm, jvm.java.util.ArrayList())
     expressions = jvm.org.apache.spark.sql.catalyst.expressions
     return expressions.Alias(source, attr.name(), attr.exprId(), nil, jvm.scala.Option.empty(), nil)
