@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import ProfilepipeError, StackError
 
 DESCRIPTION = """\
 profilepipe: randomuser.me -> Kafka -> Spark Structured Streaming -> Cassandra + MongoDB.
@@ -101,11 +102,11 @@ def cmd_stack(args: argparse.Namespace) -> int:
                 pid = st.pid if st.pid else "-"
                 print(f"{st.name:10} {state:8} pid={pid!s:8} {st.address:22} {st.detail}")
             return 0 if all(st.healthy for st in statuses.values()) else 1
-    except stack.StackError as exc:
+    except StackError as exc:
         if args.quiet:
             print("\n".join(lines), file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     return 0
 
 
@@ -413,14 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ValueError as exc:
+    except ProfilepipeError as exc:  # our own errors carry what to do, and their exit code
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:  # a bad argument or setting
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # our own errors (SourceError, PrivacyError, ...) carry what to do
-        if type(exc).__module__.startswith("profilepipe."):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

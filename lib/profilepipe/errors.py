@@ -1,7 +1,25 @@
-"""The project's own errors: one base class, and what a notebook shows when run out of order.
+"""The project's own errors, all defined here: one base class and the tree below it.
 
-Every error the package raises on purpose derives from ``ProfilepipeError``; the CLI prints
-its message as one line and exits 2 (``cli.main``).
+Every error the package raises on purpose derives from ``ProfilepipeError`` and is defined
+in this module (``tests/unit/test_errors.py`` fails on one defined anywhere else). The
+other modules import them from here::
+
+    ProfilepipeError                    exit code 2 (a usage or configuration error)
+    ├── NotReady                        a notebook step run before the one it needs
+    ├── StackError                      the local stack (start, stop, fetch, client settings)
+    ├── SourceError                     the randomuser.me API gave no usable answer
+    ├── ProducerError                   the Kafka producer could not start or prepare a message
+    ├── UndeliveredError                Kafka did not acknowledge some messages; exit code 1
+    │                                   (also a ConnectionError, so ``retry`` retries it)
+    ├── PrivacyError                    the privacy settings do not allow hashing
+    ├── BatchError                      a micro-batch broke one of its invariants
+    ├── QueryFailed                     the streaming query stopped with an error
+    ├── AuditFindings                   personal data or a minor found; exit code 3
+    └── NotebookFailed                  a notebook failed under papermill; exit code 1
+
+``cli.main`` prints the message of any of them as ``error: <message>`` (no traceback) and
+exits with its ``exit_code``: the codes README.md promises (``profilepipe run``: 1 a notebook
+failed, 3 the audit found personal data, 2 a usage or configuration error).
 
 ``NotReady`` is raised when a step is run before the step it needs (notebook 02 on an empty
 topic, notebook 04 with no stored row, the live notebook with a backlog). In Jupyter it
@@ -11,9 +29,17 @@ shows as the one line that says what to run first, not as a traceback (IPython c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from profilepipe.sources.producer import ProduceSummary
+
 
 class ProfilepipeError(Exception):
     """Base of the errors the package raises on purpose; the message says what to do."""
+
+    #: the process exit code ``cli.main`` returns for it
+    exit_code = 2
 
 
 class NotReady(ProfilepipeError):
@@ -21,3 +47,70 @@ class NotReady(ProfilepipeError):
 
     def _render_traceback_(self) -> list[str]:  # IPython: show the message alone
         return [f"NotReady: {self}"]
+
+
+class StackError(ProfilepipeError):
+    """A stack operation failed; the message says what to do."""
+
+
+class SourceError(ProfilepipeError):
+    """The API did not give a usable answer within the configured attempts."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        attempts: int = 0,
+        last_status: int | None = None,
+        last_reason: str = "",
+    ):
+        super().__init__(message)
+        self.url = url
+        self.attempts = attempts
+        self.last_status = last_status
+        self.last_reason = last_reason
+
+
+class ProducerError(ProfilepipeError):
+    """The producer could not start or a message could not be prepared."""
+
+
+class UndeliveredError(ProfilepipeError, ConnectionError):
+    """Some messages were not acknowledged; ``summary.undelivered`` holds them (retry-able)."""
+
+    exit_code = 1
+
+    def __init__(self, summary: ProduceSummary):
+        self.summary = summary
+        super().__init__(
+            f"{summary.failed} message(s) to {summary.topic} not delivered, e.g. {summary.errors[:2]}"
+        )
+
+
+class PrivacyError(ProfilepipeError):
+    """The privacy settings do not allow hashing (e.g. hmac mode without a key)."""
+
+
+class BatchError(ProfilepipeError):
+    """A micro-batch broke one of its invariants: the balance rule, every row written, a plan complete."""
+
+
+class QueryFailed(ProfilepipeError):
+    """The streaming query stopped with an error; the message holds Spark's."""
+
+
+class AuditFindings(ProfilepipeError):
+    """The audit found personal data or a minor (``profilepipe run`` then exits 3)."""
+
+    exit_code = 3
+
+
+class NotebookFailed(ProfilepipeError):
+    """A notebook failed under papermill; ``ename`` is the class of the error raised in it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, ename: str = ""):
+        super().__init__(message)
+        self.ename = ename

@@ -11,6 +11,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from profilepipe import stores
+from profilepipe.errors import ProducerError
 from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
 
@@ -122,7 +123,7 @@ def test_missing_topic_fails_clearly(settings):
     s = settings.replace(kafka_topic=f"it_missing_{uuid.uuid4().hex[:8]}")
     p = producer.make_producer(s, max_block_ms=2000)
     try:
-        with pytest.raises(producer.ProducerError, match="not available"):
+        with pytest.raises(ProducerError, match="not available"):
             producer.produce(generator.generate_users(1, as_of=AS_OF), s, progress=False, producer=p)
     finally:
         p.close()
@@ -132,7 +133,7 @@ def test_missing_topic_fails_clearly(settings):
 def test_user_without_uuid_is_refused(topic_settings):
     user = generator.generate_users(1, as_of=AS_OF)[0]
     del user["login"]["uuid"]
-    with pytest.raises(producer.ProducerError, match="login.uuid"):
+    with pytest.raises(ProducerError, match="login.uuid"):
         producer.produce([user], topic_settings, progress=False)
 
 

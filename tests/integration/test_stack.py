@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from profilepipe.errors import StackError
 from profilepipe.localstack import clients, layout, processes, stack
 
 pytestmark = pytest.mark.integration
@@ -270,7 +271,7 @@ def test_port_taken_by_a_stranger_is_reported(settings, tmp_path):
         holder.listen()
         port = holder.getsockname()[1]
         other = settings.replace(cassandra_port=port, stack_dir=str(tmp_path / "stack"))
-        with pytest.raises(stack.StackError, match=rf"port .*:{port} is already in use.*ss -ltnp"):
+        with pytest.raises(StackError, match=rf"port .*:{port} is already in use.*ss -ltnp"):
             stack.up(other, services=["cassandra"], echo=lambda _line: None)
     assert not (tmp_path / "stack" / "run" / "cassandra.pid").exists()
 

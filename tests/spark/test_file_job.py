@@ -10,8 +10,8 @@ import bcrypt
 import pytest
 
 from profilepipe import contract
+from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import file_job, privacy
-from profilepipe.pipeline.privacy import PrivacyError
 
 pytestmark = pytest.mark.spark
 

@@ -10,8 +10,8 @@ import unicodedata
 import bcrypt
 import pytest
 
+from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import aggregates, privacy, transform
-from profilepipe.pipeline.privacy import PrivacyError
 
 pytestmark = pytest.mark.spark
 

@@ -11,6 +11,7 @@ import pytest
 
 from profilepipe import contract, stores
 from profilepipe.cli import build_parser, cmd_audit, main
+from profilepipe.errors import AuditFindings
 from profilepipe.sources import generator
 from profilepipe.tools import audit
 from profilepipe.tools.audit import OWNER, SOURCE
@@ -412,7 +413,7 @@ def test_a_user_counted_twice_or_a_forgotten_one_still_counted_is_a_difference()
     assert "nationality DE: table 2 users (age sum 70), aggregates 3 (age sum 110)" in diffs
     report = audit.build_report([], rows, {}, [], dt.date(2026, 1, 15), 18, aggregates=_docs(counted_twice))
     assert not report.clean and "aggregate differs: nationality DE" in report.describe()
-    with pytest.raises(audit.AuditFindings, match="aggregate"):
+    with pytest.raises(AuditFindings, match="aggregate"):
         audit.require_clean(report)
     # erase_contribution off: forgotten users may stay counted, a group may not count fewer than the table
     assert audit.aggregate_differences(rows, _docs(counted_twice), exact=False) == []

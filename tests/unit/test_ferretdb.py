@@ -13,8 +13,8 @@ import pytest
 
 from profilepipe import config
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import ferretdb, layout, processes, services, stack
-from profilepipe.localstack.layout import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 

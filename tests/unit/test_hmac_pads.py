@@ -7,8 +7,8 @@ import hmac
 
 import pytest
 
+from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import privacy
-from profilepipe.pipeline.privacy import PrivacyError
 
 
 @pytest.mark.parametrize("length", [1, 2, 31, 63, 64, 65, 100, 128, 200])

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from profilepipe.config import Settings
-from profilepipe.errors import ProfilepipeError
+from profilepipe.errors import ProfilepipeError, StackError
 from profilepipe.localstack import jars, layout, services, stack, templates
-from profilepipe.localstack.layout import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ import pytest
 
 from profilepipe import connections
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import clients
-from profilepipe.localstack.layout import StackError
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from pymongo.errors import AutoReconnect, OperationFailure
 
 from profilepipe import retry
+from profilepipe.errors import ProducerError, UndeliveredError
 from profilepipe.sources import producer
 
 
@@ -46,8 +47,8 @@ def test_a_wrapped_cause_counts():
         try:
             raise ConnectionRefusedError("kafka down")
         except ConnectionRefusedError as inner:
-            raise producer.ProducerError("cannot connect to Kafka") from inner
-    except producer.ProducerError as outer:
+            raise ProducerError("cannot connect to Kafka") from inner
+    except ProducerError as outer:
         assert retry.is_transient(outer)
 
 
@@ -91,6 +92,6 @@ def test_call_does_not_retry_a_permanent_error(monkeypatch):
 def test_undelivered_messages_are_a_retriable_error_that_names_them():
     summary = producer.ProduceSummary(topic="users.dlq", failed=2, errors=["KafkaTimeoutError: x"])
     summary.undelivered = [(b"k1", b"v1"), (None, b"v2")]
-    err = producer.UndeliveredError(summary)
+    err = UndeliveredError(summary)
     assert retry.is_transient(err) and err.summary.undelivered[0] == (b"k1", b"v1")
     assert "2 message(s) to users.dlq not delivered" in str(err)

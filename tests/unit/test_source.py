@@ -16,8 +16,9 @@ import requests
 from profilepipe import sources
 from profilepipe.config import Settings
 from profilepipe.contract import NATIONALITIES
+from profilepipe.errors import SourceError
 from profilepipe.sources import generator, samples
-from profilepipe.sources.api import RandomUserClient, SourceError
+from profilepipe.sources.api import RandomUserClient
 
 AS_OF = "2026-01-15"
 OUTAGE_HTML = (

@@ -1,4 +1,4 @@
-"""Where the local stack keeps its files, and its error.
+"""Where the local stack keeps its files (``StackError`` lives in ``profilepipe.errors``).
 
 * sources  ``stack/<server>/`` of the checkout: POMs, the Mongo launcher source, the log
   configs, the config templates and JVM options (read, never written)
@@ -15,11 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from profilepipe.config import Settings, project_root
-from profilepipe.errors import ProfilepipeError
-
-
-class StackError(ProfilepipeError):
-    """A stack operation failed; the message says what to do."""
+from profilepipe.errors import StackError as StackError  # the localstack modules import it from here
 
 
 def source_dir() -> Path:

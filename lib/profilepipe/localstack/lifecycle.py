@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterable
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import layout, processes, provision
-from profilepipe.localstack.layout import StackError
 from profilepipe.localstack.services import ALTERNATIVES, START_ORDER, Service, chosen, serving
 
 Echo = Callable[[str], None]

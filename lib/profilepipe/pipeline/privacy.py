@@ -66,6 +66,8 @@ from typing import TYPE_CHECKING
 import bcrypt
 import pandas as pd
 
+from profilepipe.errors import PrivacyError
+
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
@@ -79,10 +81,6 @@ _BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _TO_BCRYPT = bytes.maketrans(_STD_B64, _BCRYPT_B64)
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
 _PADS = ("_pii_ipad", "_pii_opad")  # the pads' columns, joined in and dropped again
-
-
-class PrivacyError(RuntimeError):
-    """The privacy settings do not allow hashing (e.g. hmac mode without a key)."""
 
 
 # ---------------------------------------------------------------- plain Python

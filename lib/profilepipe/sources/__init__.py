@@ -26,8 +26,9 @@ from collections.abc import Iterable
 
 from profilepipe import contract
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import SourceError
 from profilepipe.sources import generator
-from profilepipe.sources.api import RandomUserClient, SourceError, check_nat
+from profilepipe.sources.api import RandomUserClient, check_nat
 from profilepipe.sources.samples import load_samples
 
 log = logging.getLogger(__name__)

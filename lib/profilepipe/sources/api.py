@@ -24,12 +24,14 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import requests
 
 from profilepipe import __version__, contract
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -38,31 +40,13 @@ MAX_PAGE = 10000
 _RETRY_4XX = {408, 425, 429}
 
 
-class SourceError(RuntimeError):
-    """The API did not give a usable answer within the configured attempts."""
+@dataclass(frozen=True)
+class _Retry:
+    """An attempt worth repeating: why, the HTTP status if any, and the server's Retry-After."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str = "",
-        attempts: int = 0,
-        last_status: int | None = None,
-        last_reason: str = "",
-    ):
-        super().__init__(message)
-        self.url = url
-        self.attempts = attempts
-        self.last_status = last_status
-        self.last_reason = last_reason
-
-
-class _Retry(Exception):
-    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
+    reason: str
+    status: int | None = None
+    retry_after: float | None = None
 
 
 def _csv(value: str | Iterable[str] | None) -> list[str]:
@@ -256,7 +240,8 @@ class RandomUserClient:
         delay = min(self.settings.api_backoff_max, base * 2 ** (attempt - 1))
         return delay / 2 + self._rng.uniform(0, delay / 2)  # "equal jitter"
 
-    def _once(self, params: dict[str, str], expected: int) -> dict:
+    def _once(self, params: dict[str, str], expected: int) -> dict | _Retry:
+        """One call: the envelope, a ``_Retry`` saying why to try again, or ``SourceError``."""
         self._pace()
         self._last_call = time.monotonic()
         try:
@@ -267,9 +252,9 @@ class RandomUserClient:
                 headers={"Accept": "application/json", "User-Agent": f"profilepipe/{__version__}"},
             )
         except requests.Timeout as exc:
-            raise _Retry(f"timeout after {self.settings.api_timeout}s ({type(exc).__name__})") from exc
+            return _Retry(f"timeout after {self.settings.api_timeout}s ({type(exc).__name__})")
         except requests.ConnectionError as exc:
-            raise _Retry(f"connection error: {exc}") from exc
+            return _Retry(f"connection error: {exc}")
         status = resp.status_code
         text = resp.text
         body = None
@@ -279,18 +264,18 @@ class RandomUserClient:
             pass
         error = body.get("error") if isinstance(body, dict) else None
         if status == 429:
-            raise _Retry(
+            return _Retry(
                 f"HTTP 429 rate limited{': ' + str(error) if error else ''}",
                 status,
                 _parse_retry_after(resp.headers.get("Retry-After")),
             )
         if status >= 500:
             what = f"error {error!r}" if error else f"HTML outage page {_html_title(text)!r}"
-            raise _Retry(
+            return _Retry(
                 f"HTTP {status} ({what})", status, _parse_retry_after(resp.headers.get("Retry-After"))
             )
         if status in _RETRY_4XX:
-            raise _Retry(f"HTTP {status}", status)
+            return _Retry(f"HTTP {status}", status)
         if status >= 400:
             raise SourceError(
                 f"{resp.url} answered HTTP {status}: {error or _html_title(text)} "
@@ -299,13 +284,13 @@ class RandomUserClient:
                 last_reason=f"HTTP {status}",
             )
         if error:
-            raise _Retry(f"HTTP {status} with error body: {error}", status)
+            return _Retry(f"HTTP {status} with error body: {error}", status)
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-            raise _Retry(f"HTTP {status} but not an API response ({_html_title(text)!r})", status)
+            return _Retry(f"HTTP {status} but not an API response ({_html_title(text)!r})", status)
         got = len(body["results"])
         if got < expected:
             said = (body.get("info") or {}).get("results")
-            raise _Retry(f"HTTP {status} with {got} of {expected} users (info.results={said})", status)
+            return _Retry(f"HTTP {status} with {got} of {expected} users (info.results={said})", status)
         if got > expected:
             body["results"] = body["results"][:expected]
         return body
@@ -323,21 +308,21 @@ class RandomUserClient:
                     {"attempt": attempt, "status": exc.last_status, "reason": exc.last_reason, "wait": 0.0}
                 )
                 raise
-            except _Retry as exc:
-                last = exc
+            if isinstance(body, _Retry):
+                last = body
                 wait = 0.0
                 if attempt < attempts:
                     wait = self._backoff(attempt)
-                    if exc.retry_after is not None:  # the server said how long: do as told
-                        wait = min(exc.retry_after, self.settings.api_backoff_max)
+                    if last.retry_after is not None:  # the server said how long: do as told
+                        wait = min(last.retry_after, self.settings.api_backoff_max)
                 self.history.append(
-                    {"attempt": attempt, "status": exc.status, "reason": exc.reason, "wait": wait}
+                    {"attempt": attempt, "status": last.status, "reason": last.reason, "wait": wait}
                 )
                 log.warning(
                     "randomuser.me attempt %d/%d failed: %s%s",
                     attempt,
                     attempts,
-                    exc.reason,
+                    last.reason,
                     f"; retrying in {wait:.2f}s" if attempt < attempts else "",
                 )
                 if attempt < attempts and wait > 0:
@@ -355,4 +340,4 @@ class RandomUserClient:
         )
 
 
-__all__ = ["RandomUserClient", "SourceError", "check_nat", "check_seed", "MAX_RESULTS", "MAX_PAGE"]
+__all__ = ["RandomUserClient", "check_nat", "check_seed", "MAX_RESULTS", "MAX_PAGE"]

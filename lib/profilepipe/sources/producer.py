@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from profilepipe.config import Settings
+from profilepipe.errors import ProducerError
+from profilepipe.errors import UndeliveredError as UndeliveredError  # stores.kafka raises it from here
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +43,6 @@ PRODUCER_TUNING = {
     "allow_auto_create_topics": False,
 }
 ERRORS_KEPT = 10
-
-
-class ProducerError(RuntimeError):
-    """The producer could not start or a message could not be prepared."""
-
-
-class UndeliveredError(ConnectionError):
-    """Some messages were not acknowledged; ``summary.undelivered`` holds them (retry-able)."""
-
-    def __init__(self, summary: ProduceSummary):
-        self.summary = summary
-        super().__init__(
-            f"{summary.failed} message(s) to {summary.topic} not delivered, e.g. {summary.errors[:2]}"
-        )
 
 
 @dataclass
@@ -497,7 +485,6 @@ def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
 
 __all__ = [
     "ProduceSummary",
-    "ProducerError",
     "PRODUCER_TUNING",
     "TokenBucket",
     "produce",

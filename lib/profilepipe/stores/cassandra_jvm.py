@@ -36,6 +36,7 @@ from pathlib import Path
 
 from profilepipe.config import Settings
 from profilepipe.contract import USER_COLUMNS
+from profilepipe.errors import StackError
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def _writer(spark, settings: Settings):
     if key not in _LATE:
         jars = [j for j in writer_jars(settings) if not j.endswith("-sources.jar")]
         if not any(Path(j).name.startswith(f"{JAR_GROUP}-") for j in jars):
-            raise RuntimeError(
+            raise StackError(
                 f"{WRITER_CLASS} is not built: run `profilepipe stack fetch` (it builds "
                 f"<jars_dir>/{JAR_GROUP}/), or start the session with cassandra_jvm.spark_config(settings)"
             )

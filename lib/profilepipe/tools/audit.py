@@ -46,7 +46,7 @@ from typing import Any
 
 from profilepipe import contract, stores
 from profilepipe.config import Settings
-from profilepipe.errors import ProfilepipeError
+from profilepipe.errors import AuditFindings
 from profilepipe.pipeline import transform
 
 #: The kinds of personal value, in report order (those of ``contract.PII_PATHS``).
@@ -124,10 +124,6 @@ class AuditReport:
         if len(self.aggregate_differences) > limit:
             lines.append(f"  ... and {len(self.aggregate_differences) - limit} more")
         return "\n".join(lines)
-
-
-class AuditFindings(ProfilepipeError):
-    """The audit found personal data or a minor (``profilepipe run`` then exits 3)."""
 
 
 def require_clean(report: AuditReport) -> None:

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from profilepipe import contract, sources, stores
 from profilepipe.config import Settings
+from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import stream
 from profilepipe.sources import producer
 
@@ -105,7 +106,7 @@ class LiveRun:
                         view.batch(report, reports[: reports.index(report) + 1])
                 shown = len(reports)
                 if not handle.query.isActive:
-                    raise RuntimeError(f"the streaming query stopped: {handle.query.exception()}")
+                    raise QueryFailed(f"the streaming query stopped: {handle.query.exception()}")
                 if not thread.is_alive():
                     deadline = deadline or time.monotonic() + self.timeout
                     if sum(r.read for r in reports) >= len(users) or time.monotonic() > deadline:

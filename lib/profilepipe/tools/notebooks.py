@@ -29,9 +29,10 @@ import time
 from pathlib import Path
 
 from profilepipe.config import Settings, get_settings, project_root
+from profilepipe.errors import AuditFindings, NotebookFailed
 
 KERNEL = "profilepipe"
-EXIT_FAILED, EXIT_AUDIT = 1, 3
+EXIT_FAILED, EXIT_AUDIT = NotebookFailed.exit_code, AuditFindings.exit_code
 #: parameters ``append=True`` sets: no reset before producing, no demo erasure
 APPEND_PARAMETERS = {"fresh_start": False, "forget_demo_user": False}
 
@@ -91,12 +92,6 @@ def run_one(path: Path, out_dir: Path, parameters: dict, timeout: int = 900) -> 
             ename=exc.ename,
         ) from None
     return out_path
-
-
-class NotebookFailed(RuntimeError):
-    def __init__(self, message: str, ename: str = ""):
-        super().__init__(message)
-        self.ename = ename  # the exception class raised in the notebook
 
 
 @contextlib.contextmanager
@@ -177,7 +172,7 @@ def run_all(
             console.write(f" ok ({time.monotonic() - started:.0f}s)\n")
     if failure is not None:
         print(f"error: {failure}\nlog of the kernels and Spark: {log}", file=sys.stderr)
-        return EXIT_AUDIT if failure.ename == "AuditFindings" else EXIT_FAILED
+        return EXIT_AUDIT if failure.ename == AuditFindings.__name__ else EXIT_FAILED
     figures = sorted((out_dir / "figures").glob("*.png"))
     print(f"done: {len(books)} notebooks, {len(figures)} figures in {out_dir}")
     latest = base / "latest"

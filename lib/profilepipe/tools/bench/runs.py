@@ -24,6 +24,7 @@ from pathlib import Path
 
 from profilepipe import contract, stores
 from profilepipe.config import Settings
+from profilepipe.errors import QueryFailed
 from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
 from profilepipe.pipeline.spark import get_spark
@@ -99,7 +100,7 @@ def ours(settings: Settings, name: str, hasher=None, users: int | None = None) -
         try:
             handle.query.awaitTermination(7200)
             if handle.query.exception():
-                raise RuntimeError(str(handle.query.exception()))
+                raise QueryFailed(str(handle.query.exception()))
         finally:
             handle.stop()
     reports = [r for r in handle.writer.reports if r.read]
@@ -165,7 +166,7 @@ def plain(settings: Settings, name: str, to_rows) -> Run:
         )
         query.awaitTermination(7200)
         if query.exception():
-            raise RuntimeError(str(query.exception()))
+            raise QueryFailed(str(query.exception()))
     drop_run(settings)
     b = sink.batches
     seconds = max(x["finished_at"] for x in b) - min(x["started_at"] for x in b)
