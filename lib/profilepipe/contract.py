@@ -58,16 +58,19 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 # ------------------------------------------------------------------ outcomes
 STORED, MINOR, ERASED, DEAD = "stored", "filtered_minor", "erased", "dead_letter"
 OUTCOMES = (STORED, MINOR, ERASED, DEAD)
+#: The dead-letter reasons, each named once here (the modules use these names, never the text).
+TOO_LARGE = "too_large"  # longer than max_message_bytes: one record, never JSON-parsed
+INVALID_JSON = "invalid_json"
+NOT_A_USER = "not_a_user"
+MISSING_UUID = "missing_uuid"
+INVALID_UUID = "invalid_uuid"
+INVALID_DOB = "invalid_dob"
+FUTURE_DOB = "future_dob"
+DUPLICATE_IN_BATCH = "duplicate_in_batch"  # the same login.uuid later in the batch: the later one is stored
 #: Dead-letter reasons in precedence order: a record gets the first that applies.
 REASONS = (
-    "too_large",  # longer than max_message_bytes: one record, never JSON-parsed
-    "invalid_json",
-    "not_a_user",
-    "missing_uuid",
-    "invalid_uuid",
-    "invalid_dob",
-    "future_dob",
-    "duplicate_in_batch",  # the same login.uuid later in the batch: the later record is stored
+    *(TOO_LARGE, INVALID_JSON, NOT_A_USER, MISSING_UUID),
+    *(INVALID_UUID, INVALID_DOB, FUTURE_DOB, DUPLICATE_IN_BATCH),
 )
 BALANCE_RULE = "read = stored + filtered_minor + erased + dead_letter"
 

@@ -55,6 +55,17 @@ def test_no_module_or_test_repeats_a_fact_of_the_contract():
     assert not copies, "import these from profilepipe.contract instead:\n" + "\n".join(copies)
 
 
+def test_the_package_names_each_dead_letter_reason_from_the_contract():
+    spelled = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for path in _sources()
+        if path.is_relative_to(ROOT / "lib")
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Constant) and node.value in contract.REASONS
+    ]
+    assert not spelled, "use the contract's names (contract.TOO_LARGE, ...):\n" + "\n".join(spelled)
+
+
 def test_the_raw_kafka_schema_and_the_balance_rule_are_written_once():
     schema = re.compile(r"key binary,\s*value binary")
     rule = re.compile(r"stored\s*\+\s*\S*filtered_minor")

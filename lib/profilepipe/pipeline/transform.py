@@ -45,11 +45,19 @@ from profilepipe.contract import (
     CONTRIBUTION_COLUMNS,
     DEAD,
     DLQ_FIELDS,
+    DUPLICATE_IN_BATCH,
     ERASED,
+    FUTURE_DOB,
+    INVALID_DOB,
+    INVALID_JSON,
+    INVALID_UUID,
     MINOR,
+    MISSING_UUID,
+    NOT_A_USER,
     OUTCOMES,
     SOURCE_COLUMNS,
     STORED,
+    TOO_LARGE,
     USER_COLUMNS,
     UUID_PATTERN,
 )
@@ -85,10 +93,10 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
     whatever it holds: its text is nulled before any JSON function sees it.
     """
     size = F.octet_length(F.col("value"))
-    too_large = F.lit(False)
+    oversized = F.lit(False)
     if max_bytes is not None:
-        too_large = F.coalesce(size > F.lit(int(max_bytes)), F.lit(False))
-    value = F.when(~too_large, F.col("value"))
+        oversized = F.coalesce(size > F.lit(int(max_bytes)), F.lit(False))
+    value = F.when(~oversized, F.col("value"))
     text = value.cast("string")  # the bytes as they are; checked just below
     head = F.regexp_extract(F.col("text"), r"(?s)^[ \t\n\r]*(.)", 1)  # after JSON's four whitespaces
     is_json = F.get_json_object(F.col("text"), "$").isNotNull()  # lenient Jackson parse
@@ -101,7 +109,7 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
         F.col("timestamp").alias("source_timestamp"),
         F.sha2(F.col("value"), 256).alias("value_sha256"),
         size.alias("value_bytes"),
-        too_large.alias("too_large"),
+        oversized.alias("oversized"),
         F.when(F.is_valid_utf8(text), text).alias("text"),
         F.when(F.col("value").isNull(), "message has no value")
         .when(~F.is_valid_utf8(text), "value is not valid UTF-8")
@@ -120,18 +128,18 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
     is_user = (head == "{") & F.greatest(*[doc[f].isNotNull() for f in USER_FIELDS])
     rules = [  # (condition, reason, detail): the first that holds decides; reason None = fine so far
         (
-            F.col("too_large"),
-            "too_large",
+            F.col("oversized"),
+            TOO_LARGE,
             F.format_string("value is %d bytes, limit %d", F.col("value_bytes"), F.lit(max_bytes or 0)),
         ),
-        (F.col("utf8_error").isNotNull(), "invalid_json", F.col("utf8_error")),
-        (F.col("broken_object"), "invalid_json", "value is not valid JSON"),
-        (is_envelope & (F.size(doc["results"]) == 0), "not_a_user", "envelope with an empty results list"),
+        (F.col("utf8_error").isNotNull(), INVALID_JSON, F.col("utf8_error")),
+        (F.col("broken_object"), INVALID_JSON, "value is not valid JSON"),
+        (is_envelope & (F.size(doc["results"]) == 0), NOT_A_USER, "envelope with an empty results list"),
         (is_envelope | is_user, None, None),
-        (~is_json, "invalid_json", "value is not valid JSON"),
-        (head == "{", "not_a_user", "JSON object without any user field"),
-        (head == "[", "not_a_user", "JSON array, not a user object"),
-        (F.lit(True), "not_a_user", "JSON scalar, not a user object"),
+        (~is_json, INVALID_JSON, "value is not valid JSON"),
+        (head == "{", NOT_A_USER, "JSON object without any user field"),
+        (head == "[", NOT_A_USER, "JSON array, not a user object"),
+        (F.lit(True), NOT_A_USER, "JSON scalar, not a user object"),
     ]
     docs = docs.select(
         *SOURCE_COLUMNS[:-1],
@@ -161,7 +169,7 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
         *SOURCE_COLUMNS,
         F.when(in_envelope, F.format_string("results[%d]", F.col("record_index"))).alias("record_path"),
         F.when(F.col("doc_error").isNotNull(), F.col("doc_error"))
-        .when(~user_ok, F.lit("not_a_user"))
+        .when(~user_ok, F.lit(NOT_A_USER))
         .alias("parse_error"),
         F.when(F.col("doc_error").isNotNull(), F.col("doc_detail"))
         .when(~user_ok, F.lit("not a user object"))
@@ -250,13 +258,13 @@ def shape(
 
     rules = [  # (condition, reason, detail), in the order of precedence
         (F.col("parse_error").isNotNull(), F.col("parse_error"), F.col("parse_detail")),
-        (_blank(uuid), "missing_uuid", "login.uuid is missing"),
-        (~uuid.rlike(UUID_PATTERN), "invalid_uuid", "login.uuid is not a UUID"),
-        (_blank(dob_text), "invalid_dob", "dob.date is missing"),
-        (birth.isNull(), "invalid_dob", "dob.date is not an ISO-8601 date"),
+        (_blank(uuid), MISSING_UUID, "login.uuid is missing"),
+        (~uuid.rlike(UUID_PATTERN), INVALID_UUID, "login.uuid is not a UUID"),
+        (_blank(dob_text), INVALID_DOB, "dob.date is missing"),
+        (birth.isNull(), INVALID_DOB, "dob.date is not an ISO-8601 date"),
         (
             birth > as_of_lit,
-            "future_dob",
+            FUTURE_DOB,
             F.concat(F.lit("dob.date is after as_of "), as_of_lit.cast("string")),
         ),
     ]
@@ -265,7 +273,7 @@ def shape(
         F.col("source_partition").desc(), F.col("source_offset").desc(), F.col("record_index").desc()
     )
     superseded = reason.isNull() & (F.row_number().over(latest_first) > 1)
-    rules.append((superseded, "duplicate_in_batch", "a later record in this batch has the same login.uuid"))
+    rules.append((superseded, DUPLICATE_IN_BATCH, "a later record in this batch has the same login.uuid"))
     reason, detail = _first(rules, 1), _first(rules, 2)
     checked = parsed.select(
         "*",

@@ -426,7 +426,9 @@ def user_json(user: dict) -> str:
 #: The reasons a message of :func:`malformed_messages` gets, in ``contract.REASONS`` order:
 #: all but ``too_large`` (a value over 512 KiB has no place in a small demo set; the tests'
 #: corpus has it) and ``duplicate_in_batch`` (a property of a batch, not of one message).
-MALFORMED_REASONS = tuple(r for r in contract.REASONS if r not in ("too_large", "duplicate_in_batch"))
+MALFORMED_REASONS = tuple(
+    r for r in contract.REASONS if r not in (contract.TOO_LARGE, contract.DUPLICATE_IN_BATCH)
+)
 
 
 def _malformed_cases(rng: random.Random, base: Sequence[dict]) -> list[tuple[str, str, bytes | None, bytes]]:
@@ -447,53 +449,53 @@ def _malformed_cases(rng: random.Random, base: Sequence[dict]) -> list[tuple[str
 
     cases: list[tuple[str, str, bytes | None, bytes]] = []
     u = user(0)
-    cases.append(("invalid_json", "truncated JSON", key_of(u), enc(u)[: len(enc(u)) // 2]))
-    cases.append(("invalid_json", "plain text", None, b"this is not json"))
+    cases.append((contract.INVALID_JSON, "truncated JSON", key_of(u), enc(u)[: len(enc(u)) // 2]))
+    cases.append((contract.INVALID_JSON, "plain text", None, b"this is not json"))
     u = user(1)
     u["name"]["first"] = "Zoé"
     cases.append(
         (
-            "invalid_json",
+            contract.INVALID_JSON,
             "not UTF-8 (Latin-1 bytes)",
             key_of(u),
             json.dumps(u, ensure_ascii=False).encode("latin-1", errors="replace"),
         )
     )
-    cases.append(("invalid_json", "not UTF-8 (binary)", b"binary", b"\xff\xfe\x00\x81garbage\xc3"))
-    cases.append(("not_a_user", "JSON array", None, b"[1, 2]"))
-    cases.append(("not_a_user", "object without user fields", b"foo", b'{"foo": 1}'))
-    cases.append(("not_a_user", "empty object", None, b"{}"))
+    cases.append((contract.INVALID_JSON, "not UTF-8 (binary)", b"binary", b"\xff\xfe\x00\x81garbage\xc3"))
+    cases.append((contract.NOT_A_USER, "JSON array", None, b"[1, 2]"))
+    cases.append((contract.NOT_A_USER, "object without user fields", b"foo", b'{"foo": 1}'))
+    cases.append((contract.NOT_A_USER, "empty object", None, b"{}"))
     u = user(2)
     del u["login"]
-    cases.append(("missing_uuid", "no login object", None, enc(u)))
+    cases.append((contract.MISSING_UUID, "no login object", None, enc(u)))
     u = user(3)
     del u["login"]["uuid"]
-    cases.append(("missing_uuid", "login without uuid", None, enc(u)))
+    cases.append((contract.MISSING_UUID, "login without uuid", None, enc(u)))
     u = user(4)
     u["login"]["uuid"] = None
-    cases.append(("missing_uuid", "login.uuid is null", None, enc(u)))
+    cases.append((contract.MISSING_UUID, "login.uuid is null", None, enc(u)))
     u = user(5)
     u["login"]["uuid"] = "not-a-uuid"
-    cases.append(("invalid_uuid", "not a uuid", b"not-a-uuid", enc(u)))
+    cases.append((contract.INVALID_UUID, "not a uuid", b"not-a-uuid", enc(u)))
     u = user(6)
     u["login"]["uuid"] = u["login"]["uuid"][:-1] + "g"
-    cases.append(("invalid_uuid", "non-hex character", key_of(u), enc(u)))
+    cases.append((contract.INVALID_UUID, "non-hex character", key_of(u), enc(u)))
     u = user(11)
     u["login"]["uuid"] = u["login"]["uuid"][:8]
-    cases.append(("invalid_uuid", "too short", key_of(u), enc(u)))
+    cases.append((contract.INVALID_UUID, "too short", key_of(u), enc(u)))
     u = user(7)
     u["dob"]["date"] = "not a date"
-    cases.append(("invalid_dob", "unparseable dob", key_of(u), enc(u)))
+    cases.append((contract.INVALID_DOB, "unparseable dob", key_of(u), enc(u)))
     u = user(8)
     u["dob"]["date"] = "1990-13-45T00:00:00.000Z"
-    cases.append(("invalid_dob", "impossible month/day", key_of(u), enc(u)))
+    cases.append((contract.INVALID_DOB, "impossible month/day", key_of(u), enc(u)))
     u = user(9)
     del u["dob"]
-    cases.append(("invalid_dob", "no dob", key_of(u), enc(u)))
+    cases.append((contract.INVALID_DOB, "no dob", key_of(u), enc(u)))
     u = user(10)
     u["dob"]["date"] = f"{2100 + rng.randint(0, 90)}-06-15T12:00:00.000Z"
     u["dob"]["age"] = -80
-    cases.append(("future_dob", "dob decades in the future", key_of(u), enc(u)))
+    cases.append((contract.FUTURE_DOB, "dob decades in the future", key_of(u), enc(u)))
     return cases
 
 
