@@ -195,6 +195,16 @@ class Settings:
         return self.kafka_dlq_topic or f"{self.kafka_topic}.dlq"
 
     @property
+    def users_table(self) -> str:
+        """The users table, keyspace-qualified (``user_profiles.users``), as CQL names it."""
+        return f"{self.cassandra_keyspace}.{self.cassandra_table}"
+
+    @property
+    def erasures_table(self) -> str:
+        """The erasure register beside it (``user_profiles.users_erasures``, ``schema.cql``)."""
+        return f"{self.users_table}_erasures"
+
+    @property
     def generator_seed(self) -> str:
         """The offline generator's seed: ``seed``, or ``profilepipe`` (it is always seeded)."""
         return self.seed or GENERATOR_SEED

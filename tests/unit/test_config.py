@@ -28,6 +28,13 @@ def test_environment_overrides_and_types():
     assert "u:p" not in str(s.redacted()["mongo_uri"])
 
 
+def test_the_tables_are_named_keyspace_qualified():
+    s = Settings.from_env({})
+    assert (s.users_table, s.erasures_table) == ("user_profiles.users", "user_profiles.users_erasures")
+    s = s.replace(cassandra_keyspace="ks", cassandra_table="bench_1")
+    assert (s.users_table, s.erasures_table) == ("ks.bench_1", "ks.bench_1_erasures")
+
+
 @pytest.mark.parametrize(
     "env",
     [

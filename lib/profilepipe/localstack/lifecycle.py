@@ -186,7 +186,7 @@ def _provision(settings: Settings, names: set[str], echo: Echo) -> None:
             )
     if "cassandra" in names:
         provision.ensure_schema(settings)
-        echo(f"cassandra: schema {settings.cassandra_keyspace}.{settings.cassandra_table} ready")
+        echo(f"cassandra: schema {settings.users_table} ready")
 
 
 # --------------------------------------------------------------------------- down

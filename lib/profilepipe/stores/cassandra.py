@@ -42,18 +42,10 @@ def cassandra_session(settings: Settings):
     return session
 
 
-def _table(settings: Settings) -> str:
-    return f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
-
-
-def _erasures_table(settings: Settings) -> str:
-    return f"{_table(settings)}_erasures"
-
-
 def _insert_cql(settings: Settings) -> str:
     cols = ", ".join(USER_COLUMNS)
     marks = ", ".join("?" for _ in USER_COLUMNS)
-    return f"INSERT INTO {_table(settings)} ({cols}) VALUES ({marks})"
+    return f"INSERT INTO {settings.users_table} ({cols}) VALUES ({marks})"
 
 
 def _row_values(row) -> tuple:
@@ -149,7 +141,7 @@ def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
     from cassandra.concurrent import execute_concurrent_with_args
 
     cols = ", ".join(CONTRIBUTION_COLUMNS)
-    cql = f"SELECT {cols} FROM {_table(settings)} WHERE user_id IN ?"
+    cql = f"SELECT {cols} FROM {settings.users_table} WHERE user_id IN ?"
     chunks = [(ids[i : i + IN_CHUNK],) for i in range(0, len(ids), IN_CHUNK)]
 
     def attempt() -> list[tuple]:
@@ -171,7 +163,7 @@ def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
 def contribution_rows(settings: Settings) -> Iterator[dict]:
     """Every stored row's ``CONTRIBUTION_COLUMNS`` (a full scan, paged): what the aggregates must equal."""
     cols = ", ".join(CONTRIBUTION_COLUMNS)
-    result = cassandra_session(settings).execute(f"SELECT {cols} FROM {_table(settings)}", timeout=120)
+    result = cassandra_session(settings).execute(f"SELECT {cols} FROM {settings.users_table}", timeout=120)
     for row in result:
         yield dict(row._asdict())
 
@@ -179,26 +171,26 @@ def contribution_rows(settings: Settings) -> Iterator[dict]:
 def read_users(settings: Settings, limit: int = 10) -> list[dict]:
     """Up to ``limit`` rows of the users table, as dicts (column -> value)."""
     session = cassandra_session(settings)
-    cql = f"SELECT * FROM {_table(settings)} LIMIT {int(limit)}"
+    cql = f"SELECT * FROM {settings.users_table} LIMIT {int(limit)}"
     return [dict(r._asdict()) for r in session.execute(cql)]
 
 
 def count_users(settings: Settings) -> int:
     """The number of rows in the users table."""
     session = cassandra_session(settings)
-    return int(session.execute(f"SELECT count(*) FROM {_table(settings)}", timeout=120).one()[0])
+    return int(session.execute(f"SELECT count(*) FROM {settings.users_table}", timeout=120).one()[0])
 
 
 def get_user(settings: Settings, user_id: str) -> dict | None:
     """The row of ``user_id``, or None."""
     session = cassandra_session(settings)
-    cql = f"SELECT * FROM {_table(settings)} WHERE user_id = %s"
+    cql = f"SELECT * FROM {settings.users_table} WHERE user_id = %s"
     row = session.execute(cql, (uuid.UUID(str(user_id)),)).one()
     return dict(row._asdict()) if row else None
 
 
 def truncate_users(settings: Settings) -> None:
-    cassandra_session(settings).execute(f"TRUNCATE {_table(settings)}", timeout=120)
+    cassandra_session(settings).execute(f"TRUNCATE {settings.users_table}", timeout=120)
 
 
 # ------------------------------------------------------------------ erasure register
@@ -214,14 +206,14 @@ def record_erasure(settings: Settings, user_id: str) -> None:
     """Add a user to the erasure register (the first step of ``stores.forget_user``)."""
     uid = user_uuid(user_id)
     cassandra_session(settings).execute(
-        f"INSERT INTO {_erasures_table(settings)} (user_key, erased_at) VALUES (%s, %s)",
+        f"INSERT INTO {settings.erasures_table} (user_key, erased_at) VALUES (%s, %s)",
         (erasure_key(str(uid)), dt.datetime.now(dt.UTC)),
     )
 
 
 def erased_keys(settings: Settings) -> set[str]:
     """Every key of the erasure register (``contract.erasure_key`` of each forgotten user)."""
-    cql = f"SELECT user_key FROM {_erasures_table(settings)}"
+    cql = f"SELECT user_key FROM {settings.erasures_table}"
     return retry.call(
         lambda: {r.user_key for r in cassandra_session(settings).execute(cql)},
         "cassandra: read the erasure register",
@@ -231,7 +223,7 @@ def erased_keys(settings: Settings) -> set[str]:
 
 def delete_erased(settings: Settings, user_ids: list[str]) -> None:
     """Delete these users' rows (users forgotten while their batch was being written)."""
-    cql = f"DELETE FROM {_table(settings)} WHERE user_id = %s"
+    cql = f"DELETE FROM {settings.users_table} WHERE user_id = %s"
     for user_id in user_ids:
         retry.call(
             lambda u=user_id: cassandra_session(settings).execute(cql, (uuid.UUID(u),)),
@@ -242,4 +234,4 @@ def delete_erased(settings: Settings, user_ids: list[str]) -> None:
 
 def truncate_erasures(settings: Settings) -> None:
     """Empty the erasure register (a reset starts over: no user is forgotten any more)."""
-    cassandra_session(settings).execute(f"TRUNCATE {_erasures_table(settings)}", timeout=120)
+    cassandra_session(settings).execute(f"TRUNCATE {settings.erasures_table}", timeout=120)

@@ -85,7 +85,7 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
         if ":" in host
         else f"{host}:{settings.cassandra_port}",
         "local_dc": str(settings.cassandra_local_dc or DEFAULT_LOCAL_DC),
-        "table": f"{settings.cassandra_keyspace}.{settings.cassandra_table}",
+        "table": settings.users_table,
         "max_in_flight": str(int(max_in_flight)),
         "retry_seconds": str(float(settings.sink_retry_seconds)),
         "request_timeout_seconds": "30",

@@ -542,9 +542,7 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
     """
     min_age = settings.min_age if min_age is None else min_age
     session = stores.cassandra_session(settings)
-    rows = session.execute(
-        f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
-    )
+    rows = session.execute(f"SELECT * FROM {settings.users_table}", timeout=120)
     documents = {coll.name: list(coll.find({})) for coll in stores.collections(settings)}
     letters = [
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}

@@ -29,10 +29,7 @@ def reset_all(settings: Settings, echo: Callable[[str], object] = print) -> None
     stack.ensure_schema(settings)
     stores.truncate_users(settings)
     stores.truncate_erasures(settings)
-    echo(
-        f"cassandra: {settings.cassandra_keyspace}.{settings.cassandra_table} and its erasure register "
-        "truncated"
-    )
+    echo(f"cassandra: {settings.users_table} and its erasure register truncated")
     stores.clear_aggregates(settings)
     echo(f"mongo: {settings.mongo_database}.{settings.mongo_collection}* dropped")
     ckpt = Path(settings.checkpoint_dir)

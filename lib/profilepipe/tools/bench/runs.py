@@ -78,8 +78,8 @@ def isolated(settings: Settings, tag: str, topic: str, **changes) -> Settings:
 def drop_run(settings: Settings) -> None:
     """Drop the run's table and aggregates (the benchmark leaves nothing behind)."""
     session = stores.cassandra_session(settings)
-    for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
-        session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=120)
+    for table in (settings.users_table, settings.erasures_table):
+        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=120)
     stores.clear_aggregates(settings)
 
 
@@ -251,8 +251,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         finally:
             handle.stop()
     rows = stores.cassandra_session(settings).execute(
-        f"SELECT ingested_at, writetime(full_name) AS w "
-        f"FROM {settings.cassandra_keyspace}.{settings.cassandra_table}",
+        f"SELECT ingested_at, writetime(full_name) AS w FROM {settings.users_table}",
         timeout=300,
     )
     lat = sorted(r.w / 1e6 - contract.from_store(r.ingested_at).timestamp() for r in rows)
