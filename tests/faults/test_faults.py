@@ -281,7 +281,7 @@ def test_stream_killed_three_times_then_restarted_from_checkpoint(fault_settings
     kill_points = [
         PARSED,  # before rows go to Cassandra
         DEAD_LETTERS,  # letters sent, batch not yet committed
-        MERGED,  # rows and aggregates written, letters not yet
+        MERGED,  # rows, letters and aggregates written, the batch not yet recorded
     ]
     replayed = []
     for point in kill_points:

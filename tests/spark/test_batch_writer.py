@@ -14,6 +14,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from profilepipe import contract, stores
+from profilepipe.errors import BatchError
 from profilepipe.pipeline import batch_writer, transform
 from profilepipe.pipeline.batch_writer import STAGES, BatchWriter, stage_line
 
@@ -40,6 +41,7 @@ class FakeSinks:
         self.merged: dict[tuple[str, str], list[int]] = {}
         self.letters: dict[str, list] = {}
         self.batches: dict[str, dict] = {}
+        self.written: dict[str, dict] = {}  # batch key -> its log document, until recorded
 
     def previous_rows(self, user_ids: list[str]) -> list[dict]:
         self.calls.append("previous_rows")
@@ -94,10 +96,19 @@ class FakeSinks:
         self.letters[key] = list(letters)
         return len(letters)
 
+    def mark_written(self, key: str, doc: dict) -> None:
+        self.calls.append("mark_written")
+        self.written[key] = doc
+
+    def written_batches(self) -> list[tuple[str, dict]]:
+        self.calls.append("written_batches")
+        return sorted(self.written.items(), key=lambda kd: kd[1]["finished_at"])
+
     def record_batch(self, key: str, doc: dict) -> None:
         self.calls.append("record_batch")
         self.batches[key] = doc
-        self.plans.pop(key, None)  # recording a batch ends its plan
+        self.plans.pop(key, None)  # recording a batch ends its plan...
+        self.written.pop(key, None)  # ...and its written mark
 
 
 @pytest.fixture
@@ -147,7 +158,7 @@ def test_one_batch_parse_outcomes_rows_aggregates_dead_letters_and_log(raw, hmac
     assert report.dead_letter_reasons == {"invalid_json": 1, "not_a_user": 1}
 
 
-def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_before_the_log(
+def test_step_order_plan_rows_dead_letters_written_then_the_applier_aggregates_and_log(
     raw, hmac_settings, users
 ):
     sinks, stages = FakeSinks(), []
@@ -155,7 +166,8 @@ def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_befor
     assert sinks.calls == [
         *("erased_keys", "read_plan", "previous_rows", "write_plan"),  # planned before any row is written
         *("write_rows", "erased_keys"),  # the register again after the rows
-        *("apply_plan", "write_dead_letters", "record_batch"),
+        *("write_dead_letters", "mark_written"),  # the micro-batch ends here
+        *("apply_plan", "record_batch"),  # the applier's
     ]
     assert stages == list(STAGES)
 
@@ -163,7 +175,7 @@ def test_step_order_plan_before_rows_before_aggregates_before_dead_letters_befor
 def test_a_batch_without_dead_letters_or_stored_rows(raw, hmac_settings, users):
     sinks = FakeSinks()
     write(hmac_settings, raw([users[8]]), sinks)  # one minor
-    assert sinks.calls == ["erased_keys", "read_plan", "record_batch"]
+    assert sinks.calls == ["erased_keys", "read_plan", "mark_written", "record_batch"]
     assert sinks.rows == [] and list(sinks.batches.values())[0]["filtered_minor"] == 1
 
 
@@ -210,7 +222,7 @@ def test_the_spark_erasure_key_equals_the_contract_on_mixed_case_ids(spark):
 
 def test_rows_not_all_written_fail_the_batch_before_the_log(raw, hmac_settings, users):
     sinks = FakeSinks(lose_rows=1)
-    with pytest.raises(RuntimeError, match="8 rows to store but 7 written"):
+    with pytest.raises(BatchError, match="8 rows to store but 7 written"):
         write(hmac_settings, raw(users), sinks)
     assert "record_batch" not in sinks.calls
 
@@ -225,7 +237,7 @@ def test_counts_that_do_not_add_up_fail_the_batch_before_the_log(raw, hmac_setti
 
     monkeypatch.setattr(transform, "batch_pass", off_by_one)
     sinks = FakeSinks()
-    with pytest.raises(RuntimeError, match="counts do not add up"):
+    with pytest.raises(BatchError, match="counts do not add up"):
         write(hmac_settings, raw(users), sinks)
     assert "record_batch" not in sinks.calls
 
@@ -238,7 +250,8 @@ def test_stage_lines_are_what_stream_verbose_prints(raw, hmac_settings, users):
     assert lines[1].startswith("batch 3: parse+hash done: read=11, stored=8, filtered_minor=1, erased=0")
     assert lines[2].startswith("batch 3: aggregates done: 42 groups change (")
     assert lines[3].startswith("batch 3: cassandra done: 8 rows upserted (")
-    assert lines[5].startswith("batch 3: dead_letters done: 2 of 2 sent (the rest were already there)")
+    assert lines[4].startswith("batch 3: dead_letters done: 2 of 2 sent (the rest were already there)")
+    assert lines[5].startswith("batch 3: mongo done: 42 aggregate documents changed (")
     assert lines[-1] == "batch 3: recorded in the batch log; Spark commits the offsets next"
 
 
@@ -291,6 +304,54 @@ def test_a_batch_killed_after_its_plan_reuses_it_and_its_date(raw, hmac_settings
     assert "previous_rows" not in sinks.calls and "write_plan" not in sinks.calls  # the plan is reused
     assert sinks.batches[report.batch_key]["as_of"] == "2026-01-15"  # with the ages it was computed for
     assert sinks.nonzero() == _table_groups(sinks) and not sinks.plans
+
+
+def _later(raw, rows, by: int = 100):
+    return raw(rows).withColumn("offset", F.col("offset") + by)  # a later batch: other offsets
+
+
+def test_the_applier_applies_each_batch_before_the_next_is_marked_written(raw, hmac_settings, users, user):
+    sinks = FakeSinks()
+    writer = BatchWriter(hmac_settings, sinks=sinks, background=True)
+    writer(raw(users), 0)
+    writer(_later(raw, [user(location__country="Norway", gender="female")]), 1)
+    assert writer.close() is None  # waits for the last batch's aggregates
+    first, second = (r.batch_key for r in writer.reports)
+    recorded = [i for i, c in enumerate(sinks.calls) if c == "record_batch"]
+    marked = [i for i, c in enumerate(sinks.calls) if c == "mark_written"]
+    assert marked[0] < recorded[0] < marked[1] < recorded[1]  # one batch of lag at most, in order
+    assert list(sinks.batches) == [first, second] and not sinks.written and not sinks.plans
+    assert sinks.nonzero() == _table_groups(sinks)
+    assert all(doc["stages"]["mongo"] >= 0 for doc in sinks.batches.values())  # the applier's time
+
+
+def test_an_applier_that_fails_fails_the_next_batch_and_recover_applies_its_batch(
+    raw, hmac_settings, users, user
+):
+    class Down(Exception):
+        pass
+
+    def down(plan):
+        raise Down("mongodb unreachable")
+
+    sinks = FakeSinks()
+    apply_plan, sinks.apply_plan = sinks.apply_plan, down
+    writer = BatchWriter(hmac_settings, sinks=sinks, background=True)
+    writer(raw(users), 0)  # the micro-batch ends (Spark would commit it), its aggregates fail
+    later = _later(raw, [user(location__country="Norway", gender="female")])
+    with pytest.raises(Down):
+        writer(later, 1)  # fails before it is marked written: Spark replays it
+    assert writer.close() is None and not sinks.batches
+    [(key, doc)] = sinks.written.items()
+    assert doc["batch_id"] == 0 and doc["stored"] == 8
+
+    sinks.apply_plan = apply_plan  # the store is back; the next stream starts
+    restarted = BatchWriter(hmac_settings, sinks=sinks, background=True)
+    assert restarted.recover() == 1
+    restarted(later, 1)  # the replay reuses the plan its first attempt wrote
+    assert restarted.close() is None
+    assert list(sinks.batches)[0] == key and len(sinks.batches) == 2 and not sinks.written
+    assert sinks.nonzero() == _table_groups(sinks)
 
 
 def test_the_job_counter_counts_the_jobs_of_the_batch_s_group(spark, raw, hmac_settings, users):

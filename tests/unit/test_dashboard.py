@@ -134,10 +134,11 @@ def test_empty_input():
 
 
 def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count():
-    snap = dashboard.snapshot(AGGREGATES, BATCHES, K, forgotten=3)
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K, forgotten=3, behind=1)
     shown = texts(dashboard.page(snap, T0 + dt.timedelta(minutes=1), "MongoDB db.coll"))
     expected = {
         "users-held": "10", "users-forgotten": "3", "records-read": "15", "batches": "2",
+        "aggregates-behind": "1",
         "rate-overall": "2.5",
         "rate-last": "3.5", "dead-letters": "2", "balance": "balanced",
         "avg-age-overall": "36.0", "group-size-overall": "10",

@@ -11,7 +11,7 @@ from profilepipe.pipeline.batch_writer import STAGES, StageEventFile, stage_line
 
 
 def test_stage_names_are_defined_once_in_the_order_a_batch_runs():
-    assert STAGES == ("offsets", "parse+hash", "aggregates", "cassandra", "mongo", "dead_letters", "recorded")
+    assert STAGES == ("offsets", "parse+hash", "aggregates", "cassandra", "dead_letters", "mongo", "recorded")
     assert stage_line("mongo", 4, "3 aggregate documents changed (0.1s)") == (
         "batch 4: mongo done: 3 aggregate documents changed (0.1s)"
     )

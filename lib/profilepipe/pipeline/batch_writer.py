@@ -13,12 +13,19 @@
    by key) and writes the plan ahead, before any row is overwritten; a batch replayed before
    it was recorded reuses its plan, and the processing date the plan was computed with;
 4. writes, in this order: the stored rows, then deletes again any user forgotten while
-   the rows were being written (and takes their contributions out of the plan), the plan
-   applied to the aggregates (exactly once), the dead letters (with their reasons);
+   the rows were being written (and takes their contributions out of the plan), the dead
+   letters (with their reasons);
 5. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
-   every row to store was written, and only then
-6. records the batch in the batch log (``batch_log``, the one place that builds that
-   document): the last write, so a logged batch is a complete one.
+   every row to store was written, and marks the batch written (``Sinks.mark_written``,
+   with its batch-log document, built by ``batch_log``); the micro-batch ends here and
+   Spark commits its offsets;
+6. the *applier* then applies the plan to the aggregates (exactly once) and records the
+   batch in the batch log: in a thread of its own when ``background`` is set (the stream),
+   while Spark runs the next micro-batch, which waits for it before it marks itself
+   written. So the aggregates lag the table by at most one batch while a stream runs,
+   batches are applied in order, and ``close`` (``stream`` calls it when a query stops)
+   waits for the last one. A batch marked written whose stream stopped before its
+   applier finished is applied by the next stream's ``recover``, before its query starts.
 
 It talks to the stores only through ``stores.Sinks`` (default ``stores.StoreSinks``): a
 test passes a fake ``Sinks`` and drives the writer on a static DataFrame.
@@ -38,9 +45,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,13 +57,15 @@ from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.config import Settings
+from profilepipe.errors import BatchError
 from profilepipe.pipeline import privacy, transform
 from profilepipe.pipeline.template import Template
 from profilepipe.stores import Letter, Sinks, StoreSinks
 
-#: The steps of a batch, in the order they finish (``dead_letters`` only when there are some).
-OFFSETS, PARSED, AGGREGATES, ROWS, MERGED, DEAD_LETTERS, RECORDED = STAGES = (
-    *("offsets", "parse+hash", "aggregates", "cassandra", "mongo", "dead_letters", "recorded"),
+#: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
+#: ``mongo`` and ``recorded`` are the applier's).
+OFFSETS, PARSED, AGGREGATES, ROWS, DEAD_LETTERS, MERGED, RECORDED = STAGES = (
+    *("offsets", "parse+hash", "aggregates", "cassandra", "dead_letters", "mongo", "recorded"),
 )
 #: The environment variable naming a stage-event file (see the module docstring).
 STAGE_EVENTS_ENV = "PROFILEPIPE_STAGE_EVENTS"
@@ -85,7 +96,7 @@ class BatchReport:
 
 
 def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Settings) -> dict:
-    """The batch-log document of a finished batch (``stores.Sinks.record_batch``)."""
+    """The batch-log document of a written batch (``Sinks.mark_written``, then ``record_batch``)."""
     return {
         "batch_id": report.batch_id,
         "read": report.read,
@@ -170,8 +181,11 @@ class BatchWriter:
     on_batch: Callable[[BatchReport], object] | None = None  # e.g. print
     on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
     hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
+    background: bool = False  # the applier in a thread of its own (the stream), else in the batch
 
     _template: tuple | None = field(default=None, init=False, repr=False)  # (key, Template)
+    _applier: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _applying: Future | None = field(default=None, init=False, repr=False)  # the last batch handed over
 
     def __post_init__(self) -> None:
         if self.sinks is None:
@@ -201,9 +215,10 @@ class BatchWriter:
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
             outcomes = ", ".join(f"{k}={v}" for k, v in counts.items())
             self.stage(PARSED, batch_id, f"{outcomes} ({stages[PARSED]:.1f}s)")
-            written, reasons = self._write(batch_id, shaped, seen, erased, as_of, key, stages, plan)
+            written, reasons, plan = self._write(batch_id, shaped, seen, erased, as_of, key, stages, plan)
         finally:
             shaped.unpersist()
+        self._wait_for_applier()  # the previous batch's aggregates first: one batch of lag at most
         report = BatchReport(
             batch_id=batch_id,
             read=counts["read"],
@@ -220,14 +235,69 @@ class BatchWriter:
             jobs=jobs.count(),
         )
         if written != counts[contract.STORED]:
-            raise RuntimeError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
+            raise BatchError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
         if not report.balanced:
-            raise RuntimeError(f"batch {batch_id}: counts do not add up: {report}")
-        self.sinks.record_batch(key, batch_log(report, offsets, as_of, self.settings))
+            raise BatchError(f"batch {batch_id}: counts do not add up: {report}")
+        doc = batch_log(report, offsets, as_of, self.settings)
+        self.sinks.mark_written(key, doc)
         self.reports.append(report)
-        self.stage(RECORDED, batch_id, "")
         if self.on_batch:
             self.on_batch(report)
+        self._hand_over(batch_id, key, plan, doc, report)
+
+    # ------------------------------------------------------------------ the applier
+    def _hand_over(self, batch_id: int | None, key: str, plan, doc: dict, report=None) -> None:
+        """Apply ``plan`` and record the batch: now, or in the applier's thread (``background``)."""
+        if not self.background:
+            self._apply(batch_id, key, plan, doc, report)
+            return
+        if self._applier is None:
+            self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="profilepipe-applier")
+        self._applying = self._applier.submit(self._apply, batch_id, key, plan, doc, report)
+
+    def _apply(self, batch_id: int | None, key: str, plan, doc: dict, report=None) -> None:
+        """The applier's step for one written batch: its plan into the aggregates, then the log."""
+        assert self.sinks is not None  # set by __post_init__
+        began = time.monotonic()
+        touched = self.sinks.apply_plan(plan) if plan is not None else 0
+        seconds = round(time.monotonic() - began, 3)
+        doc = {**doc, "stages": {**doc["stages"], MERGED: seconds}}
+        if report is not None:
+            report.stages[MERGED] = seconds
+        self.stage(MERGED, batch_id, f"{touched} aggregate documents changed ({seconds:.1f}s)")
+        self.sinks.record_batch(key, doc)
+        self.stage(RECORDED, batch_id, "")
+
+    def _wait_for_applier(self) -> None:
+        """Wait until the batch handed over last is applied (raises what the applier raised)."""
+        applying, self._applying = self._applying, None
+        if applying is not None:
+            applying.result()
+
+    def close(self) -> str | None:
+        """Wait for the applier to finish the last batch and stop its thread; the applier's
+        error as text, if it failed (the next stream's ``recover`` applies that batch)."""
+        try:
+            self._wait_for_applier()
+            return None
+        except Exception as exc:  # a store unreachable for longer than sink_retry_seconds
+            return f"{type(exc).__name__}: {exc}"
+        finally:
+            if self._applier is not None:
+                self._applier.shutdown(wait=True)
+                self._applier = None
+
+    def recover(self) -> int:
+        """Apply and record the batches a stopped stream marked written but did not record.
+
+        Their offsets may be committed, so no replay would: run before the query starts
+        (``stream.start``), with no other applier running. Returns how many there were.
+        """
+        assert self.sinks is not None  # set by __post_init__
+        pending = self.sinks.written_batches()
+        for key, doc in pending:
+            self._apply(doc.get("batch_id"), key, self.sinks.read_plan(key), doc)
+        return len(pending)
 
     def warm_up(self, spark) -> None:
         """Pay before the query starts what its first batch would otherwise wait for.
@@ -280,11 +350,11 @@ class BatchWriter:
         key: str,
         stages: dict,
         plan,
-    ) -> tuple[int, dict]:
-        """Write one shaped batch's outputs: plan, rows, late erasures, aggregates, dead letters.
+    ) -> tuple[int, dict, object]:
+        """Write one shaped batch's outputs: plan, rows, late erasures, dead letters.
 
         ``plan``: the batch's plan if an earlier attempt wrote one (``Sinks.read_plan``).
-        Returns (rows written, dead letters by reason)."""
+        Returns (rows written, dead letters by reason, the plan for the applier or None)."""
         sinks = self.sinks
         assert sinks is not None  # set by __post_init__
         clock = [time.monotonic()]
@@ -311,14 +381,12 @@ class BatchWriter:
             sinks.delete_erased([r["user_id"] for r in rows])
             if rows and plan is not None:  # ...and take back what the plan adds for them
                 plan = sinks.write_plan(key, _without(plan.rows, rows), plan.as_of or as_of.isoformat())
-        touched = sinks.apply_plan(plan) if plan is not None else 0
-        lap(MERGED, f"{touched} aggregate documents changed")
         if counts[contract.DEAD]:
             letters = dead_letter_messages(transform.dead_letters(shaped))
             reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))
             sent = sinks.write_dead_letters(letters, key)
             lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
-        return written, reasons
+        return written, reasons, plan
 
 
 def _without(change: list[dict], rows: list[dict]) -> list[dict]:
@@ -347,14 +415,16 @@ class StageEventFile:
         self.hold = Path(f"{self.path}.hold")
         self.max_hold = max_hold
         self.seen: Counter = Counter()
+        self.lock = threading.Lock()  # the batch and the applier write events from two threads
 
     def __call__(self, stage: str, batch_id: int | None, detail: str = "") -> None:
-        self.seen[stage] += 1
-        held = self._holds(stage, self.seen[stage])
-        event = {"stage": stage, "batch_id": batch_id, "occurrence": self.seen[stage]}
-        event.update(detail=detail, held=held, pid=os.getpid())
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(event) + "\n")
+        with self.lock:
+            self.seen[stage] += 1
+            held = self._holds(stage, self.seen[stage])
+            event = {"stage": stage, "batch_id": batch_id, "occurrence": self.seen[stage]}
+            event.update(detail=detail, held=held, pid=os.getpid())
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(event) + "\n")
         deadline = time.monotonic() + self.max_hold
         while held and self.hold.exists() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from profilepipe import contract
 from profilepipe.config import Settings
+from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import privacy
 from profilepipe.pipeline.batch_writer import (
     BatchReport,
@@ -147,8 +148,12 @@ class StreamHandle:
         ]
 
     def stop(self, wait: float = 120.0) -> StreamResult:
-        """Stop after the micro-batch in flight (if any) has finished, then return the totals."""
+        """Stop after the micro-batch in flight (if any) has finished and its aggregates are
+        applied, then return the totals."""
         stop_gracefully(self.query, wait)
+        error = self.writer.close()
+        if error:
+            raise QueryFailed(f"the aggregates of the last batch were not applied: {error}")
         return self.result()
 
     def result(self) -> StreamResult:
@@ -202,8 +207,14 @@ def start(
     spark = get_spark(settings, app_name="profilepipe-stream")
     events = stage_hook_from_env()
     writer = BatchWriter(
-        settings, sinks=sinks, on_batch=on_batch, hasher=hasher, on_stage=_both(on_stage, events)
+        settings,
+        sinks=sinks,
+        on_batch=on_batch,
+        hasher=hasher,
+        on_stage=_both(on_stage, events),
+        background=True,  # each batch's aggregates applied while Spark runs the next batch
     )
+    writer.recover()  # batches a stopped stream wrote but did not apply
     writer.warm_up(spark)  # the first batch's own start-up costs, paid before the query starts
     stream_writer = (
         read_kafka(spark, settings)
@@ -273,11 +284,13 @@ def run(
                 error = _await(handle.query, until_idle, seconds, began, timeout, stop_requested)
             finally:
                 stop_gracefully(handle.query)
+                unapplied = handle.writer.close()  # the last batch's aggregates, applied
                 reports.extend(handle.writer.reports)
+            error = error or unapplied
             if error is None or stop_requested.is_set():
                 return StreamResult.of(reports, time.monotonic() - began)
             if restarts >= settings.stream_restarts:
-                raise RuntimeError(
+                raise QueryFailed(
                     f"streaming query failed {restarts + 1} times, giving up "
                     f"({Settings.env_name('stream_restarts')}={settings.stream_restarts}): {error}"
                 )

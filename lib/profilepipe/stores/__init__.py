@@ -123,6 +123,15 @@ class Sinks(Protocol):
         """Send one batch's ``(key, JSON value)`` dead letters exactly once; returns how many now."""
         ...
 
+    def mark_written(self, key: str, doc: dict) -> None:
+        """Keep the batch-log document of batch ``key``, whose rows and dead letters are written,
+        until its plan is applied and it is recorded (``written_batches`` until then)."""
+        ...
+
+    def written_batches(self) -> list[tuple[str, dict]]:
+        """``(key, document)`` of the batches marked written and not yet recorded, oldest first."""
+        ...
+
     def record_batch(self, key: str, doc: dict) -> None:
         """Log the finished batch's document (its counts) under its key: the last write of a batch."""
         ...
@@ -161,6 +170,12 @@ class StoreSinks:
 
     def write_dead_letters(self, letters: list[Letter], key: str) -> int:
         return kafka.write_dead_letters(letters, self.settings, key)
+
+    def mark_written(self, key: str, doc: dict) -> None:
+        mongo.mark_written(self.settings, key, doc)
+
+    def written_batches(self) -> list[tuple[str, dict]]:
+        return mongo.written_batches(self.settings)
 
     def record_batch(self, key: str, doc: dict) -> None:
         mongo.record_batch(self.settings, key, doc)

@@ -31,6 +31,7 @@ from typing import Any
 
 from profilepipe import retry
 from profilepipe.config import Settings
+from profilepipe.errors import BatchError
 
 BULK_CHUNK = 64  # operations per bulk-write command (see the module docstring)
 
@@ -83,7 +84,7 @@ def read_plan(settings: Settings, key: str) -> Plan | None:
             for p in parts.find({"batch": key}, {"_id": 0})
         ]
         if len(rows) != plan["groups"]:
-            raise RuntimeError(f"mongodb: plan of batch {key} has {len(rows)} of its {plan['groups']} parts")
+            raise BatchError(f"mongodb: plan of batch {key} has {len(rows)} of its {plan['groups']} parts")
         return Plan(key, rows, plan.get("as_of"), plan.get("state") == "applied")
 
     return retry.call(once, "mongodb: read a batch's plan", settings.sink_retry_seconds)
@@ -234,15 +235,39 @@ def clear_aggregates(settings: Settings) -> None:
 
 
 # ------------------------------------------------------------------ batch log
+def mark_written(settings: Settings, key: str, doc: dict) -> None:
+    """Keep batch ``key``'s batch-log document as ``written``: its rows and dead letters are
+    stored, its plan not yet applied (``written_batches`` finds it if the stream stops first)."""
+    _, _, batches = collections(settings)
+    retry.call(
+        lambda: batches.update_one({"_id": key}, {"$set": {"written": doc}}, upsert=True),
+        "mongodb: mark a batch written",
+        settings.sink_retry_seconds,
+    )
+
+
+def written_batches(settings: Settings) -> list[tuple[str, dict]]:
+    """``(key, batch-log document)`` of the batches marked written and not recorded, oldest first."""
+    _, _, batches = collections(settings)
+    docs = retry.call(
+        lambda: list(batches.find({"written": {"$exists": True}}, {"written": 1})),
+        "mongodb: read the batches written and not recorded",
+        settings.sink_retry_seconds,
+    )
+    return sorted(((d["_id"], d["written"]) for d in docs), key=lambda kd: kd[1]["finished_at"])
+
+
 def record_batch(settings: Settings, key: str, doc: dict) -> None:
     """Log a batch's counts (read, stored, filtered_minor, erased, dead_letter, ...) under its key.
 
     The same update ends the batch's plan (a replay after this plans again, against the
-    table as it is then); its parts are dropped next.
+    table as it is then) and its ``written`` mark; its parts are dropped next.
     """
     _, _, batches = collections(settings)
     retry.call(
-        lambda: batches.update_one({"_id": key}, {"$set": doc, "$unset": {"plan": ""}}, upsert=True),
+        lambda: batches.update_one(
+            {"_id": key}, {"$set": doc, "$unset": {"plan": "", "written": ""}}, upsert=True
+        ),
         "mongodb: record batch",
         settings.sink_retry_seconds,
     )

@@ -4,13 +4,14 @@ Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it e
 ``dashboard_refresh_seconds`` (no reload) from the merged aggregates (``stores.read_aggregates``:
 ``dimension``, ``key``, ``count``, ``age_sum``, ...) and the batch log (``stores.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
-``seconds``, ``finished_at``, ...), and the size of the erasure register (``stores.erased_keys``,
+``seconds``, ``finished_at``, ...), the batches written whose aggregates are not applied yet
+(``stores.mongo.written_batches``), and the size of the erasure register (``stores.erased_keys``,
 Cassandra: the users forgotten by ``profilepipe forget``). It only reads.
 
 Contract:
 
-* ``snapshot(aggregate_docs, batch_docs, k, forgotten)`` is pure and returns every number the page shows;
-  ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
+* ``snapshot(aggregate_docs, batch_docs, k, forgotten, behind)`` is pure and returns every number
+  the page shows; ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
 * k-anonymity: a group of 1 to k-1 users (``count < k``, recomputed whatever the stored
   ``suppressed`` flag says) is shown as ``suppressed``, never its count or average age; the
   charts leave it out and say how many they left out. A group with no users shows 0.
@@ -22,7 +23,9 @@ Contract:
   beside it. Not the batch log's ``stored`` summed: a forgotten user stays in it, and a user
   sent again is stored twice but held once. Records per second: records read per second
   of batch processing time (``read / seconds``), overall and for the last batch. Balance:
-  ``contract.BALANCE_RULE`` for every batch.
+  ``contract.BALANCE_RULE`` for every batch. Aggregates behind (id ``aggregates-behind``):
+  the batches whose rows are stored and whose change to the aggregates is not applied yet
+  (0 or 1 while a stream runs: ``pipeline.batch_writer``'s applier), beside the batches.
 * No batch logged yet: one line says what to run first (``EMPTY_HINT``).
 """
 
@@ -146,10 +149,15 @@ def _rate(records: int, seconds: float) -> float | None:
 
 
 def snapshot(
-    aggregate_docs: Iterable[dict], batch_docs: Iterable[dict], k: int, forgotten: int | None = None
+    aggregate_docs: Iterable[dict],
+    batch_docs: Iterable[dict],
+    k: int,
+    forgotten: int | None = None,
+    behind: int | None = 0,
 ) -> dict:
-    """Every number the page shows, from the aggregate documents, the batch log and the number of
-    users in the erasure register (``forgotten``; None when it could not be read).
+    """Every number the page shows, from the aggregate documents, the batch log, the number of
+    users in the erasure register (``forgotten``; None when it could not be read) and of
+    batches written whose aggregates are not applied yet (``behind``; None: not read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
     newest). Groups below ``k`` carry ``count=None, avg_age=None, suppressed=True``.
@@ -163,6 +171,7 @@ def snapshot(
         "k": k,
         "users_held": sum(c for c, _ in _dimension(docs, "gender").values()),
         "forgotten": forgotten,
+        "behind": behind,
         **_health(batches),
         "ages": _ages(docs, k),
         "age_bands": _age_bands(docs, k),
@@ -245,9 +254,21 @@ def _kpis(snap: dict) -> Any:
         ],
         className="card",
     )
+    batches = html.Div(
+        [
+            html.Div("batches", className="muted"),
+            _value(html.Div, _num(snap["batches"]), "batches", "big"),
+            html.Div(
+                [
+                    html.Span("aggregates behind ", className="muted"),
+                    html.Span(_num(snap["behind"]), id="aggregates-behind"),
+                ]
+            ),
+        ],
+        className="card",
+    )
     cards = [
         ("records read", _num(snap["read"]), "records-read"),
-        ("batches", _num(snap["batches"]), "batches"),
         ("records/s (all)", _num(snap["rate_overall"], "{:,.1f}"), "rate-overall"),
         ("records/s (last)", _num(snap["rate_last"], "{:,.1f}"), "rate-last"),
         ("minors filtered", _num(snap["filtered_minor"]), "filtered-minor"),
@@ -258,7 +279,7 @@ def _kpis(snap: dict) -> Any:
         html.Div([html.Div(label, className="muted"), _value(html.Div, v, i, "big")], className="card")
         for label, v, i in cards
     ]
-    return _grid([held, *kpis], "repeat(8, 1fr)")
+    return _grid([held, batches, *kpis], "repeat(8, 1fr)")
 
 
 def _table(header: list[str], rows: list[list[tuple[str, str | None]]]) -> Any:
@@ -390,7 +411,8 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"
         )
         return html.Div([html.Span(_when(now), id="last-refresh"), html.P(text, id="error")])
-    return page(snapshot(aggregates, batches, settings.k_anonymity, forgotten(settings)), now, source)
+    snap = snapshot(aggregates, batches, settings.k_anonymity, forgotten(settings), behind(settings))
+    return page(snap, now, source)
 
 
 def forgotten(settings: Settings) -> int | None:
@@ -401,6 +423,16 @@ def forgotten(settings: Settings) -> int | None:
 
     try:
         return len(stores.erased_keys(settings.replace(sink_retry_seconds=0)))
+    except Exception:  # noqa: BLE001 - any failure of the driver: the page says "-"
+        return None
+
+
+def behind(settings: Settings) -> int | None:
+    """How many batches are written and not yet applied to the aggregates, or None if not read now."""
+    from profilepipe.stores import mongo
+
+    try:
+        return len(mongo.written_batches(settings.replace(sink_retry_seconds=0)))
     except Exception:  # noqa: BLE001 - any failure of the driver: the page says "-"
         return None
 
