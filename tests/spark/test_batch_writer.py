@@ -18,97 +18,9 @@ from profilepipe.errors import BatchError
 from profilepipe.pipeline import batch_writer, transform
 from profilepipe.pipeline.batch_writer import STAGES, BatchWriter, stage_line
 
+from support.sinks import FakeSinks
+
 MALFORMED = [b"this is not json", b"[1, 2]"]
-
-
-class FakeSinks:
-    """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order.
-
-    ``table`` is the users table (user_id -> row), ``merged`` the aggregates
-    ((dimension, key) -> [count, age_sum]) that applied plans add up to.
-    """
-
-    def __init__(self, register=(), on_write_rows=None, lose_rows: int = 0):
-        self.register = set(register)
-        self.on_write_rows = on_write_rows  # callable(fake): e.g. a user forgotten mid-batch
-        self.lose_rows = lose_rows  # report fewer rows written than given
-        self.calls: list[str] = []
-        self.rows: list[dict] = []
-        self.table: dict[str, dict] = {}
-        self.deleted: list[str] = []
-        self.aggregates: dict[str, list[dict]] = {}  # batch key -> its plan's rows
-        self.plans: dict[str, stores.mongo.Plan] = {}
-        self.merged: dict[tuple[str, str], list[int]] = {}
-        self.letters: dict[str, list] = {}
-        self.batches: dict[str, dict] = {}
-        self.written: dict[str, dict] = {}  # batch key -> its log document, until recorded
-
-    def previous_rows(self, user_ids: list[str]) -> list[dict]:
-        self.calls.append("previous_rows")
-        held = sorted(set(user_ids) & set(self.table))  # as the store gives them: instants in UTC
-        cols = contract.CONTRIBUTION_COLUMNS
-        return [{c: contract.from_spark(self.table[i][c]) for c in cols} for i in held]
-
-    def read_plan(self, key: str):
-        self.calls.append("read_plan")
-        return self.plans.get(key)
-
-    def write_plan(self, key: str, rows: list[dict], as_of: str):
-        self.calls.append("write_plan")
-        self.aggregates[key] = rows
-        self.plans[key] = stores.mongo.Plan(key, rows, as_of)
-        return self.plans[key]
-
-    def apply_plan(self, plan) -> int:
-        self.calls.append("apply_plan")
-        if not plan.applied:
-            for r in plan.rows:
-                total = self.merged.setdefault((r["dimension"], r["key"]), [0, 0])
-                total[0] += r["count"]
-                total[1] += r["age_sum"]
-            plan.applied = True
-        return len(plan.rows)
-
-    def nonzero(self) -> dict[tuple[str, str], tuple[int, int]]:
-        return {k: (c, a) for k, (c, a) in self.merged.items() if c}
-
-    def erased_keys(self) -> set[str]:
-        self.calls.append("erased_keys")
-        return set(self.register)
-
-    def write_rows(self, rows) -> int:
-        self.calls.append("write_rows")
-        got = [r.asDict() for r in rows.collect()]
-        self.rows.extend(got)
-        self.table.update({r["user_id"]: r for r in got})
-        if self.on_write_rows:
-            self.on_write_rows(self)
-        return len(got) - self.lose_rows
-
-    def delete_erased(self, user_ids: list[str]) -> None:
-        self.calls.append("delete_erased")
-        self.deleted.extend(user_ids)
-        for user_id in user_ids:
-            self.table.pop(user_id, None)
-
-    def write_dead_letters(self, letters, key: str) -> int:
-        self.calls.append("write_dead_letters")
-        self.letters[key] = list(letters)
-        return len(letters)
-
-    def mark_written(self, key: str, doc: dict) -> None:
-        self.calls.append("mark_written")
-        self.written[key] = doc
-
-    def written_batches(self) -> list[tuple[str, dict]]:
-        self.calls.append("written_batches")
-        return sorted(self.written.items(), key=lambda kd: kd[1]["finished_at"])
-
-    def record_batch(self, key: str, doc: dict) -> None:
-        self.calls.append("record_batch")
-        self.batches[key] = doc
-        self.plans.pop(key, None)  # recording a batch ends its plan...
-        self.written.pop(key, None)  # ...and its written mark
 
 
 @pytest.fixture
@@ -262,11 +174,6 @@ def test_dead_letter_messages_carry_the_key_and_the_contract_fields(raw, hmac_se
     assert by_offset == {0: (b"k0", contract.DLQ_FIELDS), 1: (None, contract.DLQ_FIELDS)}
 
 
-def _table_groups(sinks: FakeSinks) -> dict:
-    rows = [{k: contract.from_spark(v) for k, v in row.items()} for row in sinks.table.values()]
-    return contract.group_rows(rows)
-
-
 def test_a_user_sent_again_with_changes_moves_between_groups(raw, hmac_settings, users, user):
     sinks = FakeSinks()
     write(hmac_settings, raw(users), sinks, batch_id=0)
@@ -274,7 +181,7 @@ def test_a_user_sent_again_with_changes_moves_between_groups(raw, hmac_settings,
     raw2 = raw([again]).withColumn("offset", F.col("offset") + 100)  # a later batch: other offsets
     write(hmac_settings, raw2, sinks, batch_id=1)
     assert len(sinks.table) == 8  # upserted, not added
-    assert sinks.nonzero() == _table_groups(sinks)  # one contribution per stored user: its latest
+    assert sinks.nonzero() == sinks.table_groups()  # one contribution per stored user: its latest
     assert sinks.nonzero()[("country", "Norway")][0] >= 1
     plan = sinks.aggregates[list(sinks.batches)[1]]
     assert {r["count"] for r in plan} <= {-1, 0, 1} and any(r["count"] == -1 for r in plan)
@@ -285,7 +192,7 @@ def test_the_same_batch_sent_again_changes_no_aggregate(raw, hmac_settings, user
     write(hmac_settings, raw(users), sinks, batch_id=0)
     before = sinks.nonzero()
     write(hmac_settings, raw(users), sinks, batch_id=1)  # a replay with a new checkpoint: recorded key
-    assert sinks.nonzero() == before == _table_groups(sinks)
+    assert sinks.nonzero() == before == sinks.table_groups()
     assert sinks.aggregates[list(sinks.batches)[0]] == []  # the replanned change is empty
 
 
@@ -303,7 +210,7 @@ def test_a_batch_killed_after_its_plan_reuses_it_and_its_date(raw, hmac_settings
     [report] = write(hmac_settings.replace(as_of="2027-01-15"), raw(users), sinks).reports  # a day later
     assert "previous_rows" not in sinks.calls and "write_plan" not in sinks.calls  # the plan is reused
     assert sinks.batches[report.batch_key]["as_of"] == "2026-01-15"  # with the ages it was computed for
-    assert sinks.nonzero() == _table_groups(sinks) and not sinks.plans
+    assert sinks.nonzero() == sinks.table_groups() and not sinks.plans
 
 
 def _later(raw, rows, by: int = 100):
@@ -321,7 +228,7 @@ def test_the_applier_applies_each_batch_before_the_next_is_marked_written(raw, h
     marked = [i for i, c in enumerate(sinks.calls) if c == "mark_written"]
     assert marked[0] < recorded[0] < marked[1] < recorded[1]  # one batch of lag at most, in order
     assert list(sinks.batches) == [first, second] and not sinks.written and not sinks.plans
-    assert sinks.nonzero() == _table_groups(sinks)
+    assert sinks.nonzero() == sinks.table_groups()
     assert all(doc["stages"]["mongo"] >= 0 for doc in sinks.batches.values())  # the applier's time
 
 
@@ -351,7 +258,7 @@ def test_an_applier_that_fails_fails_the_next_batch_and_recover_applies_its_batc
     restarted(later, 1)  # the replay reuses the plan its first attempt wrote
     assert restarted.close() is None
     assert list(sinks.batches)[0] == key and len(sinks.batches) == 2 and not sinks.written
-    assert sinks.nonzero() == _table_groups(sinks)
+    assert sinks.nonzero() == sinks.table_groups()
 
 
 def test_the_job_counter_counts_the_jobs_of_the_batch_s_group(spark, raw, hmac_settings, users):

@@ -3,7 +3,8 @@
 Read top to bottom:
 
 1. ``read_kafka``   - the Kafka source (``contract.RAW_KAFKA_SCHEMA``: key, value, topic,
-                      partition, offset, timestamp);
+                      partition, offset, timestamp); ``start`` takes any streaming source
+                      of that shape (a test reads a folder of JSON lines);
 2. ``BatchWriter``  - (``batch_writer``) for each micro-batch: parse, validate, exact age,
                       GDPR split, erasure register, hash, then write rows, aggregates and
                       dead letters from that same batch through a ``stores.Sinks``, and
@@ -193,13 +194,15 @@ def start(
     hasher: Callable | None = None,
     on_stage: StageHook | None = None,
     sinks: Sinks | None = None,
+    source: Callable | None = None,
 ) -> StreamHandle:
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``.
 
     ``on_batch`` receives each ``BatchReport``; ``on_stage`` each finished step
     ``(stage, batch_id, detail)`` (``batch_writer.STAGES``; also written to
     ``$PROFILEPIPE_STAGE_EVENTS`` when that is set). ``sinks``: where the batches go
-    (default ``stores.StoreSinks(settings)``).
+    (default ``stores.StoreSinks(settings)``). ``source(spark, settings)``: the streaming
+    DataFrame read (default ``read_kafka``), in the Kafka rows' shape.
     """
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
@@ -217,7 +220,7 @@ def start(
     writer.recover()  # batches a stopped stream wrote but did not apply
     writer.warm_up(spark)  # the first batch's own start-up costs, paid before the query starts
     stream_writer = (
-        read_kafka(spark, settings)
+        (source or read_kafka)(spark, settings)
         .writeStream.queryName(QUERY_NAME)
         .foreachBatch(writer)
         .option("checkpointLocation", settings.checkpoint_dir)

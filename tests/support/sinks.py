@@ -1,0 +1,104 @@
+"""``FakeSinks``: the ``stores.Sinks`` a micro-batch needs, in memory (the Spark tier's only fake).
+
+It stands in at the sinks' interface and nowhere else: the writer, the transform and, in
+``tests/spark/test_stream_files.py``, a real streaming query run as they do in production.
+"""
+
+from __future__ import annotations
+
+from profilepipe import contract, stores
+
+
+class FakeSinks:
+    """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order.
+
+    ``table`` is the users table (user_id -> row), ``merged`` the aggregates
+    ((dimension, key) -> [count, age_sum]) that applied plans add up to.
+    """
+
+    def __init__(self, register=(), on_write_rows=None, lose_rows: int = 0):
+        self.register = set(register)
+        self.on_write_rows = on_write_rows  # callable(fake): e.g. a user forgotten mid-batch
+        self.lose_rows = lose_rows  # report fewer rows written than given
+        self.calls: list[str] = []
+        self.rows: list[dict] = []
+        self.table: dict[str, dict] = {}
+        self.deleted: list[str] = []
+        self.aggregates: dict[str, list[dict]] = {}  # batch key -> its plan's rows
+        self.plans: dict[str, stores.mongo.Plan] = {}
+        self.merged: dict[tuple[str, str], list[int]] = {}
+        self.letters: dict[str, list] = {}
+        self.batches: dict[str, dict] = {}
+        self.written: dict[str, dict] = {}  # batch key -> its log document, until recorded
+
+    def previous_rows(self, user_ids: list[str]) -> list[dict]:
+        self.calls.append("previous_rows")
+        held = sorted(set(user_ids) & set(self.table))  # as the store gives them: instants in UTC
+        cols = contract.CONTRIBUTION_COLUMNS
+        return [{c: contract.from_spark(self.table[i][c]) for c in cols} for i in held]
+
+    def read_plan(self, key: str):
+        self.calls.append("read_plan")
+        return self.plans.get(key)
+
+    def write_plan(self, key: str, rows: list[dict], as_of: str):
+        self.calls.append("write_plan")
+        self.aggregates[key] = rows
+        self.plans[key] = stores.mongo.Plan(key, rows, as_of)
+        return self.plans[key]
+
+    def apply_plan(self, plan) -> int:
+        self.calls.append("apply_plan")
+        if not plan.applied:
+            for r in plan.rows:
+                total = self.merged.setdefault((r["dimension"], r["key"]), [0, 0])
+                total[0] += r["count"]
+                total[1] += r["age_sum"]
+            plan.applied = True
+        return len(plan.rows)
+
+    def nonzero(self) -> dict[tuple[str, str], tuple[int, int]]:
+        return {k: (c, a) for k, (c, a) in self.merged.items() if c}
+
+    def table_groups(self) -> dict:
+        """The aggregates the table implies (``contract.group_rows``): what ``nonzero`` must equal."""
+        rows = [{k: contract.from_spark(v) for k, v in row.items()} for row in self.table.values()]
+        return contract.group_rows(rows)
+
+    def erased_keys(self) -> set[str]:
+        self.calls.append("erased_keys")
+        return set(self.register)
+
+    def write_rows(self, rows) -> int:
+        self.calls.append("write_rows")
+        got = [r.asDict() for r in rows.collect()]
+        self.rows.extend(got)
+        self.table.update({r["user_id"]: r for r in got})
+        if self.on_write_rows:
+            self.on_write_rows(self)
+        return len(got) - self.lose_rows
+
+    def delete_erased(self, user_ids: list[str]) -> None:
+        self.calls.append("delete_erased")
+        self.deleted.extend(user_ids)
+        for user_id in user_ids:
+            self.table.pop(user_id, None)
+
+    def write_dead_letters(self, letters, key: str) -> int:
+        self.calls.append("write_dead_letters")
+        self.letters[key] = list(letters)
+        return len(letters)
+
+    def mark_written(self, key: str, doc: dict) -> None:
+        self.calls.append("mark_written")
+        self.written[key] = doc
+
+    def written_batches(self) -> list[tuple[str, dict]]:
+        self.calls.append("written_batches")
+        return sorted(self.written.items(), key=lambda kd: kd[1]["finished_at"])
+
+    def record_batch(self, key: str, doc: dict) -> None:
+        self.calls.append("record_batch")
+        self.batches[key] = doc
+        self.plans.pop(key, None)  # recording a batch ends its plan...
+        self.written.pop(key, None)  # ...and its written mark
