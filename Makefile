@@ -4,10 +4,10 @@ BIN  := $(VENV)/bin
 PP   := $(BIN)/profilepipe
 LINT_PATHS := lib tests notebooks bench scripts data
 
-.PHONY: help setup up down status logs run test test-unit test-mongo-alt lint format lab dashboard bench reset clean
+.PHONY: help setup up down status logs run test test-unit test-spark test-mongo-alt lint format lab dashboard bench reset clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 setup:  ## venv, pinned packages, Jupyter kernel, Maven jars (idempotent)
 	@bash scripts/setup.sh
@@ -38,15 +38,17 @@ format: setup  ## apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix $(LINT_PATHS)
 	@$(BIN)/ruff format $(LINT_PATHS)
 
-# tiers by cost: unit (no Spark, seconds), spark (local Spark), integration (the stack), cluster
-# (a Spark standalone cluster beside it), faults (kills and outages, slow), then the notebooks (nbval)
+# the test tiers, by cost (what each needs and takes: the table in tests/README.md), then the notebooks
 TEST_TIERS := tests/unit tests/spark tests/integration tests/cluster tests/faults
 
-test: lint up  ## the full suite: unit, spark, integration, cluster and faults against the stack, notebooks
+test: lint up  ## the full suite: every test tier (tests/README.md) against the stack, then the notebooks
 	@$(BIN)/pytest $(TEST_TIERS) notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
 test-unit: setup  ## the no-Spark, no-server tier (under a minute)
 	@$(BIN)/pytest tests/unit
+
+test-spark: setup  ## the local-Spark tier, no servers (a few minutes)
+	@$(BIN)/pytest tests/spark
 
 test-mongo-alt: up  ## the MongoDB integration tests against the other MongoDB-compatible server (port 27018)
 	@bash scripts/test-mongo-alt.sh

@@ -1,12 +1,9 @@
 """Fixtures every tier shares: local settings (no servers) and the hand-written v1.4 users.
 
-The tiers, by cost (each folder marks its tests in its own ``conftest.py``):
-
-* ``tests/unit`` - no Spark, no servers: seconds (``make test-unit``);
-* ``tests/spark`` - a local Spark session, no servers (marker ``spark``);
-* ``tests/integration`` - the running local stack (marker ``integration``; its own
-  ``settings`` from the environment);
-* ``tests/faults`` - kills and outages on the stack, slow (markers ``faults``, ``integration``).
+The folder a test is in decides its tier: ``TIERS`` below is the one list of them, and
+``pytest_collection_modifyitems`` marks every test under ``tests/<tier>/`` with that tier's
+marker (nothing else sets a tier marker; ``tests/unit/test_tiers.py`` checks it). What each
+tier needs, how long it takes and how to run it: the table in ``tests/README.md``.
 
 Helpers shared across tiers live in ``tests/support`` (importable as ``support``).
 """
@@ -20,9 +17,41 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
 AS_OF = dt.date(2026, 1, 15)
 DROP = object()
+
+# tier (= folder under tests/, = marker) -> what it needs; by cost, the order `make test` runs them
+TIERS = {
+    "unit": "no Spark, no servers (tests/unit)",
+    "spark": "starts a local Spark session, no servers (tests/spark)",
+    "integration": "needs the running stack: Kafka, Cassandra, MongoDB-compatible server (tests/integration)",
+    "cluster": "runs the stream on a local Spark standalone cluster beside the stack (tests/cluster)",
+    "faults": "kills the stream and stops services of the running stack; slow (tests/faults)",
+}
+
+
+def pytest_configure(config):
+    for tier, needs in TIERS.items():
+        config.addinivalue_line("markers", f"{tier}: {needs}")
+
+
+def tier_of(path) -> str | None:
+    """The tier of a test file: the folder under ``tests/`` it is in, if that folder is a tier."""
+    try:
+        folder = Path(path).resolve().relative_to(TESTS).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return folder if folder in TIERS else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

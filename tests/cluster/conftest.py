@@ -5,7 +5,8 @@ The cluster (a master and ``PROFILEPIPE_SPARK_WORKERS`` workers of one core each
 stopped at the end, unless it was already running (then it is left as it was). The stack
 (Kafka, Cassandra, MongoDB) must be running, as for ``tests/integration``, whose fixtures
 ``settings``, ``stack_running`` and ``isolated`` (a topic, table and collections of a test's
-own) are imported here, not copied. Every test in this folder is marked ``cluster``.
+own) are imported here, not copied. The folder is the tier (``tests/conftest.py`` marks these
+tests ``cluster``).
 
 A standalone application takes every free core, so the tests run one application at a time.
 """
@@ -16,19 +17,6 @@ import pytest
 from integration.conftest import isolated, settings, stack_running  # noqa: F401  (fixtures)
 
 from profilepipe.localstack import cluster as spark_cluster
-
-MARKER = "cluster"
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", f"{MARKER}: on the local Spark standalone cluster (needs the stack)")
-
-
-def pytest_collection_modifyitems(config, items):
-    here = __file__.rsplit("/", 1)[0]
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture(scope="session")

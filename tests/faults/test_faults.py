@@ -43,7 +43,7 @@ from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
 
-pytestmark = [pytest.mark.integration, pytest.mark.stack_lifecycle]
+pytestmark = pytest.mark.stack_lifecycle
 
 AS_OF = "2026-06-01"
 KEY = f"fault-test-{uuid.uuid4().hex}"  # a fresh key per run: the logs must not show it

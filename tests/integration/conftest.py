@@ -1,8 +1,8 @@
 """Shared set-up of the integration tests: they need the running stack.
 
-Start it with ``profilepipe stack up`` (``profilepipe stack status`` shows its health). Every test
-in this folder is marked ``integration``; if a service is not healthy the tests fail at
-once with the status table instead of timing out one by one.
+Start it with ``profilepipe stack up`` (``profilepipe stack status`` shows its health). If a
+service is not healthy the tests fail at once with the status table instead of timing out
+one by one. (The folder is the tier: ``tests/conftest.py`` marks these tests ``integration``.)
 
 The ``stack_lifecycle`` tests stop and restart the stack: they run after every other test
 of the session (deselect them with ``-m "not stack_lifecycle"``).
@@ -21,15 +21,7 @@ from profilepipe.localstack import stack
 LIFECYCLE = "stack_lifecycle"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", f"{LIFECYCLE}: stops and restarts the local stack (runs last)")
-
-
 def pytest_collection_modifyitems(config, items):
-    here = __file__.rsplit("/", 1)[0]
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.integration)
     # stable partition: lifecycle tests go to the very end of the session
     items[:] = [i for i in items if i.get_closest_marker(LIFECYCLE) is None] + [
         i for i in items if i.get_closest_marker(LIFECYCLE) is not None

@@ -19,8 +19,6 @@ from profilepipe.config import Settings
 from profilepipe.sources import generator, producer
 from profilepipe.tools import audit
 
-pytestmark = pytest.mark.integration
-
 AS_OF = "2026-06-01"
 USERS = 300
 MALFORMED = 18  # every dead-letter reason three times, truncated JSON and bad UTF-8 included

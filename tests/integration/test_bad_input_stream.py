@@ -20,8 +20,6 @@ from profilepipe.sources import generator, producer
 
 from support.bad_inputs import bad_inputs
 
-pytestmark = pytest.mark.integration
-
 AS_OF = "2026-06-01"
 GOOD = 40
 

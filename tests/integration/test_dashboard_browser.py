@@ -27,8 +27,6 @@ from profilepipe.sources import generator, producer
 
 from support.browser import chromium, free_port, interrupt, wait_until_served
 
-pytestmark = pytest.mark.integration
-
 AS_OF = "2026-06-01"
 REFRESH = 2.0  # the default dashboard_refresh_seconds
 

@@ -14,8 +14,6 @@ from profilepipe.config import Settings
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 
-pytestmark = pytest.mark.integration
-
 AS_OF = "2026-06-01"
 USERS = 300
 

@@ -3,11 +3,7 @@
 import json
 import uuid
 
-import pytest
-
 from profilepipe.tools import notebooks
-
-pytestmark = pytest.mark.integration
 
 
 def test_run_executes_every_notebook_and_saves_the_figures(tmp_path, monkeypatch):

@@ -23,8 +23,6 @@ from profilepipe.tools import notebooks
 
 from support.browser import chromium, free_port, interrupt, wait_until_served
 
-pytestmark = pytest.mark.integration
-
 NOTEBOOK = "00_check_stack.ipynb"
 SERVICES = ("kafka", "cassandra", "mongo")
 KERNEL = "Python (profilepipe)"

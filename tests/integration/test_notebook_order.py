@@ -14,8 +14,6 @@ import pytest
 from profilepipe.sources import generator, producer
 from profilepipe.tools import notebooks
 
-pytestmark = pytest.mark.spark
-
 
 @pytest.fixture
 def pipeline(isolated, monkeypatch):

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 OLDEST = Path("/usr/bin/python3")  # Debian 12: Python 3.11.2
 

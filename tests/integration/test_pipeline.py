@@ -16,8 +16,6 @@ from profilepipe.pipeline import privacy, stream
 from profilepipe.sources import generator
 from profilepipe.tools import audit
 
-pytestmark = pytest.mark.integration
-
 AS_OF = "2026-06-01"
 USERS = 2000
 MALFORMED = 40

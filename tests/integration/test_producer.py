@@ -15,8 +15,6 @@ from profilepipe.errors import ProducerError
 from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
 
-pytestmark = pytest.mark.integration
-
 AS_OF = dt.date(2026, 6, 1)
 
 

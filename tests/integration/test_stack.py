@@ -15,8 +15,6 @@ import pytest
 from profilepipe.errors import StackError
 from profilepipe.localstack import clients, layout, processes, stack
 
-pytestmark = pytest.mark.integration
-
 EXPECTED_COLUMNS = {
     "user_id": "uuid",
     "full_name": "text",

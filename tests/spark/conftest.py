@@ -2,9 +2,9 @@
 
 ``local[2]``, two shuffle partitions, no UI, UTC, quiet logs. The session is built by
 ``profilepipe.pipeline.spark.get_spark`` (the same builder the pipeline uses), so the tests
-also exercise it. Every test in this folder is marked ``spark``. ``raw`` builds
-Kafka-shaped DataFrames (``support.frames.kafka_frame``); the users and settings fixtures
-are in ``tests/conftest.py``.
+also exercise it. The folder is the tier (``tests/conftest.py`` marks these tests ``spark``).
+``raw`` builds Kafka-shaped DataFrames (``support.frames.kafka_frame``); the users and
+settings fixtures are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,6 @@ from __future__ import annotations
 import pytest
 
 from support.frames import kafka_frame
-
-
-def pytest_collection_modifyitems(config, items):
-    here = __file__.rsplit("/", 1)[0]
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.spark)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,6 @@ from pyspark.sql import functions as F
 
 from profilepipe.pipeline import transform
 
-pytestmark = pytest.mark.spark
-
 
 def reference_age(birth: dt.date, on: dt.date) -> int:
     """Count the birthdays that have happened; a 29 Feb birthday falls on 1 Mar in common years."""

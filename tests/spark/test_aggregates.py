@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.pipeline import aggregates, transform
-
-pytestmark = pytest.mark.spark
 
 SCHEMA = (
     "user_id string, full_name string, gender string, username string, email_domain string, "

@@ -36,8 +36,6 @@ from profilepipe.sources import generator
 from support.bad_inputs import LARGE_OK_BYTES, TOO_LARGE_BYTES, bad_inputs
 from support.frames import kafka_frame
 
-pytestmark = pytest.mark.spark
-
 CORPUS_AS_OF = dt.date(2026, 1, 15)  # conftest's AS_OF; the fixture's value is checked below
 CORPUS = bad_inputs(CORPUS_AS_OF)
 #: Distinct bad inputs in ``support.bad_inputs`` (the integration tests reuse it).

@@ -13,8 +13,6 @@ from profilepipe import contract
 from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import file_job, privacy
 
-pytestmark = pytest.mark.spark
-
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

@@ -18,15 +18,12 @@ import subprocess
 import sys
 import unicodedata
 
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from profilepipe.pipeline import privacy
-
-pytestmark = pytest.mark.spark
 
 KEY = "unit-test-key-hmac-jvm-9d41"  # a throwaway test key, never a real one
 EXPLAIN_MODES = ("simple", "extended", "codegen", "cost", "formatted")

@@ -13,8 +13,6 @@ import pytest
 from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import aggregates, privacy, transform
 
-pytestmark = pytest.mark.spark
-
 AS_OF = "2026-01-15"
 KEY = "unit-test-key-5f2c9a"
 

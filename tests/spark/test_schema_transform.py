@@ -11,9 +11,6 @@ from pyspark.sql import functions as F
 from profilepipe import contract
 from profilepipe.pipeline import schema, transform
 
-pytestmark = pytest.mark.spark
-
-
 AS_OF = "2026-01-15"  # the conftest settings' as_of
 
 
