@@ -240,46 +240,37 @@ def _balance_text(snap: dict) -> str:
     return f"batch {b['batch_id']} does not add up: read {b['read']} != {parts}{more}"
 
 
+def _kpi(label: str, value: str, element_id: str, beside: tuple[str, str, str] | None = None) -> Any:
+    """A number's card: its label, the number, and (``beside``: label, value, id) a second one under it."""
+    children = [html.Div(label, className="muted"), _value(html.Div, value, element_id, "big")]
+    if beside:
+        note, text, note_id = beside
+        children.append(html.Div([html.Span(f"{note} ", className="muted"), html.Span(text, id=note_id)]))
+    return html.Div(children, className="card")
+
+
 def _kpis(snap: dict) -> Any:
-    held = html.Div(
-        [
-            html.Div("users held", className="muted"),
-            _value(html.Div, _num(snap["users_held"]), "users-held", "big"),
-            html.Div(
-                [
-                    html.Span("forgotten ", className="muted"),
-                    html.Span(_num(snap["forgotten"]), id="users-forgotten"),
-                ]
-            ),
-        ],
-        className="card",
-    )
-    batches = html.Div(
-        [
-            html.Div("batches", className="muted"),
-            _value(html.Div, _num(snap["batches"]), "batches", "big"),
-            html.Div(
-                [
-                    html.Span("aggregates behind ", className="muted"),
-                    html.Span(_num(snap["behind"]), id="aggregates-behind"),
-                ]
-            ),
-        ],
-        className="card",
-    )
     cards = [
-        ("records read", _num(snap["read"]), "records-read"),
-        ("records/s (all)", _num(snap["rate_overall"], "{:,.1f}"), "rate-overall"),
-        ("records/s (last)", _num(snap["rate_last"], "{:,.1f}"), "rate-last"),
-        ("minors filtered", _num(snap["filtered_minor"]), "filtered-minor"),
-        ("erased", _num(snap["erased"]), "erased"),
-        ("dead letters", _num(snap["dead_letter"]), "dead-letters"),
+        _kpi(
+            "users held",
+            _num(snap["users_held"]),
+            "users-held",
+            ("forgotten", _num(snap["forgotten"]), "users-forgotten"),
+        ),
+        _kpi(
+            "batches",
+            _num(snap["batches"]),
+            "batches",
+            ("aggregates behind", _num(snap["behind"]), "aggregates-behind"),
+        ),
+        _kpi("records read", _num(snap["read"]), "records-read"),
+        _kpi("records/s (all)", _num(snap["rate_overall"], "{:,.1f}"), "rate-overall"),
+        _kpi("records/s (last)", _num(snap["rate_last"], "{:,.1f}"), "rate-last"),
+        _kpi("minors filtered", _num(snap["filtered_minor"]), "filtered-minor"),
+        _kpi("erased", _num(snap["erased"]), "erased"),
+        _kpi("dead letters", _num(snap["dead_letter"]), "dead-letters"),
     ]
-    kpis = [
-        html.Div([html.Div(label, className="muted"), _value(html.Div, v, i, "big")], className="card")
-        for label, v, i in cards
-    ]
-    return _grid([held, batches, *kpis], "repeat(8, 1fr)")
+    return _grid(cards, "repeat(8, 1fr)")
 
 
 def _table(header: list[str], rows: list[list[tuple[str, str | None]]]) -> Any:
