@@ -60,11 +60,13 @@ def _f(default, help_text: str, secret: bool = False, factory=None):
 
 #: The two named ways to run the stream: what each sets unless set explicitly.
 #: ``latency``: a micro-batch every half second (or as soon as the previous one ends), small
-#: batches, so a record waits little (the notebook 05 / dashboard way); ``throughput``: a
-#: batch every 5 s, up to 20,000 records each, so the per-batch cost is spread thin.
+#: batches read as one task per Kafka partition (a small batch split further pays more task
+#: start-ups than it saves), so a record waits little (the notebook 05 / dashboard way);
+#: ``throughput``: a batch every 5 s, up to 20,000 records each, read into the topic's
+#: partitions x Spark's cores (``spark_read_partitions`` 0), so the per-batch cost is spread thin.
 STREAM_MODES = {
-    "throughput": {"trigger_seconds": 5.0, "max_offsets_per_trigger": 20000},
-    "latency": {"trigger_seconds": 0.5, "max_offsets_per_trigger": 10000},
+    "throughput": {"trigger_seconds": 5.0, "max_offsets_per_trigger": 20000, "spark_read_partitions": 0},
+    "latency": {"trigger_seconds": 0.5, "max_offsets_per_trigger": 10000, "spark_read_partitions": 1},
 }
 
 
@@ -151,8 +153,8 @@ class Settings:
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
     spark_read_partitions: int = _f(
         0,
-        "Spark partitions a micro-batch is read into (Kafka minPartitions); 0: the topic's "
-        "partitions x Spark's cores, so every core gets the same share of the batch",
+        "Spark partitions a micro-batch is read into (Kafka minPartitions; never fewer than the "
+        "topic's partitions); 0: the topic's partitions x Spark's cores. Set by the stream mode",
     )
     # Spark standalone cluster (`profilepipe cluster up`; use it with PROFILEPIPE_SPARK_MASTER=spark://...)
     spark_master_port: int = _f(7077, "Port of the local Spark standalone master (`profilepipe cluster up`)")

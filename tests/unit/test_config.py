@@ -72,11 +72,20 @@ def test_the_stream_mode_sets_the_trigger_and_batch_size_unless_they_are_set():
 
     assert Settings.from_env({}).stream_mode == "throughput"
     latency = Settings.from_env({"PROFILEPIPE_STREAM_MODE": "latency"})
-    assert (latency.trigger_seconds, latency.max_offsets_per_trigger) == (0.5, 10000)
+    assert (latency.trigger_seconds, latency.max_offsets_per_trigger, latency.spark_read_partitions) == (
+        0.5,
+        10000,
+        1,  # one task per Kafka partition
+    )
     mixed = Settings.from_env({"PROFILEPIPE_STREAM_MODE": "latency", "PROFILEPIPE_TRIGGER_SECONDS": "2"})
     assert (mixed.trigger_seconds, mixed.max_offsets_per_trigger) == (2.0, 10000)  # explicit wins
     back = latency.in_mode("throughput")
-    assert (back.stream_mode, back.trigger_seconds, back.max_offsets_per_trigger) == (
+    assert (
+        back.stream_mode,
+        back.trigger_seconds,
+        back.max_offsets_per_trigger,
+        back.spark_read_partitions,
+    ) == (
         "throughput",
         *STREAM_MODES["throughput"].values(),
     )

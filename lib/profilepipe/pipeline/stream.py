@@ -63,10 +63,12 @@ QUERY_STARTED = "query_started"  # the stage event ``run`` sends when a query ha
 def read_partitions(spark, settings: Settings) -> int:
     """How many Spark partitions a micro-batch is read into (``spark_read_partitions``).
 
-    By default the topic's partitions times Spark's cores: Spark splits each Kafka partition's
-    range of the batch into that many pieces (``minPartitions``), so the tasks of the first
-    stage, which parses and validates, come in whole rounds on the cores (3 partitions on 2
-    cores are 3 tasks, the last one running alone; 6 tasks keep both busy).
+    0 (the ``throughput`` mode's): the topic's partitions times Spark's cores: Spark splits
+    each Kafka partition's range of the batch into that many pieces (``minPartitions``), so
+    the tasks of the first stage, which parses and validates, come in whole rounds on the
+    cores (3 partitions on 2 cores are 3 tasks, the last one running alone; 6 tasks keep both
+    busy). The ``latency`` mode's 1 keeps one task per Kafka partition (Spark never merges
+    them): its batches are small, and each task costs a start-up (``config.STREAM_MODES``).
     """
     return settings.spark_read_partitions or settings.kafka_partitions * spark.sparkContext.defaultParallelism
 
