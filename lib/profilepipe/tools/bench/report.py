@@ -20,8 +20,8 @@ STAGE_COLUMNS = (
     batch_writer.PARSED,
     batch_writer.AGGREGATES,
     batch_writer.ROWS,
-    batch_writer.MERGED,
     batch_writer.DEAD_LETTERS,
+    batch_writer.MERGED,
 )
 
 
@@ -90,7 +90,8 @@ def render(info: dict, results: dict) -> str:
             f"{ratio.get(key, run.note)} |"
         )
     lines += _table(
-        "Where a batch goes (the pipeline's runs; median seconds per batch)",
+        "Where a batch goes (the pipeline's runs; median seconds per batch; mongo is the applier's "
+        "merge, beside the next batch, not part of the batch's seconds)",
         ("run", "records", *STAGE_COLUMNS, "batch", "between batches", "Spark jobs"),
         text_columns=(0,),
     )
