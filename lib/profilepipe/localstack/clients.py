@@ -21,7 +21,7 @@ from typing import Any
 
 from profilepipe import connections
 from profilepipe.config import Settings
-from profilepipe.localstack.layout import StackError
+from profilepipe.errors import StackError
 
 CLIENT_ID = "profilepipe-stack"
 #: Keys the stack sets over ``connections.cassandra_options`` (timeouts and metadata only).

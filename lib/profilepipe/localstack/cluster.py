@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import jars, layout, processes
-from profilepipe.localstack.layout import StackError
 from profilepipe.localstack.stack import ServiceStatus
 
 HOST = "127.0.0.1"

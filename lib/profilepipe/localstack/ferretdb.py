@@ -45,8 +45,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import layout, templates
-from profilepipe.localstack.layout import StackError
 
 NAME = "ferretdb"
 MODULE = "github.com/FerretDB/FerretDB"

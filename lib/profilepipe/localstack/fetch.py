@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from profilepipe.config import get_settings
-from profilepipe.localstack.layout import StackError
+from profilepipe.errors import StackError
 from profilepipe.localstack.stack import FETCH_STEPS, fetch_step
 
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import layout
-from profilepipe.localstack.layout import StackError
 
 JAR_GROUPS = ("kafka", "cassandra", "mongo", "spark", "cassandra-writer")
 MARKER = ".profilepipe-complete"

@@ -1,4 +1,4 @@
-"""Where the local stack keeps its files (``StackError`` lives in ``profilepipe.errors``).
+"""Where the local stack keeps its files.
 
 * sources  ``stack/<server>/`` of the checkout: POMs, the Mongo launcher source, the log
   configs, the config templates and JVM options (read, never written)
@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from profilepipe.config import Settings, project_root
-from profilepipe.errors import StackError as StackError  # the localstack modules import it from here
 
 
 def source_dir() -> Path:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import layout
-from profilepipe.localstack.layout import StackError
 
 STOP_TIMEOUT = 30.0
 _CHILDREN: dict[str, subprocess.Popen] = {}  # keeps Popen objects alive (no ResourceWarning)

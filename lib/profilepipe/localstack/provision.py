@@ -10,8 +10,8 @@ import re
 import string
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import clients
-from profilepipe.localstack.layout import StackError
 
 #: Largest message the topics accept (the producer's ``max_request_size`` matches it).
 TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024

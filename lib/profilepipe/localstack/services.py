@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import clients, ferretdb, jars, layout, processes, templates
-from profilepipe.localstack.layout import StackError
 
 Check = Callable[[Settings, float], tuple[bool, str]]
 Echo = Callable[[str], None]

@@ -43,9 +43,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from profilepipe.config import Settings, get_settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import ferretdb, layout, processes, services
 from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete, java_home
-from profilepipe.localstack.layout import StackError, log_dir
+from profilepipe.localstack.layout import log_dir
 from profilepipe.localstack.lifecycle import down, up
 from profilepipe.localstack.provision import TOPIC_MAX_MESSAGE_BYTES, ensure_schema, ensure_topics
 

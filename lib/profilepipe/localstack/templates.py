@@ -18,8 +18,8 @@ import string
 from pathlib import Path
 
 from profilepipe.config import Settings
+from profilepipe.errors import StackError
 from profilepipe.localstack import layout
-from profilepipe.localstack.layout import StackError
 
 COMMON_OPTIONS = "jvm-common.options"
 

@@ -49,8 +49,8 @@ def find_java17(settings) -> str | None:
     A ``PROFILEPIPE_JAVA_HOME`` that is not a JDK 17 is skipped (with a warning) and the JDK
     is auto-detected, so Spark still starts where a JDK 17 is installed. None if there is none.
     """
+    from profilepipe.errors import StackError
     from profilepipe.localstack.jars import java_home
-    from profilepipe.localstack.layout import StackError
 
     try:
         return str(java_home(settings))

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from profilepipe.config import Settings
 from profilepipe.errors import ProducerError
-from profilepipe.errors import UndeliveredError as UndeliveredError  # stores.kafka raises it from here
 
 log = logging.getLogger(__name__)
 

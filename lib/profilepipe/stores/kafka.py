@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from profilepipe import retry
 from profilepipe.config import Settings
 from profilepipe.contract import DLQ_FIELDS
+from profilepipe.errors import UndeliveredError
 from profilepipe.stores import mongo
 
 Letter = tuple[bytes | None, str]  # (Kafka key, JSON value) of one dead letter
@@ -123,7 +124,7 @@ def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> i
         state["sent"] += summary.sent
         state["pending"] = summary.undelivered
         if summary.failed:
-            raise producer.UndeliveredError(summary)
+            raise UndeliveredError(summary)
 
     retry.call(attempt, f"kafka: send {len(todo)} dead letters", budget)
     return state["sent"]

@@ -407,23 +407,24 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
 
 
 def forgotten(settings: Settings) -> int | None:
-    """How many users the erasure register holds (Cassandra), or None when it cannot be read now.
-
-    Read once, without the stores' retries: the page shows ``-`` instead of waiting."""
+    """How many users the erasure register holds (Cassandra), or None when it cannot be read now."""
     from profilepipe import stores
 
-    try:
-        return len(stores.erased_keys(settings.replace(sink_retry_seconds=0)))
-    except Exception:  # noqa: BLE001 - any failure of the driver: the page says "-"
-        return None
+    return _count_now(stores.erased_keys, settings)
 
 
 def behind(settings: Settings) -> int | None:
     """How many batches are written and not yet applied to the aggregates, or None if not read now."""
     from profilepipe.stores import mongo
 
+    return _count_now(mongo.written_batches, settings)
+
+
+def _count_now(read: Callable[[Settings], Iterable], settings: Settings) -> int | None:
+    """``len(read(settings))`` read once, without the stores' retries: None (the page shows ``-``)
+    instead of waiting when the store cannot be read now."""
     try:
-        return len(mongo.written_batches(settings.replace(sink_retry_seconds=0)))
+        return len(list(read(settings.replace(sink_retry_seconds=0))))
     except Exception:  # noqa: BLE001 - any failure of the driver: the page says "-"
         return None
 
