@@ -160,14 +160,6 @@ def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
     return retry.call(attempt, what, settings.sink_retry_seconds)
 
 
-def contribution_rows(settings: Settings) -> Iterator[dict]:
-    """Every stored row's ``CONTRIBUTION_COLUMNS`` (a full scan, paged): what the aggregates must equal."""
-    cols = ", ".join(CONTRIBUTION_COLUMNS)
-    result = cassandra_session(settings).execute(f"SELECT {cols} FROM {settings.users_table}", timeout=120)
-    for row in result:
-        yield dict(row._asdict())
-
-
 def read_users(settings: Settings, limit: int = 10) -> list[dict]:
     """Up to ``limit`` rows of the users table, as dicts (column -> value)."""
     session = cassandra_session(settings)
