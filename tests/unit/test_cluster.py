@@ -43,7 +43,7 @@ def test_spark_submit_command_runs_the_stream_with_the_zip():
     assert Path(cmd[0]).name == "spark-submit"
     assert cmd[cmd.index("--master") + 1] == "spark://127.0.0.1:7077"  # local[*] -> the local cluster
     assert Path(cmd[cmd.index("--py-files") + 1]).name == "profilepipe.zip"
-    assert cmd[-2:] == [str(Path(submit.__file__).resolve()), "--until-idle"]
+    assert cmd[-2:] == [str(submit.ENTRY), "--until-idle"]
     yarn = submit.command(Settings(spark_master="yarn"), [])
     assert yarn[yarn.index("--master") + 1] == "yarn" and "spark.driver.host=127.0.0.1" not in yarn
 

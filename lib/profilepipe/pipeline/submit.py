@@ -1,15 +1,16 @@
-"""The stream under ``spark-submit``: this file is spark-submit's Python file.
+"""The stream under ``spark-submit``: its command line and its environment.
 
-It runs exactly ``profilepipe stream <args>`` (same options, same settings from the
-environment); spark-submit supplies the master, the Kafka connector jars and the package
-zip. On the local cluster (``profilepipe cluster up``) the command line is::
+spark-submit's Python file is :data:`ENTRY`, which runs exactly ``profilepipe stream <args>``
+(same options, same settings from the environment); spark-submit supplies the master, the
+Kafka connector jars and the package zip. On the local cluster (``profilepipe cluster up``)
+the command line is::
 
     JAVA_HOME=<JDK 17> PYSPARK_PYTHON=.venv/bin/python PYSPARK_DRIVER_PYTHON=.venv/bin/python \\
     .venv/lib/python3.11/site-packages/pyspark/bin/spark-submit \\
       --master spark://127.0.0.1:7077 --name profilepipe-stream \\
       --driver-memory 2g --executor-memory 768m --conf spark.driver.host=127.0.0.1 \\
       --jars <jars_dir>/spark/<each jar>,... --py-files .cache/spark/profilepipe.zip \\
-      lib/profilepipe/pipeline/submit.py --until-idle
+      lib/profilepipe/resources/spark_entry.py --until-idle
 
 ``profilepipe cluster submit --until-idle`` builds the zip, prints this command (:func:`command`)
 and runs it; the options after ``submit`` are those of ``profilepipe stream``.
@@ -24,6 +25,9 @@ import sys
 from pathlib import Path
 
 from profilepipe.config import Settings
+
+#: spark-submit's Python file: a script that nothing imports (so no import cycle with ``cli``)
+ENTRY = Path(__file__).resolve().parents[1] / "resources" / "spark_entry.py"
 
 
 def master_of(settings: Settings) -> str:
@@ -48,7 +52,7 @@ def command(settings: Settings, stream_args: list[str]) -> list[str]:
     jars = spark_jars(settings)
     if jars:
         cmd += ["--jars", ",".join(jars)]
-    cmd += ["--py-files", str(package_zip()), str(Path(__file__).resolve()), *stream_args]
+    cmd += ["--py-files", str(package_zip()), str(ENTRY), *stream_args]
     return cmd
 
 
@@ -72,17 +76,3 @@ def run(settings: Settings, stream_args: list[str]) -> int:
     cmd = command(settings, stream_args)
     print("$ " + shlex.join(cmd), flush=True)
     return subprocess.run(cmd, env=environment(settings)).returncode
-
-
-def main(argv: list[str] | None = None) -> int:
-    """spark-submit's entry point: ``profilepipe stream`` with the given options."""
-    here = str(Path(__file__).resolve().parent)
-    if sys.path and sys.path[0] == here:  # spark-submit put pipeline/ first: its modules are not top-level
-        del sys.path[0]
-    from profilepipe import cli
-
-    return cli.main(["stream", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
