@@ -15,7 +15,7 @@ Typical session:
   profilepipe stack up                  start Kafka, Cassandra and the MongoDB-compatible server
   profilepipe produce --count 1000      send generated users to Kafka
   profilepipe stream --until-idle       transform, hash, filter minors, store; stop when caught up
-  profilepipe audit                     no plaintext personal data, no minors stored (exit 1 if any)
+  profilepipe audit                     no plaintext personal data, no minors stored (exit 3 if any)
   profilepipe run                       execute the notebooks headless (papermill)
   profilepipe stack down                stop what `stack up` started
   profilepipe cluster up                a Spark standalone cluster on 127.0.0.1 (PROFILEPIPE_SPARK_MASTER)
@@ -232,8 +232,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = audit.audit(settings, as_of=args.as_of)
     print(report.describe())
-    print("clean:", report.clean)
-    return 0 if report.clean else 1
+    print("clean:", report.clean, flush=True)
+    audit.require_clean(report)  # AuditFindings: exit code 3, as `profilepipe run` for the same findings
+    return 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:

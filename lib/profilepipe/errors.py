@@ -14,12 +14,14 @@ other modules import them from here::
     ├── PrivacyError                    the privacy settings do not allow hashing
     ├── BatchError                      a micro-batch broke one of its invariants
     ├── QueryFailed                     the streaming query stopped with an error
-    ├── AuditFindings                   personal data or a minor found; exit code 3
+    ├── AuditFindings                   the audit found personal data, a minor or an aggregate
+    │                                   that differs from the table; exit code 3
     └── NotebookFailed                  a notebook failed under papermill; exit code 1
 
 ``cli.main`` prints the message of any of them as ``error: <message>`` (no traceback) and
 exits with its ``exit_code``: the codes README.md promises (``profilepipe run``: 1 a notebook
-failed, 3 the audit found personal data, 2 a usage or configuration error).
+failed, 3 the audit found personal data, 2 a usage or configuration error; ``profilepipe audit``:
+3 on findings, like ``run``).
 
 ``NotReady`` is raised when a step is run before the step it needs (notebook 02 on an empty
 topic, notebook 04 with no stored row, the live notebook with a backlog). In Jupyter it
@@ -101,7 +103,7 @@ class QueryFailed(ProfilepipeError):
 
 
 class AuditFindings(ProfilepipeError):
-    """The audit found personal data or a minor (``profilepipe run`` then exits 3)."""
+    """The audit found personal data, a minor or a wrong aggregate (``run`` and ``audit`` exit 3)."""
 
     exit_code = 3
 

@@ -363,7 +363,7 @@ def test_the_parser_accepts_audit_with_date_and_threshold():
     assert args.as_of is None and args.min_age is None
 
 
-@pytest.mark.parametrize("found, code", [([], 0), (["phone of abc in cassandra"], 1)])
+@pytest.mark.parametrize("found, code", [([], 0), (["phone of abc in cassandra"], 3)])
 def test_audit_command_prints_the_report_and_fails_on_findings(monkeypatch, capsys, found, code):
     seen = {}
 
@@ -373,10 +373,32 @@ def test_audit_command_prints_the_report_and_fails_on_findings(monkeypatch, caps
 
     monkeypatch.setattr(audit, "audit", fake_audit)
     assert main(["audit", "--as-of", "2026-06-01", "--min-age", "21"]) == code
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert out.startswith("rows scanned: 3, aggregate documents scanned: 0")
     assert f"clean: {not found}" in out
     assert seen == {"as_of": "2026-06-01", "min_age": 21}
+    assert ("error: the audit found 1 plaintext personal value(s)" in err) == bool(found)
+
+
+def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(monkeypatch, capsys, settings, users):
+    """The exit code schedulers rely on: ``AuditFindings``, the code ``profilepipe run`` maps to 3."""
+    owner = users[0]
+    rows = [stored_row(u) for u in users[:3]]
+    rows[1]["full_name"] = owner["phone"]  # another user's row holds the owner's phone in clear
+    inputs = [Message(None, enc(u), 0, i) for i, u in enumerate(users)]
+    monkeypatch.setattr(
+        stores, "consume_all", lambda s, topic, timeout_s=10.0: iter(inputs if topic == s.kafka_topic else [])
+    )
+    monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
+    monkeypatch.setattr(stores, "collections", lambda s: [])
+    monkeypatch.setattr(stores, "read_aggregates", lambda s: _docs(contract.group_rows(rows)))
+    monkeypatch.setattr("profilepipe.cli.get_settings", lambda **overrides: settings.replace(**overrides))
+
+    assert main(["audit", "--as-of", "2026-01-15"]) == AuditFindings.exit_code == 3
+    out, err = capsys.readouterr()
+    assert f"phone of {owner['login']['uuid']} in cassandra" in out and "clean: False" in out
+    assert owner["phone"] not in out + err  # where, never the value
+    assert err.startswith("error: the audit found 1 plaintext personal value(s)")
 
 
 # ------------------------------------------------------------------ aggregates = the table
