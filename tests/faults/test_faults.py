@@ -13,7 +13,7 @@ plain Python from what the input topic holds:
 
 They stop and start services, so they run after the other tests (``stack_lifecycle``).
 They find their moment through the stream's stage events (``$PROFILEPIPE_STAGE_EVENTS``,
-see ``pipeline.batch_writer``): a kill holds the batch at the exact stage with the hold file,
+see ``pipeline.stage_events``): a kill holds the batch at the exact stage with the hold file,
 then kills it there; nothing waits on the text of the stream's log.
 """
 
@@ -38,7 +38,7 @@ import pytest
 from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.localstack import stack
-from profilepipe.pipeline import batch_writer
+from profilepipe.pipeline import batch_writer, stage_events
 from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
@@ -83,7 +83,7 @@ class StreamProcess:
         self.hold_path = Path(f"{self.events_path}.hold")
         if hold:
             self.hold_path.write_text(f"{hold[0]} {hold[1]}", encoding="utf-8")
-        env[batch_writer.STAGE_EVENTS_ENV] = str(self.events_path)
+        env[stage_events.STAGE_EVENTS_ENV] = str(self.events_path)
         self.lines: list[str] = []
         self.log = log
         self.proc = subprocess.Popen(

@@ -55,7 +55,7 @@ def json_lines(folder):
     return source
 
 
-def run_to_the_end(settings, sinks, folder) -> stream.StreamResult:
+def run_to_the_end(settings, sinks, folder) -> stream.Counts:
     handle = stream.start(settings, sinks=sinks, source=json_lines(folder))
     try:
         handle.query.processAllAvailable()

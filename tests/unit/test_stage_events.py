@@ -6,8 +6,9 @@ import json
 import threading
 import time
 
-from profilepipe.pipeline import batch_writer
-from profilepipe.pipeline.batch_writer import STAGES, StageEventFile, stage_line
+from profilepipe.pipeline import stage_events
+from profilepipe.pipeline.batch_writer import STAGES, stage_line
+from profilepipe.pipeline.stage_events import StageEventFile
 
 
 def test_stage_names_are_defined_once_in_the_order_a_batch_runs():
@@ -49,7 +50,7 @@ def test_a_hold_file_stops_the_writer_at_the_nth_event_until_it_is_removed(tmp_p
 
 
 def test_the_hook_is_off_unless_the_variable_names_a_file(monkeypatch, tmp_path):
-    monkeypatch.delenv(batch_writer.STAGE_EVENTS_ENV, raising=False)
-    assert batch_writer.stage_hook_from_env() is None
-    monkeypatch.setenv(batch_writer.STAGE_EVENTS_ENV, str(tmp_path / "e.jsonl"))
-    assert batch_writer.stage_hook_from_env().path == tmp_path / "e.jsonl"
+    monkeypatch.delenv(stage_events.STAGE_EVENTS_ENV, raising=False)
+    assert stage_events.stage_hook_from_env() is None
+    monkeypatch.setenv(stage_events.STAGE_EVENTS_ENV, str(tmp_path / "e.jsonl"))
+    assert stage_events.stage_hook_from_env().path == tmp_path / "e.jsonl"

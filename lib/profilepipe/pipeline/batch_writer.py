@@ -1,57 +1,36 @@
-"""One micro-batch: Kafka rows in, rows + aggregates + dead letters + batch log out.
+"""One micro-batch: Kafka rows in; rows, aggregates, dead letters and the batch log out.
 
-``BatchWriter`` is the query's ``foreachBatch`` function. For each micro-batch it:
+``BatchWriter`` is the query's ``foreachBatch`` function. Each batch, in this order (the
+order is what makes a replay safe: docs/ARCHITECTURE.md, "Failure model"):
 
-1. parses, validates, computes the exact age, splits off minors (GDPR) and forgotten users
-   (the erasure register), hashes phone and address (``transform``, ``privacy``; built once
-   per processing date and register, then bound to each batch: ``template``), and in
-2. the same pass (one Spark job, ``transform.batch_pass``) counts the outcomes, reads the
-   batch's Kafka offset ranges, which name the batch (``contract.batch_key``), and brings the
-   stored rows' contributions to the driver;
-3. plans its change to the aggregates (``contract.delta_rows``: its rows' contributions minus
-   those of the rows the table holds for the same users, ``contract.AGGREGATE_RULE``, read
-   by key) and writes the plan ahead, before any row is overwritten; a batch replayed before
-   it was recorded reuses its plan, and the processing date the plan was computed with;
-4. writes, in this order: the stored rows, then deletes again any user forgotten while
-   the rows were being written (and takes their contributions out of the plan), the dead
-   letters (with their reasons);
-5. checks ``contract.BALANCE_RULE`` (every record read has exactly one outcome) and that
-   every row to store was written, and marks the batch written (``Sinks.mark_written``,
-   with its batch-log document, built by ``batch_log``); the micro-batch ends here and
-   Spark commits its offsets;
-6. the *applier* then applies the plan to the aggregates (exactly once) and records the
-   batch in the batch log: in a thread of its own when ``background`` is set (the stream),
-   while Spark runs the next micro-batch, which waits for it before it marks itself
-   written. So the aggregates lag the table by at most one batch while a stream runs,
-   batches are applied in order, and ``close`` (``stream`` calls it when a query stops)
-   waits for the last one. A batch marked written whose stream stopped before its
-   applier finished is applied by the next stream's ``recover``, before its query starts.
+1. one Spark pass (``transform.batch_pass``) over the batch parsed, validated, split and
+   hashed (a ``template`` per processing date and erasure register): its outcome counts,
+   its Kafka offset ranges, which name it (``contract.batch_key``), and its stored rows'
+   contributions, on the driver;
+2. the plan, its change to the aggregates (``contract.delta_rows``), written ahead before
+   any row is overwritten; a replay reuses it and its processing date;
+3. the rows; then the rows of users forgotten meanwhile deleted again (and taken out of
+   the plan); then the dead letters;
+4. ``contract.BALANCE_RULE`` checked and the batch marked written (``batch_log``): the
+   micro-batch ends and Spark commits its offsets;
+5. the applier applies the plan and records the batch: with ``background`` (the stream)
+   in a thread of its own while Spark runs the next batch, which waits for it, so the
+   aggregates lag the rows by at most one batch.
 
-It talks to the stores only through ``stores.Sinks`` (default ``stores.StoreSinks``): a
-test passes a fake ``Sinks`` and drives the writer on a static DataFrame.
-
-**Stage hook.** After each step the writer calls ``on_stage(stage, batch_id, detail)``
-with a stage of ``STAGES`` (defined here, once). ``stream.run(verbose=True)`` prints them
-(``stage_line``: what ``profilepipe stream -v`` shows). When the environment variable
-``PROFILEPIPE_STAGE_EVENTS`` names a file, ``stream.start`` also appends every stage
-event to it as a JSON line (``StageEventFile``), and a file ``<that file>.hold`` holding
-``"<stage> <n>"`` makes the writer stop at the ``n``-th event of that stage (counted in
-this process) until the hold file is removed: the fault tests kill the stream at such an
-exact point instead of matching log text.
+It reaches the stores only through ``stores.Sinks``, so a test can pass a fake. After each
+step it calls ``on_stage(stage, batch_id, detail)`` with one of ``STAGES``: ``stage_line``
+is how ``profilepipe stream -v`` prints it, ``stage_events`` how the fault tests see it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
@@ -67,21 +46,61 @@ from profilepipe.stores import Letter, Sinks, StoreSinks
 OFFSETS, PARSED, AGGREGATES, ROWS, DEAD_LETTERS, MERGED, RECORDED = STAGES = (
     *("offsets", "parse+hash", "aggregates", "cassandra", "dead_letters", "mongo", "recorded"),
 )
-#: The environment variable naming a stage-event file (see the module docstring).
-STAGE_EVENTS_ENV = "PROFILEPIPE_STAGE_EVENTS"
-
 StageHook = Callable[[str, "int | None", str], None]  # (stage, batch_id, detail)
 
 
-@dataclass
-class BatchReport:
-    batch_id: int
-    read: int
-    stored: int
-    filtered_minor: int
-    dead_letter: int
-    seconds: float
+@dataclass(kw_only=True)
+class Counts:
+    """What became of the records read by one batch or more: each record ends in exactly one
+    of ``contract.OUTCOMES`` (``balanced``: ``contract.BALANCE_RULE``).
+
+    A ``BatchReport`` is one batch's; ``Counts.total`` adds up batches (a stream's result).
+    ``outcomes`` and ``describe`` are how every caller prints them.
+    """
+
+    read: int = 0
+    stored: int = 0
+    filtered_minor: int = 0
     erased: int = 0  # users in the erasure register (``profilepipe forget``), not stored
+    dead_letter: int = 0
+    seconds: float = 0.0
+    batches: int = 1
+
+    @property
+    def balanced(self) -> bool:
+        """``contract.BALANCE_RULE`` holds."""
+        return contract.balanced(self)
+
+    @property
+    def records_per_s(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def outcomes(self) -> str:
+        """``read=N stored=N filtered_minor=N erased=N dead_letter=N`` (no timing in it)."""
+        c = contract.counts_of(self)
+        return " ".join(f"{name}={c[name]}" for name in ("read", *contract.OUTCOMES))
+
+    def describe(self) -> str:
+        """``<what> <outcomes> in <seconds>s (<rate> records/s)``: ``batches=N`` or ``batch <id>:``."""
+        rate = f"{self.records_per_s:,.0f} records/s"
+        return f"{self._what()} {self.outcomes()} in {self.seconds:.1f}s ({rate})"
+
+    def _what(self) -> str:
+        return f"batches={self.batches}"
+
+    @classmethod
+    def total(cls, parts: Iterable[Counts], seconds: float) -> Counts:
+        """The sum of ``parts`` (batches), over ``seconds``."""
+        parts = list(parts)
+        sums = {name: sum(getattr(p, name) for p in parts) for name in ("read", *contract.OUTCOMES)}
+        return cls(**sums, seconds=seconds, batches=len(parts))
+
+
+@dataclass(kw_only=True)
+class BatchReport(Counts):
+    """One batch's ``Counts``, its key and its timings."""
+
+    batch_id: int
     batch_key: str = ""
     started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
     finished_at: float = 0.0
@@ -89,10 +108,8 @@ class BatchReport:
     dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
     jobs: int | None = None  # Spark jobs this batch ran (``JobCounter``; None: not countable)
 
-    @property
-    def balanced(self) -> bool:
-        """``contract.BALANCE_RULE`` holds for this batch."""
-        return contract.balanced(self)
+    def _what(self) -> str:
+        return f"batch {self.batch_id}:"
 
 
 def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Settings) -> dict:
@@ -127,10 +144,11 @@ def dead_letter_messages(dlq_df) -> list[Letter]:
         F.col("key").cast("binary").alias("key"),
         F.to_json(F.struct(*[F.col(c) for c in contract.DLQ_FIELDS])).alias("value"),
     )
-    return [(_key_bytes(r["key"]), r["value"]) for r in out.collect()]
+    return [(_letter_key(r["key"]), r["value"]) for r in out.collect()]
 
 
-def _key_bytes(key) -> bytes | None:
+def _letter_key(key) -> bytes | None:
+    """A dead letter's Kafka key (its source message's) as the producer takes it: bytes or None."""
     if key is None or isinstance(key, bytes):
         return key
     if isinstance(key, bytearray):
@@ -399,45 +417,3 @@ def _without(change: list[dict], rows: list[dict]) -> list[dict]:
     return [
         {"dimension": d, "key": k, "count": c, "age_sum": a} for (d, k), (c, a) in total.items() if c or a
     ]
-
-
-class StageEventFile:
-    """A stage hook that appends each event to a file as a JSON line, and can hold the batch.
-
-    Line: ``{"stage", "batch_id", "occurrence", "detail", "held", "pid"}`` (``occurrence``:
-    the how-many-th event of that stage in this process). If ``<path>.hold`` holds
-    ``"<stage> <n>"``, the ``n``-th event of that stage is written with ``"held": true`` and
-    the writer then waits (at most ``max_hold`` seconds) until the hold file is removed.
-    """
-
-    def __init__(self, path: str | os.PathLike, max_hold: float = 900.0):
-        self.path = Path(path)
-        self.hold = Path(f"{self.path}.hold")
-        self.max_hold = max_hold
-        self.seen: Counter = Counter()
-        self.lock = threading.Lock()  # the batch and the applier write events from two threads
-
-    def __call__(self, stage: str, batch_id: int | None, detail: str = "") -> None:
-        with self.lock:
-            self.seen[stage] += 1
-            held = self._holds(stage, self.seen[stage])
-            event = {"stage": stage, "batch_id": batch_id, "occurrence": self.seen[stage]}
-            event.update(detail=detail, held=held, pid=os.getpid())
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(event) + "\n")
-        deadline = time.monotonic() + self.max_hold
-        while held and self.hold.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def _holds(self, stage: str, occurrence: int) -> bool:
-        try:
-            want = self.hold.read_text(encoding="utf-8").split()
-        except FileNotFoundError:
-            return False
-        return want == [stage, str(occurrence)]
-
-
-def stage_hook_from_env() -> StageEventFile | None:
-    """A ``StageEventFile`` on ``$PROFILEPIPE_STAGE_EVENTS``, or None when it is not set."""
-    path = os.environ.get(STAGE_EVENTS_ENV)
-    return StageEventFile(path) if path else None

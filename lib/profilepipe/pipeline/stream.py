@@ -1,20 +1,10 @@
-"""The Structured Streaming query: Kafka -> transform -> Cassandra + MongoDB + dead letters.
+"""The Structured Streaming query: Kafka -> ``BatchWriter`` -> the stores.
 
-Read top to bottom:
-
-1. ``read_kafka``   - the Kafka source (``contract.RAW_KAFKA_SCHEMA``: key, value, topic,
-                      partition, offset, timestamp); ``start`` takes any streaming source
-                      of that shape (a test reads a folder of JSON lines);
-2. ``BatchWriter``  - (``batch_writer``) for each micro-batch: parse, validate, exact age,
-                      GDPR split, erasure register, hash, then write rows, aggregates and
-                      dead letters from that same batch through a ``stores.Sinks``, and
-                      check ``contract.BALANCE_RULE``;
-3. ``start`` / ``run`` - the query with its checkpoint and trigger; bounded runs
-                      (``availableNow``, or N seconds) always stop the query; ``run``
-                      restarts a failed query from its checkpoint and stops on Ctrl-C.
-
-``run`` also writes each started query to ``$PROFILEPIPE_STAGE_EVENTS`` (when set) as the
-event ``QUERY_STARTED`` (batch id None), so a test can wait for it.
+``read_kafka`` is the source; ``start`` takes any streaming source of its shape
+(``contract.RAW_KAFKA_SCHEMA``; a test reads a folder of JSON lines). ``start`` returns a
+``StreamHandle``; ``run`` is the foreground loop of ``profilepipe stream`` and the
+notebooks: bounded runs always stop the query, a failed query is restarted from its
+checkpoint (docs/ARCHITECTURE.md, "Failure model"), Ctrl-C stops after the batch in flight.
 """
 
 from __future__ import annotations
@@ -28,19 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import privacy
-from profilepipe.pipeline.batch_writer import (
-    BatchReport,
-    BatchWriter,
-    StageEventFile,
-    StageHook,
-    stage_hook_from_env,
-    stage_line,
-)
+from profilepipe.pipeline.batch_writer import BatchReport, BatchWriter, Counts, StageHook, stage_line
 from profilepipe.pipeline.spark import get_spark
+from profilepipe.pipeline.stage_events import StageEventFile, stage_hook_from_env
 from profilepipe.stores import Sinks
 
 __all__ = [
@@ -48,8 +31,8 @@ __all__ = [
     "QUERY_STARTED",
     "BatchReport",
     "BatchWriter",
+    "Counts",
     "StreamHandle",
-    "StreamResult",
     "read_kafka",
     "run",
     "start",
@@ -91,43 +74,6 @@ def read_kafka(spark, settings: Settings):
 
 
 @dataclass
-class StreamResult:
-    batches: int
-    read: int
-    stored: int
-    filtered_minor: int
-    dead_letter: int
-    seconds: float
-    erased: int = 0
-
-    @property
-    def balanced(self) -> bool:
-        """``contract.BALANCE_RULE`` holds for the sum of the batches."""
-        return contract.balanced(self)
-
-    def describe(self) -> str:
-        rate = self.read / self.seconds if self.seconds else 0.0
-        erased = f" erased={self.erased}" if self.erased else ""
-        return (
-            f"batches={self.batches} read={self.read} stored={self.stored} "
-            f"filtered_minor={self.filtered_minor}{erased} dead_letter={self.dead_letter} "
-            f"seconds={self.seconds:.1f} ({rate:,.0f} records/s)"
-        )
-
-    @classmethod
-    def of(cls, reports: list[BatchReport], seconds: float) -> StreamResult:
-        return cls(
-            batches=len(reports),
-            read=sum(r.read for r in reports),
-            stored=sum(r.stored for r in reports),
-            filtered_minor=sum(r.filtered_minor for r in reports),
-            dead_letter=sum(r.dead_letter for r in reports),
-            seconds=seconds,
-            erased=sum(r.erased for r in reports),
-        )
-
-
-@dataclass
 class StreamHandle:
     """A running query and its writer: ``progress()``, ``stop()``, ``result()``."""
 
@@ -150,24 +96,25 @@ class StreamHandle:
             if p["numInputRows"]
         ]
 
-    def stop(self, wait: float = 120.0) -> StreamResult:
+    def stop(self, wait: float = 120.0) -> Counts:
         """Stop after the micro-batch in flight (if any) has finished and its aggregates are
-        applied, then return the totals."""
+        applied, then return the totals (``result``)."""
         stop_gracefully(self.query, wait)
         error = self.writer.close()
         if error:
             raise QueryFailed(f"the aggregates of the last batch were not applied: {error}")
         return self.result()
 
-    def result(self) -> StreamResult:
-        return StreamResult.of(self.writer.reports, time.monotonic() - self.started)
+    def result(self) -> Counts:
+        """The counts of the batches written so far, over the seconds since the start."""
+        return Counts.total(self.writer.reports, time.monotonic() - self.started)
 
 
 def stop_gracefully(query, wait: float = 120.0) -> None:
     """Let a running micro-batch finish (up to ``wait`` seconds), then stop the query.
 
-    Stopping in the middle of a batch is safe (the batch is replayed with the same offsets
-    and the sinks are idempotent) but noisy: Spark cancels the batch's jobs.
+    Stopping in the middle of a batch is safe (docs/ARCHITECTURE.md, "Failure model") but
+    noisy: Spark cancels the batch's jobs.
     """
     deadline = time.monotonic() + wait
     while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
@@ -175,15 +122,14 @@ def stop_gracefully(query, wait: float = 120.0) -> None:
     query.stop()
 
 
-def _both(*hooks: StageHook | None) -> StageHook | None:
-    """One stage hook calling each of ``hooks`` that is set, in order."""
-    live = [h for h in hooks if h is not None]
-    if len(live) <= 1:
-        return live[0] if live else None
+def _chain(first: StageHook | None, then: StageHook | None) -> StageHook | None:
+    """One stage hook calling ``first``, then ``then`` (either may be None: the other alone)."""
+    if first is None or then is None:
+        return first or then
 
     def call(stage: str, batch_id: int | None, detail: str) -> None:
-        for hook in live:
-            hook(stage, batch_id, detail)
+        first(stage, batch_id, detail)
+        then(stage, batch_id, detail)
 
     return call
 
@@ -216,7 +162,7 @@ def start(
         sinks=sinks,
         on_batch=on_batch,
         hasher=hasher,
-        on_stage=_both(on_stage, events),
+        on_stage=_chain(on_stage, events),
         background=True,  # each batch's aggregates applied while Spark runs the next batch
     )
     writer.recover()  # batches a stopped stream wrote but did not apply
@@ -242,31 +188,21 @@ def run(
     progress=None,
     timeout: float = 3600.0,
     verbose: bool = False,
-) -> StreamResult:
+) -> Counts:
     """Run the query in the foreground, restarting it from its checkpoint when it fails.
-
-    (Long on purpose: start, wait, stop and the restart policy in one loop, read at once.)
 
     ``until_idle``: process what the topic holds now, then stop (``availableNow``).
     ``seconds``: stream for that long, then stop. Neither: until interrupted (Ctrl-C).
-    ``progress``: called with one line per batch (and per step with ``verbose``:
-    ``batch_writer.stage_line``).
+    ``progress``: called with one line per batch (``Counts.describe``; and per step with
+    ``verbose``: ``batch_writer.stage_line``).
 
-    A query fails when a store stays unreachable longer than ``sink_retry_seconds``
-    or Kafka longer than the source's retries. It is then started again from its
-    checkpoint, at most ``stream_restarts`` times, waiting 5 s, 10 s, 20 s... (max 60 s):
-    Spark re-reads the offsets of the batch that failed, and the sinks are idempotent,
-    so nothing is lost or counted twice. The query is stopped in every case.
+    A failed query is started again at most ``stream_restarts`` times, waiting 5 s, 10 s,
+    20 s... (max 60 s); the query is stopped in every case.
     """
     say = progress or (lambda _line: None)
 
     def show(report: BatchReport) -> None:
-        erased = f" erased={report.erased}" if report.erased else ""
-        say(
-            f"batch {report.batch_id}: read={report.read} stored={report.stored} "
-            f"filtered_minor={report.filtered_minor}{erased} dead_letter={report.dead_letter} "
-            f"({report.seconds:.1f}s)"
-        )
+        say(report.describe())
 
     began = time.monotonic()
     reports: list[BatchReport] = []
@@ -293,7 +229,7 @@ def run(
                 reports.extend(handle.writer.reports)
             error = error or unapplied
             if error is None or stop_requested.is_set():
-                return StreamResult.of(reports, time.monotonic() - began)
+                return Counts.total(reports, time.monotonic() - began)
             if restarts >= settings.stream_restarts:
                 raise QueryFailed(
                     f"streaming query failed {restarts + 1} times, giving up "
@@ -306,7 +242,7 @@ def run(
                 f"(restart {restarts} of {settings.stream_restarts})"
             )
             if stop_requested.wait(wait):
-                return StreamResult.of(reports, time.monotonic() - began)
+                return Counts.total(reports, time.monotonic() - began)
 
 
 def _await(

@@ -13,9 +13,8 @@
 5. stops the query once every user sent has been read (or ``timeout`` passed).
 
 The caller checks first that nothing else waits in the topic
-(``workshop.require_no_backlog``), so the counts are this run's own. ``LiveResult``
-says what was sent and what the stream did with it; ``describe`` prints only what does
-not depend on timing (how the stream cut the input into batches does).
+(``workshop.require_no_backlog``), so the counts are this run's own. ``LiveResult.describe``
+prints only what does not depend on timing (how the stream cut the input into batches does).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from profilepipe import contract, sources, stores
+from profilepipe import sources, stores
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import stream
@@ -40,12 +39,12 @@ class View(Protocol):
 class LiveResult:
     sent: int
     rate: float
-    result: stream.StreamResult
+    result: stream.Counts
     reports: list[stream.BatchReport] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
-        return contract.balanced(self.result)
+        return self.result.balanced
 
     def table(self) -> list[dict]:
         """One row per micro-batch: its records, outcomes, seconds and processing rate."""
@@ -57,17 +56,16 @@ class LiveResult:
                 "filtered_minor": r.filtered_minor,
                 "dead_letter": r.dead_letter,
                 "seconds": r.seconds,
-                "records_per_s": round(r.read / r.seconds, 1) if r.seconds else None,
+                "records_per_s": round(r.records_per_s, 1) if r.seconds else None,
             }
             for r in self.reports
         ]
 
     def describe(self) -> list[str]:
-        c = contract.counts_of(self.result)
         return [
             f"sent {self.sent} users at {self.rate:g} users/s",
-            " ".join(f"{name}={c[name]}" for name in ("read", *contract.OUTCOMES)),
-            f"balanced: {self.balanced}; every user sent was read: {c['read'] == self.sent}",
+            self.result.outcomes(),
+            f"balanced: {self.balanced}; every user sent was read: {self.result.read == self.sent}",
             f"more than one micro-batch: {len(self.reports) > 1}",
         ]
 
@@ -139,20 +137,14 @@ class NotebookView:
         self.handle = display(self.figure, display_id=True)
 
     def batch(self, report: stream.BatchReport, reports: list[stream.BatchReport]) -> None:
-        rate = report.read / report.seconds if report.seconds else 0.0
-        print(
-            f"{time.time() - self.started:5.1f}s  batch {report.batch_id}: read={report.read} "
-            f"stored={report.stored} filtered_minor={report.filtered_minor} erased={report.erased} "
-            f"dead_letter={report.dead_letter} in {report.seconds:.1f}s ({rate:,.0f} records/s)",
-            flush=True,
-        )
+        print(f"{time.time() - self.started:5.1f}s  {report.describe()}", flush=True)
         self._draw(reports)
         self.handle.update(self.figure)
 
     def _draw(self, reports: list[stream.BatchReport]) -> None:
         ax = self.rate_ax
         ax.clear()
-        ax.bar([str(r.batch_id) for r in reports], [r.read / r.seconds if r.seconds else 0 for r in reports])
+        ax.bar([str(r.batch_id) for r in reports], [r.records_per_s for r in reports])
         ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
         docs = [d for d in stores.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
         docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]

@@ -9,7 +9,7 @@ checkpoint reads nothing, and says so instead of reporting a mismatch).
 * ``require_input`` - the users topic holds messages (notebook 02, the live notebook);
 * ``require_no_backlog`` - every message has been processed (the live notebook, so that
   its numbers are its own);
-* ``describe_run`` - one stream run's counts and the balance rule (``contract``);
+* ``describe_run`` - one stream run's counts and the balance rule (``stream.Counts``);
 * ``table_check`` - Cassandra's row count against the batch log and the erasure register;
 * ``user_to_forget`` - a stored user for the erasure demo (notebook 04).
 """
@@ -17,11 +17,15 @@ checkpoint reads nothing, and says so instead of reporting a mismatch).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from profilepipe import contract, stores
+from profilepipe import stores
 from profilepipe.config import Settings
 from profilepipe.errors import NotReady
 from profilepipe.sources import producer
+
+if TYPE_CHECKING:
+    from profilepipe.pipeline.batch_writer import Counts
 
 RUN_01 = "run notebook 01 (or `profilepipe produce`) first"
 RUN_02 = "run notebook 02 (or `profilepipe stream --until-idle`) first"
@@ -60,16 +64,14 @@ def require_no_backlog(settings: Settings) -> None:
         raise NotReady(f"{waiting} message(s) in topic {topic!r} are not processed yet: {RUN_02}")
 
 
-def describe_run(result) -> list[str]:
+def describe_run(result: Counts) -> list[str]:
     """The lines a notebook prints after ``stream.run``: counts and the balance check."""
     if result.read == 0:
         return [
             "nothing new was read: the checkpoint is already at the end of the topic "
             "(run notebook 01 to produce more users; its fresh_start empties everything first)"
         ]
-    c = contract.counts_of(result)
-    counts = " ".join(f"{name}={c[name]}" for name in ("read", *contract.OUTCOMES))
-    return [counts, f"balanced: {result.balanced}"]
+    return [result.outcomes(), f"balanced: {result.balanced}"]
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,11 @@ def ours(settings: Settings, name: str, hasher=None, users: int | None = None) -
             handle.stop()
     reports = [r for r in handle.writer.reports if r.read]
     drop_run(settings)
+    seconds = max(r.finished_at for r in reports) - min(r.started_at for r in reports)
     return Run(
         name,
-        sum(r.read for r in reports),
-        max(r.finished_at for r in reports) - min(r.started_at for r in reports),
+        stream.Counts.total(reports, seconds).read,
+        seconds,
         [_batch(r) for r in reports],
         meter.cpu_seconds(),
         meter.peak,
@@ -116,7 +117,7 @@ def ours(settings: Settings, name: str, hasher=None, users: int | None = None) -
     )
 
 
-def _batch(report) -> dict:
+def _batch(report: stream.BatchReport) -> dict:
     """What a run keeps of a ``BatchReport``."""
     return {
         "seconds": report.seconds,
