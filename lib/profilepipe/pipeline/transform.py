@@ -67,21 +67,24 @@ from profilepipe.pipeline.schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIEL
 UNHASHED_COLUMNS = tuple({"phone_hash": "phone", "address_hash": "address"}.get(c, c) for c in USER_COLUMNS)
 
 
-def _first(rules, i: int) -> Column:
-    """CASE WHEN over ``(condition, reason, detail)`` rules, taking item ``i`` of the first that holds."""
-    lit = lambda v: v if isinstance(v, Column) else F.lit(v).cast("string")  # noqa: E731
-    expr = F.when(rules[0][0], lit(rules[0][i]))
-    for rule in rules[1:]:
-        expr = expr.when(rule[0], lit(rule[i]))
+def _reason_and_detail(rules) -> tuple[Column, Column]:
+    """The reason and the detail of the first ``(condition, reason, detail)`` rule that holds."""
+    conditions, reasons, details = zip(*rules, strict=True)
+    return _case(conditions, reasons), _case(conditions, details)
+
+
+def _case(conditions, values) -> Column:
+    """``CASE WHEN conditions[0] THEN values[0] WHEN ... END``; a plain value becomes a string literal."""
+    expr = None
+    for condition, value in zip(conditions, values, strict=True):
+        value = value if isinstance(value, Column) else F.lit(value).cast("string")
+        expr = F.when(condition, value) if expr is None else expr.when(condition, value)
     return expr
 
 
 # ------------------------------------------------------------------------ parse
 def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
     """Kafka-shaped rows -> one row per record with ``user`` (struct) or ``parse_error``.
-
-    (Long on purpose: three selects whose rules read in precedence order, top to bottom;
-    cut into helpers, the order of the checks would no longer be visible in one place.)
 
     Columns: the ``SOURCE_COLUMNS`` (source topic/partition/offset/timestamp, key,
     SHA-256 and size of the message value, ``record_index`` inside an envelope),
@@ -141,10 +144,11 @@ def parse(raw: DataFrame, max_bytes: int | None = None) -> DataFrame:
         (head == "[", NOT_A_USER, "JSON array, not a user object"),
         (F.lit(True), NOT_A_USER, "JSON scalar, not a user object"),
     ]
+    doc_error, doc_detail = _reason_and_detail(rules)
     docs = docs.select(
         *SOURCE_COLUMNS[:-1],
-        _first(rules, 1).alias("doc_error"),
-        _first(rules, 2).alias("doc_detail"),
+        doc_error.alias("doc_error"),
+        doc_detail.alias("doc_detail"),
         F.coalesce(is_envelope, F.lit(False)).alias("is_envelope"),
         # an envelope's users stay JSON text until after the explode
         F.when(is_envelope & (F.size(doc["results"]) > 0), doc["results"])
@@ -228,9 +232,6 @@ def shape(
 ) -> DataFrame:
     """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, ``UNHASHED_COLUMNS``, sources.
 
-    (Long on purpose: the validation rules in precedence order, then the stored columns,
-    in one plan; most of the length is this docstring and the column table.)
-
     Phone and address are still in clear here, on the rows whose outcome is ``stored``
     and only there (null elsewhere); ``validate_and_shape`` hashes them. Non-stored rows
     keep only ``user_id`` (when it is a valid UUID) and ``age``. ``as_of`` (default
@@ -268,13 +269,13 @@ def shape(
             F.concat(F.lit("dob.date is after as_of "), as_of_lit.cast("string")),
         ),
     ]
-    reason, detail = _first(rules, 1), _first(rules, 2)
+    reason, detail = _reason_and_detail(rules)
     latest_first = Window.partitionBy(F.when(reason.isNull(), F.lower(uuid))).orderBy(
         F.col("source_partition").desc(), F.col("source_offset").desc(), F.col("record_index").desc()
     )
     superseded = reason.isNull() & (F.row_number().over(latest_first) > 1)
     rules.append((superseded, DUPLICATE_IN_BATCH, "a later record in this batch has the same login.uuid"))
-    reason, detail = _first(rules, 1), _first(rules, 2)
+    reason, detail = _reason_and_detail(rules)
     checked = parsed.select(
         "*",
         reason.alias("dlq_reason"),
