@@ -94,7 +94,8 @@ def prehash(value: str) -> bytes:
     return base64.b64encode(hashlib.sha256(normalise(value).encode("utf-8")).digest())
 
 
-def _key_bytes(key: str | bytes) -> bytes:
+def _hmac_key_bytes(key: str | bytes) -> bytes:
+    """The HMAC key as bytes (UTF-8 if text); ``PrivacyError`` if it is empty."""
     if not key:
         raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
     return key.encode("utf-8") if isinstance(key, str) else key
@@ -104,7 +105,7 @@ def hmac_hash(value: str | None, key: str | bytes) -> str | None:
     """Hex HMAC-SHA256 of ``utf8(NFC(value))``; ``None`` stays ``None``."""
     if value is None:
         return None
-    k = _key_bytes(key)
+    k = _hmac_key_bytes(key)
     return hmac.new(k, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -115,7 +116,7 @@ def hmac_pads(key: str | bytes) -> tuple[bytes, bytes]:
     block, zero-padded to 64 bytes, then XORed with ``0x36`` and ``0x5c``; so
     ``sha256(opad + sha256(ipad + m)) == hmac.new(key, m, sha256)``. Secret: never log it.
     """
-    k = _key_bytes(key)
+    k = _hmac_key_bytes(key)
     if len(k) > _BLOCK:
         k = hashlib.sha256(k).digest()
     k = k.ljust(_BLOCK, b"\0")
