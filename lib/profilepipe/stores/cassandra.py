@@ -6,9 +6,6 @@ so a replayed batch writes the same values again and changes nothing.
 
 The erasure register (``<table>_erasures``) holds ``contract.erasure_key`` of every
 forgotten user (``forget_user``); the stream drops those users, also on a replay.
-
-Every write retries while the server is unreachable (``retry.call``), for at most
-``sink_retry_seconds``; after that the batch fails and ``stream.run`` restarts the query.
 """
 
 from __future__ import annotations

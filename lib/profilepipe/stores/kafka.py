@@ -3,10 +3,7 @@
 **Dead letters** go to ``<topic>.dlq``: key = the source message's key, value = JSON of
 ``contract.DLQ_FIELDS`` (the reason and the source coordinates: topic, partition, offset)
 instead of the message itself, so no personal data is copied. They are sent from the
-driver, exactly once per batch even when the batch is replayed (``write_dead_letters``):
-the topic's end offsets are recorded in the batch log before the first send
-(``stores.mongo.set_dlq_mark``), and a replay reads back what was written since and sends
-only the missing letters. Sends are retried while Kafka is unreachable.
+driver, exactly once per batch even when the batch is replayed (``write_dead_letters``).
 
 (The ``kafka`` imports below are kafka-python, not this module.)
 """
@@ -100,8 +97,7 @@ def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> i
     send, the DLQ topic's end offsets are recorded in the batch log. When the same batch
     runs again (the stream was killed after sending some letters, before Spark committed
     the batch), the letters written since those offsets are read back and only the
-    missing ones are sent, so each dead letter appears once. Sends are retried while
-    Kafka is unreachable.
+    missing ones are sent, so each dead letter appears once.
     """
     from profilepipe.sources import producer
 
