@@ -326,7 +326,7 @@ class _Tally:
                 self.s.errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def _partitions_of(producer, topic: str, settings: Settings) -> list[int]:
+def _partitions_of(settings: Settings, producer, topic: str) -> list[int]:
     """The topic's partitions, sorted; ``ProducerError`` when it is missing or has none."""
     from kafka.errors import KafkaError
 
@@ -343,8 +343,8 @@ def _partitions_of(producer, topic: str, settings: Settings) -> list[int]:
 
 
 def _send_all(
-    make_records,
     settings: Settings,
+    make_records,
     topic: str,
     total: int | None,
     rate: float | None,
@@ -365,7 +365,7 @@ def _send_all(
     pending_bar = 0
     start = time.perf_counter()
     try:
-        partitions = _partitions_of(producer, topic, settings)
+        partitions = _partitions_of(settings, producer, topic)
         if progress:
             from tqdm import tqdm
 
@@ -435,7 +435,7 @@ def produce(
         return _interleave(pairs, n_users, extra)
 
     total = n_users + len(extra) if n_users is not None else None
-    return _send_all(make_records, settings, topic, total, rate, progress, producer=producer)
+    return _send_all(settings, make_records, topic, total, rate, progress, producer=producer)
 
 
 def produce_raw(
@@ -454,7 +454,7 @@ def produce_raw(
         return ((k, v, None, False) for k, v in pairs)
 
     return _send_all(
-        make_records, settings, topic, len(pairs), rate, progress, producer=producer, desc="produce raw"
+        settings, make_records, topic, len(pairs), rate, progress, producer=producer, desc="produce raw"
     )
 
 
