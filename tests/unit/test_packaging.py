@@ -103,11 +103,13 @@ def test_cli_help_lists_the_subcommands():
         assert re.search(rf"^\s+{sub}\s", out.stdout, re.M), f"{sub} missing from --help"
 
 
-def test_readme_names_the_two_commands_and_every_variable():
+def test_readme_names_the_two_commands_and_the_docs_every_variable():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
+    assert "docs/configuration.md" in readme
+    configuration = (ROOT / "docs" / "configuration.md").read_text()
     for name, _default, _help in Settings.describe():
-        assert name in readme, f"{name} is not documented in README.md"
+        assert name in configuration, f"{name} is not documented in docs/configuration.md"
 
 
 def test_ci_calls_the_readme_test_command():

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerate the configuration table of docs/configuration.md from config.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+table="$(.venv/bin/profilepipe config --markdown 2>/dev/null || profilepipe config --markdown)"
+python3 - "$table" <<'PY'
+import re, sys
+path = "docs/configuration.md"
+text = open(path).read()
+new, found = re.subn(r"(<!-- config:start[^>]*-->\n).*?(<!-- config:end -->)",
+                     lambda m: m.group(1) + sys.argv[1] + "\n" + m.group(2), text, flags=re.S)
+if found != 1:
+    sys.exit(f"{path}: expected one config:start/config:end block, found {found}")
+open(path, "w").write(new)
+PY
