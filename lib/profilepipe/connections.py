@@ -1,8 +1,8 @@
 """How to connect to Kafka, Cassandra and MongoDB: client options built from the settings.
 
 The local stack runs without authentication or TLS; a real deployment sets credentials
-and TLS through ``PROFILEPIPE_*`` variables (see ``config.Settings`` and the README's
-"Credentials and TLS"). Secrets come only from the environment.
+and TLS through ``PROFILEPIPE_*`` variables (see ``config.Settings`` and "Credentials and TLS"
+in docs/configuration.md). Secrets come only from the environment.
 
 * ``kafka_options(settings)``: keyword arguments of kafka-python's clients (the bootstrap
   servers; the settings have no Kafka credentials or TLS yet).
