@@ -83,7 +83,7 @@ def test_a_run_with_malformed_input_leaves_nothing_to_find(run, monkeypatch, cap
     assert "differences: 0" in out
 
 
-def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
+def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp_path):
     settings, users, _bad = run
     stored = _stored(users)
     phone_owner, password_owner, cell_owner = stored[0], stored[1], stored[2]
@@ -96,7 +96,7 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
         "VALUES (%s, %s, %s, %s, %s, %s)"
     )
     leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
-    _, parts, _ = stores.collections(settings)
+    parts = stores.collections(settings).parts
     try:
         # a row whose username is fine but whose full_name holds another user's phone
         session.execute(insert, (leak_id, phone, "calmotter123", dt.date(1980, 1, 1), 46, "Nowhere"))
@@ -133,9 +133,15 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys):
         assert phone not in text and cell not in text  # the report never shows the value
 
         _point_cli_at(monkeypatch, settings)
-        assert cli.main(["audit"]) == 1
+        assert cli.main(["audit"]) == 3  # AuditFindings, the code schedulers rely on
         out = capsys.readouterr().out
         assert f"phone of {phone_owner['login']['uuid']} in cassandra" in out and "clean: False" in out
+        # `profilepipe run` gives the same code for the same findings: notebook 04 raises AuditFindings
+        # (--append: it forgets nobody; its kernel reads the names above from the environment)
+        assert cli.main(["run", "--notebook", "04", "--append", "--output", str(tmp_path)]) == 3
+        err = capsys.readouterr().err
+        assert "04_privacy_audit.ipynb: cell" in err and "AuditFindings: the audit found" in err
+        assert phone not in err
     finally:
         session.execute(f"DELETE FROM {table} WHERE user_id IN (%s, %s)", (leak_id, minor_id))
         parts.delete_one({"_id": "it-audit-leak"})
