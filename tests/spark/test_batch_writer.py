@@ -48,7 +48,7 @@ def test_one_batch_parse_outcomes_rows_aggregates_dead_letters_and_log(raw, hmac
     assert sorted(r["user_id"] for r in sinks.rows) == sorted(u["login"]["uuid"].lower() for u in adults)
     assert all(tuple(r) == contract.USER_COLUMNS for r in sinks.rows)
     assert not any(r["phone_hash"] in (None, u["phone"]) for r, u in zip(sinks.rows, adults, strict=False))
-    aggs = {(r["dimension"], r["key"]): r["count"] for r in sinks.aggregates[key]}
+    aggs = {(r.dimension, r.group): r.count for r in sinks.aggregates[key]}
     assert sum(c for (d, _), c in aggs.items() if d == "nationality") == len(adults)
     assert {d for d, _ in aggs} == set(contract.DIMENSIONS)
     letters = [(k, json.loads(v)) for k, v in sinks.letters[key]]
@@ -184,7 +184,7 @@ def test_a_user_sent_again_with_changes_moves_between_groups(raw, hmac_settings,
     assert sinks.nonzero() == sinks.table_groups()  # one contribution per stored user: its latest
     assert sinks.nonzero()[("country", "Norway")][0] >= 1
     plan = sinks.aggregates[list(sinks.batches)[1]]
-    assert {r["count"] for r in plan} <= {-1, 0, 1} and any(r["count"] == -1 for r in plan)
+    assert {r.count for r in plan} <= {-1, 0, 1} and any(r.count == -1 for r in plan)
 
 
 def test_the_same_batch_sent_again_changes_no_aggregate(raw, hmac_settings, users):

@@ -24,7 +24,7 @@ class FakeSinks:
         self.rows: list[dict] = []
         self.table: dict[str, dict] = {}
         self.deleted: list[str] = []
-        self.aggregates: dict[str, list[dict]] = {}  # batch key -> its plan's rows
+        self.aggregates: dict[str, list[stores.mongo.PlanRow]] = {}  # batch key -> its plan's rows
         self.plans: dict[str, stores.mongo.Plan] = {}
         self.merged: dict[tuple[str, str], list[int]] = {}
         self.letters: dict[str, list] = {}
@@ -41,19 +41,19 @@ class FakeSinks:
         self.calls.append("read_plan")
         return self.plans.get(key)
 
-    def write_plan(self, key: str, rows: list[dict], as_of: str):
+    def write_plan(self, key: str, rows, as_of: str):
         self.calls.append("write_plan")
-        self.aggregates[key] = rows
-        self.plans[key] = stores.mongo.Plan(key, rows, as_of)
+        self.plans[key] = stores.mongo.Plan(key, list(rows), as_of)  # rows as PlanRows
+        self.aggregates[key] = self.plans[key].rows
         return self.plans[key]
 
     def apply_plan(self, plan) -> int:
         self.calls.append("apply_plan")
         if not plan.applied:
             for r in plan.rows:
-                total = self.merged.setdefault((r["dimension"], r["key"]), [0, 0])
-                total[0] += r["count"]
-                total[1] += r["age_sum"]
+                total = self.merged.setdefault((r.dimension, r.group), [0, 0])
+                total[0] += r.count
+                total[1] += r.age_sum
             plan.applied = True
         return len(plan.rows)
 

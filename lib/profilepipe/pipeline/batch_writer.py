@@ -40,6 +40,7 @@ from profilepipe.errors import BatchError
 from profilepipe.pipeline import privacy, transform
 from profilepipe.pipeline.template import Template
 from profilepipe.stores import Letter, Sinks, StoreSinks
+from profilepipe.stores.mongo import Plan, PlanRow
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
 #: ``mongo`` and ``recorded`` are the applier's).
@@ -264,7 +265,7 @@ class BatchWriter:
         self._hand_over(batch_id, key, plan, doc, report)
 
     # ------------------------------------------------------------------ the applier
-    def _hand_over(self, batch_id: int | None, key: str, plan, doc: dict, report=None) -> None:
+    def _hand_over(self, batch_id: int | None, key: str, plan: Plan | None, doc: dict, report=None) -> None:
         """Apply ``plan`` and record the batch: now, or in the applier's thread (``background``)."""
         if not self.background:
             self._apply(batch_id, key, plan, doc, report)
@@ -273,7 +274,7 @@ class BatchWriter:
             self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="profilepipe-applier")
         self._applying = self._applier.submit(self._apply, batch_id, key, plan, doc, report)
 
-    def _apply(self, batch_id: int | None, key: str, plan, doc: dict, report=None) -> None:
+    def _apply(self, batch_id: int | None, key: str, plan: Plan | None, doc: dict, report=None) -> None:
         """The applier's step for one written batch: its plan into the aggregates, then the log."""
         assert self.sinks is not None  # set by __post_init__
         began = time.monotonic()
@@ -367,8 +368,8 @@ class BatchWriter:
         as_of: dt.date,
         key: str,
         stages: dict,
-        plan,
-    ) -> tuple[int, dict, object]:
+        plan: Plan | None,
+    ) -> tuple[int, dict, Plan | None]:
         """Write one shaped batch's outputs: plan, rows, late erasures, dead letters.
 
         ``plan``: the batch's plan if an earlier attempt wrote one (``Sinks.read_plan``).
@@ -407,13 +408,11 @@ class BatchWriter:
         return written, reasons, plan
 
 
-def _without(change: list[dict], rows: list[dict]) -> list[dict]:
+def _without(change: list[PlanRow], rows: list[dict]) -> list[PlanRow]:
     """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
-    total = {(r["dimension"], r["key"]): [r["count"], r["age_sum"]] for r in change}
-    for (dimension, key), (count, age_sum) in contract.group_rows(rows).items():
-        t = total.setdefault((dimension, key), [0, 0])
+    total = {(r.dimension, r.group): [r.count, r.age_sum] for r in change}
+    for (dimension, group), (count, age_sum) in contract.group_rows(rows).items():
+        t = total.setdefault((dimension, group), [0, 0])
         t[0] -= count
         t[1] -= age_sum
-    return [
-        {"dimension": d, "key": k, "count": c, "age_sum": a} for (d, k), (c, a) in total.items() if c or a
-    ]
+    return [PlanRow(d, g, c, a) for (d, g), (c, a) in total.items() if c or a]

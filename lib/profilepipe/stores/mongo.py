@@ -1,23 +1,19 @@
-"""MongoDB: the merged aggregates and the batch log.
+"""MongoDB: the merged aggregates, the plans written ahead of them, and the batch log.
 
-Through pymongo. The merged documents (one per dimension and key: ``count``, ``age_sum``;
-``read_aggregates`` adds ``avg_age`` and ``suppressed`` when ``count < k_anonymity``) follow
-``contract.AGGREGATE_RULE``: they equal a GROUP BY over the users table. A batch changes
-them by a *plan*: its rows' contributions minus those of the rows they replace
-(``contract.delta_rows``), written ahead (``write_plan``: *parts*
-``<dimension>|<key>|<batch key>`` and a header in the batch log) before the rows are
-overwritten, then applied exactly once (``apply_plan``). A batch replayed before it was
-recorded reuses its plan (the rows it was computed from may already be overwritten);
-recording the batch ends the plan. ``stores.forget_user`` removes a user's contribution by a
-plan of its own.
+The merged documents (``_id`` ``<dimension>|<group>``: ``count``, ``age_sum``) follow
+``contract.AGGREGATE_RULE``; ``read_aggregates`` derives ``avg_age`` and ``suppressed``. A
+batch changes them only by a ``Plan``: written ahead (``write_plan``: one *part* per group,
+``_id`` ``<dimension>|<group>|<batch key>``, then a header in the batch log), applied
+exactly once (``apply_plan``), ended by ``record_batch``. Why in that order, and what a
+replay does: docs/ARCHITECTURE.md, "Failure model".
 
-The batch log (``<collection>_batches``) holds one document per batch key: its counts
-(``record_batch``, written last, when the batch is complete) and, while the batch is being
-written, the dead-letter topic's offsets before its first letter (``dlq_mark``, used by
-``stores.kafka.write_dead_letters`` to send each letter exactly once).
+The batch log (``<collection>_batches``) holds one document per batch key: the plan's
+header while one is written, the ``written`` mark, the dead-letter mark (``dlq_mark``) and,
+once recorded, the batch's counts. The stored field names (a part's ``key``, the log's
+``plan``) are kept as older versions wrote them: a plan written by one is still read.
 
-Every write retries while the server is unreachable (``retry.call``), for at most
-``sink_retry_seconds``. Bulk writes go in commands of at most ``BULK_CHUNK`` operations:
+Every write retries while the server is unreachable (``retry.call``, at most
+``sink_retry_seconds``). Bulk writes go in commands of at most ``BULK_CHUNK`` operations:
 FerretDB v1 (SQLite) never answers an ``update`` command of 100 or more statements that
 match existing documents (each holds one of its 100 connections until the command ends);
 MongoDB itself splits at 100,000, so smaller commands change nothing there.
@@ -26,8 +22,9 @@ MongoDB itself splits at 100,000, so smaller commands change nothing there.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from profilepipe import retry
 from profilepipe.config import Settings
@@ -52,70 +49,104 @@ def mongo_db(settings: Settings):
     return client[settings.mongo_database]
 
 
-def collections(settings: Settings):
-    """(merged aggregates, per-batch parts, batch log) collections."""
+class Collections(NamedTuple):
+    """The three collections of ``settings.mongo_collection`` (pymongo ``Collection``s)."""
+
+    merged: Any  # the merged aggregates: one document per dimension and group
+    parts: Any  # the plans' parts: one document per group and batch key
+    batches: Any  # the batch log: one document per batch key
+
+
+def collections(settings: Settings) -> Collections:
+    """The merged aggregates, the plans' parts and the batch log."""
     db = mongo_db(settings)
     name = settings.mongo_collection
-    return db[name], db[f"{name}_parts"], db[f"{name}_batches"]
+    return Collections(db[name], db[f"{name}_parts"], db[f"{name}_batches"])
 
 
 # ------------------------------------------------------------------ aggregates
+class PlanRow(NamedTuple):
+    """One group's change in a plan: ``count`` users and ``age_sum`` years added (negative: removed)."""
+
+    dimension: str  # one of ``contract.DIMENSIONS``
+    group: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality``
+    count: int
+    age_sum: int
+
+    @classmethod
+    def of(cls, row: PlanRow | Mapping[str, Any]) -> PlanRow:
+        """``row`` as is, or from a ``contract.delta_rows`` row or a part (``dimension``, ``key``, ...)."""
+        if isinstance(row, PlanRow):
+            return row
+        return cls(row["dimension"], str(row["key"]), int(row["count"]), int(row["age_sum"]))
+
+    @property
+    def merged_id(self) -> str:
+        """The ``_id`` of the merged document it changes: ``<dimension>|<group>``."""
+        return f"{self.dimension}|{self.group}"
+
+
 @dataclass
 class Plan:
     """A batch's write-ahead change to the aggregates (``write_plan``), reused on a replay."""
 
-    key: str
-    rows: list[dict]  # (dimension, key, count, age_sum) deltas, non-zero
+    batch_key: str  # ``contract.batch_key`` of the batch, or ``erase:<erasure key>`` (a forget)
+    rows: list[PlanRow]  # non-zero only (rows given as ``contract.delta_rows`` mappings are converted)
     as_of: str | None  # the processing date the batch computed ages with (a replay reuses it)
     applied: bool = False  # the merged documents hold it (``apply_plan``)
 
+    def __post_init__(self) -> None:
+        self.rows = [PlanRow.of(r) for r in self.rows]
 
-def read_plan(settings: Settings, key: str) -> Plan | None:
-    """The plan of batch ``key`` written since the key was last recorded, or None."""
-    _, parts, batches = collections(settings)
+
+def read_plan(settings: Settings, batch_key: str) -> Plan | None:
+    """The plan of batch ``batch_key`` written since the key was last recorded, or None."""
+    colls = collections(settings)
 
     def once() -> Plan | None:
-        doc = batches.find_one({"_id": key}, {"plan": 1})
+        doc = colls.batches.find_one({"_id": batch_key}, {"plan": 1})
         plan = (doc or {}).get("plan")
         if not plan:
             return None
-        rows = [
-            {"dimension": p["dimension"], "key": p["key"], "count": p["count"], "age_sum": p["age_sum"]}
-            for p in parts.find({"batch": key}, {"_id": 0})
-        ]
+        rows = [PlanRow.of(p) for p in colls.parts.find({"batch": batch_key}, {"_id": 0})]
         if len(rows) != plan["groups"]:
-            raise BatchError(f"mongodb: plan of batch {key} has {len(rows)} of its {plan['groups']} parts")
-        return Plan(key, rows, plan.get("as_of"), plan.get("state") == "applied")
+            raise BatchError(
+                f"mongodb: plan of batch {batch_key} has {len(rows)} of its {plan['groups']} parts"
+            )
+        return Plan(batch_key, rows, plan.get("as_of"), plan.get("state") == "applied")
 
     return retry.call(once, "mongodb: read a batch's plan", settings.sink_retry_seconds)
 
 
-def write_plan(settings: Settings, key: str, rows: list[dict], as_of: str | None) -> Plan:
-    """Store batch ``key``'s change to the aggregates before the rows it depends on are overwritten.
+def write_plan(
+    settings: Settings, batch_key: str, rows: Iterable[PlanRow | Mapping[str, Any]], as_of: str | None
+) -> Plan:
+    """Store a batch's change to the aggregates before the rows it depends on are overwritten.
 
-    The parts first (any earlier ones of the key removed), then the plan's header in the
-    batch log: a header means a complete plan.
+    ``rows``: ``PlanRow``s or ``contract.delta_rows`` rows. The parts first (any earlier ones
+    of the key removed), then the plan's header in the batch log: a header means a complete plan.
     """
     from pymongo import InsertOne
 
-    _, parts, batches = collections(settings)
-    docs = [_part(r, key) for r in rows]
+    colls = collections(settings)
+    plan = Plan(batch_key, list(rows), as_of)
+    docs = [_part(r, batch_key) for r in plan.rows]
 
     def once() -> None:
-        parts.delete_many({"batch": key})
-        _bulk_write(parts, [InsertOne(d) for d in docs])
+        colls.parts.delete_many({"batch": batch_key})
+        _bulk_write(colls.parts, [InsertOne(d) for d in docs])
         header = {"groups": len(docs), "as_of": as_of, "state": "planned", "at": dt.datetime.now(dt.UTC)}
-        batches.update_one({"_id": key}, {"$set": {"plan": header}}, upsert=True)
+        colls.batches.update_one({"_id": batch_key}, {"$set": {"plan": header}}, upsert=True)
 
     retry.call(once, f"mongodb: write the plan of {len(docs)} groups", settings.sink_retry_seconds)
-    return Plan(key, rows, as_of)
+    return plan
 
 
 def apply_plan(settings: Settings, plan: Plan) -> int:
     """Add a plan's deltas to the merged documents exactly once; returns documents touched.
 
     Each merged document lists the plans being applied to it (``applied``): the ``$inc``
-    and the ``$push`` of the key are one atomic update, guarded by ``applied != key``, so a
+    and the ``$push`` of the batch key are one atomic update, guarded by ``applied != key``, so a
     replay never adds twice. Once every document holds it, the plan is marked applied;
     only then are the keys pulled again, so the lists stay as short as the plans in flight.
     The guarded update runs first; only a batch that touches a new group (or a replay) also
@@ -124,23 +155,21 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     """
     from pymongo import UpdateOne
 
-    merged, _, batches = collections(settings)
-    dks = {f"{r['dimension']}|{r['key']}": r for r in plan.rows}
+    colls = collections(settings)
+    key = plan.batch_key
+    dks = {r.merged_id: r for r in plan.rows}
     start = [
         UpdateOne(
             {"_id": dk},
-            {"$setOnInsert": {"dimension": r["dimension"], "key": str(r["key"]), "count": 0, "age_sum": 0}},
+            {"$setOnInsert": {"dimension": r.dimension, "key": r.group, "count": 0, "age_sum": 0}},
             upsert=True,
         )
         for dk, r in dks.items()
     ]
     guarded = [
         UpdateOne(
-            {"_id": dk, "applied": {"$ne": plan.key}},
-            {
-                "$inc": {"count": int(r["count"]), "age_sum": int(r["age_sum"])},
-                "$push": {"applied": plan.key},
-            },
+            {"_id": dk, "applied": {"$ne": key}},
+            {"$inc": {"count": r.count, "age_sum": r.age_sum}, "$push": {"applied": key}},
         )
         for dk, r in dks.items()
     ]
@@ -149,15 +178,15 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
         # most groups of a batch exist already: the guarded $inc first; when some did not
         # match (a new group, or a replay that had added to some), create the missing
         # documents and run it again (the guard skips those that hold the plan)
-        if _bulk_write(merged, guarded) < len(guarded):
-            _bulk_write(merged, start)
-            _bulk_write(merged, guarded)
-        batches.update_one({"_id": plan.key}, {"$set": {"plan.state": "applied"}})
+        if _bulk_write(colls.merged, guarded) < len(guarded):
+            _bulk_write(colls.merged, start)
+            _bulk_write(colls.merged, guarded)
+        colls.batches.update_one({"_id": key}, {"$set": {"plan.state": "applied"}})
 
     def settle() -> None:  # the derived avg_age/suppressed are computed when read (read_aggregates)
         now = dt.datetime.now(dt.UTC)
-        done = {"$set": {"updated_at": now}, "$pull": {"applied": plan.key}}
-        _bulk_write(merged, [UpdateOne({"_id": dk}, done) for dk in dks])
+        done = {"$set": {"updated_at": now}, "$pull": {"applied": key}}
+        _bulk_write(colls.merged, [UpdateOne({"_id": dk}, done) for dk in dks])
 
     if not plan.applied:
         retry.call(add, f"mongodb: apply {len(dks)} aggregate changes", settings.sink_retry_seconds)
@@ -167,7 +196,7 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
 
 def plans_in_flight(settings: Settings) -> set[str]:
     """Keys of the batches whose plan is written and not yet recorded (a batch being written)."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     docs = retry.call(
         lambda: list(batches.find({"plan": {"$exists": True}}, {"_id": 1})),
         "mongodb: read the plans in flight",
@@ -176,29 +205,28 @@ def plans_in_flight(settings: Settings) -> set[str]:
     return {d["_id"] for d in docs if not str(d["_id"]).startswith("erase:")}
 
 
-def drop_plan(settings: Settings, key: str, log_too: bool = False) -> None:
+def drop_plan(settings: Settings, batch_key: str, log_too: bool = False) -> None:
     """Remove a finished plan's parts (and, ``log_too``, its batch-log document: a ``forget``)."""
-    _, parts, batches = collections(settings)
+    colls = collections(settings)
 
     def once() -> None:
-        parts.delete_many({"batch": key})
+        colls.parts.delete_many({"batch": batch_key})
         if log_too:
-            batches.delete_one({"_id": key})
+            colls.batches.delete_one({"_id": batch_key})
 
     retry.call(once, "mongodb: drop a finished plan", settings.sink_retry_seconds)
 
 
-def _part(row: dict, key: str) -> dict:
-    """The part document of one aggregate row of batch ``key``."""
-    dk = f"{row['dimension']}|{row['key']}"
+def _part(row: PlanRow, batch_key: str) -> dict:
+    """The part document of one row of batch ``batch_key``'s plan (stored field names: see the module)."""
     return {
-        "_id": f"{dk}|{key}",
-        "dk": dk,
-        "dimension": row["dimension"],
-        "key": str(row["key"]),
-        "batch": key,
-        "count": int(row["count"]),
-        "age_sum": int(row["age_sum"]),
+        "_id": f"{row.merged_id}|{batch_key}",
+        "dk": row.merged_id,
+        "dimension": row.dimension,
+        "key": row.group,
+        "batch": batch_key,
+        "count": row.count,
+        "age_sum": row.age_sum,
     }
 
 
@@ -221,7 +249,7 @@ def read_aggregates(settings: Settings, dimension: str | None = None) -> list[di
     ``avg_age`` and ``suppressed`` are derived here from ``count`` and ``age_sum`` (so they
     are exact even while a plan is being settled).
     """
-    merged, _, _ = collections(settings)
+    merged = collections(settings).merged
     query = {"dimension": dimension} if dimension else {}
     query["count"] = {"$gt": 0}
     docs = merged.find(query, {"_id": 0, "applied": 0}).sort([("dimension", 1), ("count", -1), ("key", 1)])
@@ -238,7 +266,7 @@ def clear_aggregates(settings: Settings) -> None:
 def mark_written(settings: Settings, key: str, doc: dict) -> None:
     """Keep batch ``key``'s batch-log document as ``written``: its rows and dead letters are
     stored, its plan not yet applied (``written_batches`` finds it if the stream stops first)."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     retry.call(
         lambda: batches.update_one({"_id": key}, {"$set": {"written": doc}}, upsert=True),
         "mongodb: mark a batch written",
@@ -248,7 +276,7 @@ def mark_written(settings: Settings, key: str, doc: dict) -> None:
 
 def written_batches(settings: Settings) -> list[tuple[str, dict]]:
     """``(key, batch-log document)`` of the batches marked written and not recorded, oldest first."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     docs = retry.call(
         lambda: list(batches.find({"written": {"$exists": True}}, {"written": 1})),
         "mongodb: read the batches written and not recorded",
@@ -263,7 +291,7 @@ def record_batch(settings: Settings, key: str, doc: dict) -> None:
     The same update ends the batch's plan (a replay after this plans again, against the
     table as it is then) and its ``written`` mark; its parts are dropped next.
     """
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     retry.call(
         lambda: batches.update_one(
             {"_id": key}, {"$set": doc, "$unset": {"plan": "", "written": ""}}, upsert=True
@@ -276,13 +304,13 @@ def record_batch(settings: Settings, key: str, doc: dict) -> None:
 
 def read_batches(settings: Settings) -> list[dict]:
     """The finished batches' logs (a batch being written has only its dead-letter mark)."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     return list(batches.find({"read": {"$exists": True}}, {"_id": 0}).sort("finished_at", 1))
 
 
 def dlq_mark(settings: Settings, key: str) -> dict | None:
     """The dead-letter topic's ``{partition: offset}`` recorded before batch ``key``'s first letter."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     doc = retry.call(
         lambda: batches.find_one({"_id": key}, {"dlq_from": 1}),
         "mongodb: read batch log",
@@ -293,7 +321,7 @@ def dlq_mark(settings: Settings, key: str) -> dict | None:
 
 def set_dlq_mark(settings: Settings, key: str, start: dict[int, int]) -> None:
     """Record ``start`` (``{partition: offset}``) as batch ``key``'s dead-letter mark."""
-    _, _, batches = collections(settings)
+    batches = collections(settings).batches
     mark = {"dlq_from": {str(p): o for p, o in start.items()}}
     retry.call(
         lambda: batches.update_one({"_id": key}, {"$set": mark}, upsert=True),
