@@ -1,13 +1,15 @@
 """``profilepipe transform FILE``: the stream's transform on a file, in Spark batch mode.
 
-The file is cut into messages the way Kafka would carry them, into a DataFrame with
-the Kafka source's columns (``contract.RAW_KAFKA_SCHEMA``: ``key``, ``value``, ``topic``,
-``partition``, ``offset``, ``timestamp``), and then goes through exactly the stream's calls::
+The file is cut into messages the way Kafka would carry them (``frame``), into a DataFrame
+with the Kafka source's columns (``contract.RAW_KAFKA_SCHEMA``), and then goes through::
 
     shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), settings, as_of)
     counts = transform.outcome_counts(shaped)
-    rows   = privacy.hash_pii(transform.stored_rows(shaped), settings)  # already hashed: as is
+    rows   = transform.stored_rows(shaped)     # in file order; phone and address already hashed
     dlq    = transform.dead_letters(shaped)
+
+``validate_and_shape`` is the stream's ``transform.shape`` followed by ``privacy.hash_pii``,
+without the erasure register (so no ``erased`` outcome). Nothing is written to a store.
 
 Framing: a file that is one JSON document (an API response, a single user, even
 pretty-printed over many lines) is one message at offset 1; anything else is read
