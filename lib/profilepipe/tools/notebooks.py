@@ -10,7 +10,8 @@ The console gets one line per notebook. Everything else the kernels and their JV
 to ``<run>/run.log``, whose path is printed; a failure prints its cause and that path.
 
 Exit codes (for cron and Airflow): 0 all notebooks passed; ``EXIT_FAILED`` (1) a notebook
-failed; ``EXIT_AUDIT`` (3) the privacy audit (notebook 04) found personal data or a minor.
+failed; ``EXIT_AUDIT`` (3) the privacy audit (notebook 04) raised ``AuditFindings``, which
+``profilepipe audit`` exits 3 on as well.
 ``append=True`` keeps what earlier runs stored (notebook 01 does not reset, notebook 04
 does not forget its demo user): the mode for scheduled runs.
 """
