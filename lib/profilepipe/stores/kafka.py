@@ -42,36 +42,9 @@ def dlq_end_offsets(settings: Settings) -> dict[int, int]:
 
 def _letters_since(settings: Settings, start: dict[int, int]) -> list[dict]:
     """Dead letters written at or after ``start`` ({partition: offset}), up to the current end."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    end = dlq_end_offsets(settings)
-    wanted = {p: (int(start.get(str(p), start.get(p, 0))), e) for p, e in end.items()}
-    wanted = {p: (lo, hi) for p, (lo, hi) in wanted.items() if hi > lo}
-    if not wanted:
-        return []
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
-    )
-    out = []
-    try:
-        tps = {TopicPartition(settings.dlq_topic, p): rng for p, rng in wanted.items()}
-        consumer.assign(list(tps))
-        for tp, (lo, _) in tps.items():
-            consumer.seek(tp, lo)
-        remaining = dict(tps)
-        deadline = time.monotonic() + 60
-        while remaining and time.monotonic() < deadline:
-            for tp, msgs in consumer.poll(timeout_ms=1000).items():
-                for m in msgs:
-                    if m.offset < remaining.get(tp, (0, -1))[1]:
-                        out.append(json.loads(m.value.decode("utf-8")))
-                if consumer.position(tp) >= tps[tp][1]:
-                    remaining.pop(tp, None)
-        if remaining:
-            raise TimeoutError(f"could not read back {settings.dlq_topic} up to {end}")
-    finally:
-        consumer.close()
-    return out
+    start = {int(p): int(off) for p, off in start.items()}  # the batch log stores str partitions
+    messages = read_to_end(settings, settings.dlq_topic, start=start, timeout_s=60.0)
+    return [json.loads(m.value.decode("utf-8")) for m in messages]
 
 
 def _not_yet_sent(settings: Settings, letters: list[Letter], start: dict) -> list[Letter]:
@@ -127,22 +100,51 @@ def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> i
 
 
 # ------------------------------------------------------------------ consumers
-def consume_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> Iterator:
-    """Every message of ``topic`` from the beginning, until none arrives for ``timeout_s``."""
-    from kafka import KafkaConsumer
+def read_to_end(
+    settings: Settings, topic: str, start: dict[int, int] | None = None, timeout_s: float = 10.0
+) -> list:
+    """The messages of ``topic`` from ``start`` ({partition: offset}; default: the beginning)
+    up to the end offsets it has when called, in partition then offset order.
+
+    The read stops at those ends, so it costs the messages, not a wait for silence;
+    ``TimeoutError`` when no message arrives for ``timeout_s`` before they are reached.
+    An absent topic reads as empty.
+    """
+    from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=int(timeout_s * 1000),
-        group_id=None,
+        bootstrap_servers=settings.kafka_bootstrap.split(","), enable_auto_commit=False, group_id=None
     )
     try:
-        yield from consumer
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        ends = consumer.end_offsets(tps) if tps else {}
+        firsts = consumer.beginning_offsets(tps) if tps else {}
+        begin = {tp: max(firsts[tp], (start or {}).get(tp.partition, 0)) for tp in tps}
+        remaining = {tp: ends[tp] for tp in tps if ends[tp] > begin[tp]}
+        if not remaining:
+            return []
+        consumer.assign(list(remaining))
+        for tp in remaining:
+            consumer.seek(tp, begin[tp])
+        got: dict = {tp: [] for tp in remaining}
+        quiet_since = time.monotonic()
+        while remaining:
+            for tp, msgs in consumer.poll(timeout_ms=500).items():
+                got[tp].extend(m for m in msgs if m.offset < ends[tp])
+                quiet_since = time.monotonic()
+            for tp in [tp for tp in remaining if consumer.position(tp) >= ends[tp]]:
+                del remaining[tp]
+            if remaining and time.monotonic() - quiet_since > timeout_s:
+                raise TimeoutError(f"kafka: could not read {topic} up to {ends} within {timeout_s:.0f}s")
+        return [m for tp in sorted(got, key=lambda tp: tp.partition) for m in got[tp]]
     finally:
         consumer.close()
+
+
+def consume_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> Iterator:
+    """Every message of ``topic`` from the beginning up to its end now (``read_to_end``)."""
+    yield from read_to_end(settings, topic, timeout_s=timeout_s)
 
 
 def read_dead_letters(settings: Settings, limit: int = 100_000, timeout_s: float = 10.0) -> list[dict]:
