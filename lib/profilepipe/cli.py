@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_stack_commands(sub) -> None:
     """Config, stack, cluster: the configuration and the local servers."""
     p = sub.add_parser("config", help="show the effective configuration (secrets masked)")
-    p.add_argument("--markdown", action="store_true", help="print the table of variables for the README")
+    p.add_argument("--markdown", action="store_true", help="print docs/configuration.md's table")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("stack", help="start, stop and inspect the local Kafka, Cassandra and MongoDB stack")

@@ -2,8 +2,8 @@
 
 Every host, port, name and secret the project uses is read here and nowhere else.
 Variables share the prefix ``PROFILEPIPE_``; ``Settings.from_env()`` reads them,
-and ``Settings.describe()`` lists them (the README's configuration table is built
-from the same list).
+and ``Settings.describe()`` lists them (docs/configuration.md's table is built from
+the same list by scripts/update_config_doc.sh).
 
 Secrets (the HMAC key, database passwords) have no default: they come only from
 the environment.

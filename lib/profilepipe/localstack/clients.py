@@ -53,7 +53,7 @@ def quiet(*names: str):
             logger.setLevel(level)
 
 
-def _checked(build, settings: Settings) -> dict[str, Any]:
+def _checked(settings: Settings, build) -> dict[str, Any]:
     try:
         return build(settings)
     except ValueError as exc:  # Settings.validate: the message names the variable
@@ -106,7 +106,7 @@ def cassandra_options(settings: Settings, timeout: float, light: bool = False) -
 
     profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(), request_timeout=timeout)
     return {
-        **_checked(connections.cassandra_options, settings),
+        **_checked(settings, connections.cassandra_options),
         "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
         "connect_timeout": timeout,
         "control_connection_timeout": timeout,
@@ -126,7 +126,7 @@ def mongo_options(settings: Settings, timeout: float) -> dict[str, Any]:
     """Keyword arguments of the stack's ``MongoClient(settings.mongo_uri, ...)``."""
     ms = int(timeout * 1000)
     return {
-        **_checked(connections.mongo_options, settings),
+        **_checked(settings, connections.mongo_options),
         "serverSelectionTimeoutMS": ms,
         "connectTimeoutMS": ms,
         "socketTimeoutMS": ms,

@@ -410,17 +410,17 @@ def forgotten(settings: Settings) -> int | None:
     """How many users the erasure register holds (Cassandra), or None when it cannot be read now."""
     from profilepipe import stores
 
-    return _count_now(stores.erased_keys, settings)
+    return _count_now(settings, stores.erased_keys)
 
 
 def behind(settings: Settings) -> int | None:
     """How many batches are written and not yet applied to the aggregates, or None if not read now."""
     from profilepipe.stores import mongo
 
-    return _count_now(mongo.written_batches, settings)
+    return _count_now(settings, mongo.written_batches)
 
 
-def _count_now(read: Callable[[Settings], Iterable], settings: Settings) -> int | None:
+def _count_now(settings: Settings, read: Callable[[Settings], Iterable]) -> int | None:
     """``len(read(settings))`` read once, without the stores' retries: None (the page shows ``-``)
     instead of waiting when the store cannot be read now."""
     try:
