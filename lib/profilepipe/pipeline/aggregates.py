@@ -1,9 +1,10 @@
 """Aggregates of one micro-batch of stored rows, computed in Spark.
 
-``compute`` returns long-format rows ``(dimension, key, count, age_sum)``: the aggregates of
-a file or a static frame (``file_job``, ``tools.live``). A micro-batch's change, its rows'
-contributions minus those of the rows they replace, is ``contract.delta_rows`` (plain
-Python on the rows ``transform.batch_pass`` brings to the driver). Counts and age sums
+``compute`` returns long-format rows ``(dimension, key, count, age_sum)`` of a static frame:
+``contract.group_rows`` in Spark (tests/spark/test_aggregates.py holds the two equal). The
+stream does not call it: a micro-batch's change, its rows' contributions minus those of the
+rows they replace, is ``contract.delta_rows`` (plain Python on the rows
+``transform.batch_pass`` brings to the driver). Counts and age sums
 add up across batches, so the merged average age (``age_sum / count``) is exact however
 the stream was cut into batches; the MongoDB merge is ``stores.mongo``'s.
 
