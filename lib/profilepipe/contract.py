@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 # ------------------------------------------------------------------ input
 API_VERSION = "1.4"
@@ -247,10 +247,31 @@ def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple
     return {k: (c, s) for k, (c, s) in out.items()}
 
 
-def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]]) -> list[dict]:
+class PlanRow(NamedTuple):
+    """One group's change in a plan: ``count`` users and ``age_sum`` years added (negative: removed)."""
+
+    dimension: str  # one of ``contract.DIMENSIONS``
+    group: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality``
+    count: int
+    age_sum: int
+
+    @classmethod
+    def of(cls, row: PlanRow | Mapping[str, Any]) -> PlanRow:
+        """``row`` as is, or from a stored part (``dimension``, ``key``, ...)."""
+        if isinstance(row, PlanRow):
+            return row
+        return cls(row["dimension"], str(row["key"]), int(row["count"]), int(row["age_sum"]))
+
+    @property
+    def merged_id(self) -> str:
+        """The ``_id`` of the merged document it changes: ``<dimension>|<group>``."""
+        return f"{self.dimension}|{self.group}"
+
+
+def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]]) -> list[PlanRow]:
     """What replacing the ``old`` rows by the ``new`` ones changes in the aggregates.
 
-    ``{dimension, key, count, age_sum}`` of every group that changes (non-zero only, sorted):
+    A ``PlanRow`` for every group that changes (non-zero only, sorted):
     each new row adds its contribution, each old row takes its own away (``AGGREGATE_RULE``).
     A batch's plan is ``delta_rows(its rows, the rows the table holds for those users)``; a
     ``forget`` is ``delta_rows([], [the user's row])``.
@@ -260,11 +281,7 @@ def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]
         for group, (count, age_sum) in group_rows(rows).items():
             c, a = change.get(group, (0, 0))
             change[group] = (c + sign * count, a + sign * age_sum)
-    return [
-        {"dimension": d, "key": k, "count": c, "age_sum": a}
-        for (d, k), (c, a) in sorted(change.items())
-        if c or a
-    ]
+    return [PlanRow(d, k, c, a) for (d, k), (c, a) in sorted(change.items()) if c or a]
 
 
 def erasure_key(user_id: str) -> str:

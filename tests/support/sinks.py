@@ -24,7 +24,7 @@ class FakeSinks:
         self.rows: list[dict] = []
         self.table: dict[str, dict] = {}
         self.deleted: list[str] = []
-        self.aggregates: dict[str, list[stores.mongo.PlanRow]] = {}  # batch key -> its plan's rows
+        self.aggregates: dict[str, list[contract.PlanRow]] = {}  # batch key -> its plan's rows
         self.plans: dict[str, stores.mongo.Plan] = {}
         self.merged: dict[tuple[str, str], list[int]] = {}
         self.letters: dict[str, list] = {}

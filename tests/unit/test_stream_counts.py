@@ -34,7 +34,7 @@ def test_every_caller_prints_the_counts_the_same_way():
 
 def test_plan_rows_read_back_from_parts_written_by_any_version():
     part = {"dimension": "nationality", "key": "DE", "batch": "b1", "count": 2, "age_sum": 70}  # stored names
-    row = stores.mongo.PlanRow.of(part)
+    row = contract.PlanRow.of(part)
     assert row == ("nationality", "DE", 2, 70) and row.group == "DE" and row.merged_id == "nationality|DE"
     plan = stores.mongo.Plan("b1", [part], None)
     assert plan.batch_key == "b1" and plan.rows == [row]

@@ -36,11 +36,12 @@ from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.config import Settings
+from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError
 from profilepipe.pipeline import privacy, transform
 from profilepipe.pipeline.template import Template
 from profilepipe.stores import Letter, Sinks, StoreSinks
-from profilepipe.stores.mongo import Plan, PlanRow
+from profilepipe.stores.mongo import Plan
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
 #: ``mongo`` and ``recorded`` are the applier's).
@@ -113,7 +114,7 @@ class BatchReport(Counts):
         return f"batch {self.batch_id}:"
 
 
-def batch_log(report: BatchReport, offsets: dict, as_of: dt.date, settings: Settings) -> dict:
+def batch_log(settings: Settings, report: BatchReport, offsets: dict, as_of: dt.date) -> dict:
     """The batch-log document of a written batch (``Sinks.mark_written``, then ``record_batch``)."""
     return {
         "batch_id": report.batch_id,
@@ -257,7 +258,7 @@ class BatchWriter:
             raise BatchError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
         if not report.balanced:
             raise BatchError(f"batch {batch_id}: counts do not add up: {report}")
-        doc = batch_log(report, offsets, as_of, self.settings)
+        doc = batch_log(self.settings, report, offsets, as_of)
         self.sinks.mark_written(key, doc)
         self.reports.append(report)
         if self.on_batch:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from profilepipe.config import Settings
+from profilepipe.contract import PlanRow
 from profilepipe.stores import cassandra, kafka, mongo
 from profilepipe.stores.cassandra import (
     cassandra_session,
@@ -111,7 +112,7 @@ class Sinks(Protocol):
         """Batch ``key``'s change to the aggregates, if one was written since the key was last recorded."""
         ...
 
-    def write_plan(self, key: str, rows: list[dict], as_of: str) -> mongo.Plan:
+    def write_plan(self, key: str, rows: list[PlanRow], as_of: str) -> mongo.Plan:
         """Store batch ``key``'s ``(dimension, key, count, age_sum)`` changes before its rows are written."""
         ...
 
@@ -162,7 +163,7 @@ class StoreSinks:
     def read_plan(self, key: str) -> mongo.Plan | None:
         return mongo.read_plan(self.settings, key)
 
-    def write_plan(self, key: str, rows: list[dict], as_of: str) -> mongo.Plan:
+    def write_plan(self, key: str, rows: list[PlanRow], as_of: str) -> mongo.Plan:
         return mongo.write_plan(self.settings, key, rows, as_of)
 
     def apply_plan(self, plan: mongo.Plan) -> int:

@@ -22,12 +22,13 @@ MongoDB itself splits at 100,000, so smaller commands change nothing there.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from profilepipe import retry
 from profilepipe.config import Settings
+from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError
 
 BULK_CHUNK = 64  # operations per bulk-write command (see the module docstring)
@@ -65,33 +66,12 @@ def collections(settings: Settings) -> Collections:
 
 
 # ------------------------------------------------------------------ aggregates
-class PlanRow(NamedTuple):
-    """One group's change in a plan: ``count`` users and ``age_sum`` years added (negative: removed)."""
-
-    dimension: str  # one of ``contract.DIMENSIONS``
-    group: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality``
-    count: int
-    age_sum: int
-
-    @classmethod
-    def of(cls, row: PlanRow | Mapping[str, Any]) -> PlanRow:
-        """``row`` as is, or from a ``contract.delta_rows`` row or a part (``dimension``, ``key``, ...)."""
-        if isinstance(row, PlanRow):
-            return row
-        return cls(row["dimension"], str(row["key"]), int(row["count"]), int(row["age_sum"]))
-
-    @property
-    def merged_id(self) -> str:
-        """The ``_id`` of the merged document it changes: ``<dimension>|<group>``."""
-        return f"{self.dimension}|{self.group}"
-
-
 @dataclass
 class Plan:
     """A batch's write-ahead change to the aggregates (``write_plan``), reused on a replay."""
 
     batch_key: str  # ``contract.batch_key`` of the batch, or ``erase:<erasure key>`` (a forget)
-    rows: list[PlanRow]  # non-zero only (rows given as ``contract.delta_rows`` mappings are converted)
+    rows: list[PlanRow]  # non-zero only (stored parts given as mappings are converted)
     as_of: str | None  # the processing date the batch computed ages with (a replay reuses it)
     applied: bool = False  # the merged documents hold it (``apply_plan``)
 
@@ -118,12 +98,10 @@ def read_plan(settings: Settings, batch_key: str) -> Plan | None:
     return retry.call(once, "mongodb: read a batch's plan", settings.sink_retry_seconds)
 
 
-def write_plan(
-    settings: Settings, batch_key: str, rows: Iterable[PlanRow | Mapping[str, Any]], as_of: str | None
-) -> Plan:
+def write_plan(settings: Settings, batch_key: str, rows: Iterable[PlanRow], as_of: str | None) -> Plan:
     """Store a batch's change to the aggregates before the rows it depends on are overwritten.
 
-    ``rows``: ``PlanRow``s or ``contract.delta_rows`` rows. The parts first (any earlier ones
+    ``rows``: ``contract.delta_rows``. The parts first (any earlier ones
     of the key removed), then the plan's header in the batch log: a header means a complete plan.
     """
     from pymongo import InsertOne
