@@ -182,7 +182,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from profilepipe.pipeline import file_job
 
     settings = _settings(args)
-    file_job.transform_file(args.file, settings, as_of=args.as_of)
+    file_job.transform_file(settings, args.file, as_of=args.as_of)
     return 0
 
 

@@ -19,7 +19,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 def run(path, settings, as_of="2026-01-15"):
     out, err = io.StringIO(), io.StringIO()
-    counts = file_job.transform_file(path, settings, as_of=as_of, out=out, err=err)
+    counts = file_job.transform_file(settings, path, as_of=as_of, out=out, err=err)
     stored = [json.loads(line) for line in out.getvalue().splitlines()]
     err_lines = err.getvalue().splitlines()
     dead = [json.loads(line) for line in err_lines[:-1]]
@@ -39,8 +39,8 @@ def test_frame_whole_document_or_json_lines():
 
 def test_pretty_printed_envelope_file(settings, tmp_path):
     counts, stored, dead, last = run(FIXTURES / "envelope_v14.json", settings)
-    assert counts == {"read": 9, "stored": 8, "filtered_minor": 1, "dead_letter": 0}
-    assert last == "read=9 stored=8 filtered_minor=1 dead_letter=0"
+    assert contract.counts_of(counts) == dict(read=9, stored=8, filtered_minor=1, erased=0, dead_letter=0)
+    assert last == "read=9 stored=8 filtered_minor=1 erased=0 dead_letter=0"
     assert dead == []
     assert [tuple(r) for r in stored] == [contract.USER_COLUMNS] * 8  # every column, in table order
     gb = stored[0]
@@ -78,8 +78,8 @@ def test_json_lines_with_bad_lines(settings, tmp_path, users):
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     counts, stored, dead, last = run(path, settings)
-    assert counts == {"read": 9, "stored": 4, "filtered_minor": 1, "dead_letter": 4}
-    assert last == "read=9 stored=4 filtered_minor=1 dead_letter=4"
+    assert contract.counts_of(counts) == dict(read=9, stored=4, filtered_minor=1, erased=0, dead_letter=4)
+    assert last == "read=9 stored=4 filtered_minor=1 erased=0 dead_letter=4"
     assert [(d["source_offset"], d["reason"]) for d in dead] == [
         (4, "invalid_json"),
         (5, "invalid_json"),
@@ -98,22 +98,22 @@ def test_single_user_file(settings, tmp_path, users):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(users[4], ensure_ascii=False, indent=4), encoding="utf-8")
     counts, stored, _, _ = run(path, settings)
-    assert counts["stored"] == 1 and stored[0]["full_name"] == "نازنین رضایی"
+    assert counts.stored == 1 and stored[0]["full_name"] == "نازنین رضایی"
 
 
 def test_empty_file(settings, tmp_path):
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"\n\n")
     counts, stored, dead, last = run(path, settings)
-    assert counts == {"read": 0, "stored": 0, "filtered_minor": 0, "dead_letter": 0}
-    assert (stored, dead, last) == ([], [], "read=0 stored=0 filtered_minor=0 dead_letter=0")
+    assert contract.counts_of(counts) == dict(read=0, stored=0, filtered_minor=0, erased=0, dead_letter=0)
+    assert (stored, dead, last) == ([], [], "read=0 stored=0 filtered_minor=0 erased=0 dead_letter=0")
 
 
 def test_hmac_without_key_is_refused_before_spark(settings, tmp_path):
     with pytest.raises(PrivacyError, match="PROFILEPIPE_HMAC_KEY"):
         file_job.transform_file(
-            FIXTURES / "envelope_v14.json",
             settings.replace(pii_mode="hmac"),
+            FIXTURES / "envelope_v14.json",
             out=io.StringIO(),
             err=io.StringIO(),
         )
@@ -133,11 +133,11 @@ def test_sample_files_end_to_end(settings, name):
     expected = [generator.expected_outcome(u, "2026-01-15", settings.min_age) for u in users]
 
     counts, stored, dead, last = run(path, settings)
-    assert counts["read"] == len(users)
-    assert counts["stored"] == expected.count("stored") == len(stored)
-    assert counts["filtered_minor"] == expected.count("filtered_minor")
-    assert counts["dead_letter"] == 0 and dead == []
-    assert counts["read"] == counts["stored"] + counts["filtered_minor"] + counts["dead_letter"]
+    assert counts.read == len(users)
+    assert counts.stored == expected.count("stored") == len(stored)
+    assert counts.filtered_minor == expected.count("filtered_minor")
+    assert counts.dead_letter == 0 and dead == []
+    assert counts.balanced and counts.erased == 0
     assert {r["user_id"] for r in stored} == {
         u["login"]["uuid"] for u, e in zip(users, expected, strict=True) if e == "stored"
     }

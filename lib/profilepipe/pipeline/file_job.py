@@ -9,7 +9,7 @@ with the Kafka source's columns (``contract.RAW_KAFKA_SCHEMA``), and then goes t
     dlq    = transform.dead_letters(shaped)
 
 ``validate_and_shape`` is the stream's ``transform.shape`` followed by ``privacy.hash_pii``,
-without the erasure register (so no ``erased`` outcome). Nothing is written to a store.
+without the erasure register (so ``erased`` is always 0). Nothing is written to a store.
 
 Framing: a file that is one JSON document (an API response, a single user, even
 pretty-printed over many lines) is one message at offset 1; anything else is read
@@ -18,8 +18,8 @@ as JSON lines, one message per non-blank line, the offset being the line number
 no key, timestamp = the file's modification time.
 
 Output: one JSON object per stored row on ``out`` (the Cassandra column names), the
-dead letters as JSON lines on ``err`` and a last ``err`` line
-``read=N stored=N filtered_minor=N dead_letter=N``.
+dead letters as JSON lines on ``err`` and a last ``err`` line, the counts as the stream
+prints them (``Counts.outcomes``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ import json
 import sys
 from pathlib import Path
 
-from profilepipe.contract import ERASED, RAW_KAFKA_SCHEMA
+from profilepipe.contract import RAW_KAFKA_SCHEMA
 from profilepipe.pipeline import privacy, transform
+from profilepipe.pipeline.batch_writer import Counts
 from profilepipe.pipeline.spark import get_spark
 
 JSON_OPTIONS = {
@@ -64,11 +65,11 @@ def raw_frame(spark, path: str | Path):
     return spark.createDataFrame(rows, RAW_KAFKA_SCHEMA)
 
 
-def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, int]:
+def transform_file(settings, path, as_of=None, out=None, err=None) -> Counts:
     """Transform a randomuser file; stored rows to ``out``, dead letters and counts to ``err``.
 
     ``out``/``err`` default to ``sys.stdout``/``sys.stderr`` (looked up at call time).
-    Returns ``{"read", "stored", "filtered_minor", "dead_letter"}``.
+    Returns the counts.
     """
     from pyspark.sql import functions as F
 
@@ -82,7 +83,7 @@ def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, 
         transform.parse(raw, settings.max_message_bytes), settings, as_of
     ).persist()
     try:
-        counts = transform.outcome_counts(shaped)
+        counts = Counts(**transform.outcome_counts(shaped))
         in_order = shaped.orderBy("source_partition", "source_offset", "record_index")  # file order
         rows = transform.stored_rows(in_order)
         for line in rows.select(F.to_json(F.struct("*"), JSON_OPTIONS)).collect():
@@ -92,8 +93,7 @@ def transform_file(path, settings, as_of=None, out=None, err=None) -> dict[str, 
             err.write(line[0] + "\n")
     finally:
         shaped.unpersist()
-    counts.pop(ERASED)  # a file is transformed without the erasure register
-    err.write(" ".join(f"{k}={v}" for k, v in counts.items()) + "\n")
+    err.write(counts.outcomes() + "\n")
     out.flush()
     err.flush()
     return counts
