@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from profilepipe import kafka_client
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import ProfilepipeError, StackError
 
@@ -152,7 +153,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
         from profilepipe.sources import generator
 
         bad = generator.malformed_messages(args.malformed, seed=args.seed or settings.generator_seed)
-        summaries.append(producer.produce_raw([(m["key"], m["value"]) for m in bad], settings))
+        summaries.append(kafka_client.produce_raw([(m["key"], m["value"]) for m in bad], settings))
         print(f"malformed: sent={summaries[1].sent} failed={summaries[1].failed}")
     undelivered = [k for s in summaries for k, _ in s.undelivered]
     if undelivered:  # never silent: name every message Kafka did not acknowledge

@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profilepipe.sources.producer import ProduceSummary
+    from profilepipe.kafka_client import ProduceSummary
 
 
 class ProfilepipeError(Exception):

@@ -44,8 +44,9 @@ def expected_stored(users: list[dict], as_of) -> list[dict]:
 
 def send(settings, users: list[dict], bad: list[dict]) -> None:
     """Produce ``users`` and the malformed messages ``bad`` to the topic of ``settings``; all acknowledged."""
+    from profilepipe import kafka_client
     from profilepipe.sources import producer
 
     sent = producer.produce(users, settings, progress=False)
-    sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
+    sent_bad = kafka_client.produce_raw([(m["key"], m["value"]) for m in bad], settings)
     assert (sent.sent, sent.failed, sent_bad.sent, sent_bad.failed) == (len(users), 0, len(bad), 0)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.localstack import stack
 from profilepipe.pipeline import batch_writer, stage_events
@@ -184,7 +184,7 @@ def _input(seed: str) -> tuple[list[dict], list[dict]]:
     return users, generator.malformed_messages(MALFORMED, seed=seed)
 
 
-def _produce(settings: Settings, users, bad, rate: float | None = None) -> producer.ProduceSummary:
+def _produce(settings: Settings, users, bad, rate: float | None = None) -> kafka_client.ProduceSummary:
     return producer.produce(
         users,
         settings,

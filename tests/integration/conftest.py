@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from profilepipe import retry, stores
+from profilepipe import kafka_client, retry, stores
 from profilepipe.config import get_settings
 from profilepipe.localstack import stack
 
@@ -96,7 +96,7 @@ def produce_and_stream():
 
     def run(settings, users: list[dict], bad: list[dict]):
         sent = producer.produce(users, settings, progress=False)
-        sent_bad = producer.produce_raw([(m["key"], m["value"]) for m in bad], settings)
+        sent_bad = kafka_client.produce_raw([(m["key"], m["value"]) for m in bad], settings)
         assert (sent.sent, sent.failed, sent_bad.sent, sent_bad.failed) == (len(users), 0, len(bad), 0)
         return stream.run(settings, until_idle=True, timeout=900)
 

@@ -14,9 +14,9 @@ import uuid
 
 import pytest
 
-from profilepipe import cli, stores
+from profilepipe import cli, kafka_client, stores
 from profilepipe.config import Settings
-from profilepipe.sources import generator, producer
+from profilepipe.sources import generator
 from profilepipe.tools import audit
 
 AS_OF = "2026-06-01"
@@ -106,7 +106,7 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
         parts.insert_one({"_id": "it-audit-leak", "dk": "leak|x", "note": password})
         # a dead letter holding an input cell (it stays until the module drops the topic)
         letter = {"reason": "invalid_json", "detail": f"could not parse cell {cell}"}
-        producer.produce_raw(
+        kafka_client.produce_raw(
             [(b"it-audit-leak", json.dumps(letter).encode())], settings, topic=settings.dlq_topic
         )
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from profilepipe import stores
+from profilepipe import kafka_client, stores
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 
@@ -51,7 +51,7 @@ def test_every_bad_input_is_accounted_for_and_the_stream_keeps_running(bad_setti
 
     handle = stream.start(settings)  # processing-time trigger: a long-running query
     try:
-        sent = producer.produce_raw([(e.key, e.value) for e in corpus], settings)
+        sent = kafka_client.produce_raw([(e.key, e.value) for e in corpus], settings)
         assert (sent.sent, sent.failed) == (len(corpus), 0)  # Kafka takes the 1 MB messages too
         assert _wait_for_records(settings, records, handle) == records
         good = generator.generate_users(GOOD, seed="after-the-bad-ones", minor_share=0.0, as_of=AS_OF)

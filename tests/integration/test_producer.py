@@ -10,7 +10,7 @@ import uuid
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from profilepipe import stores
+from profilepipe import kafka_client, stores
 from profilepipe.errors import ProducerError
 from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
@@ -61,7 +61,7 @@ def test_users_round_trip(topic_settings):
     assert len(summary.partitions) == 3  # 200 uuids spread over the 3 partitions
     assert summary.seconds > 0 and summary.users_per_s == pytest.approx(200 / summary.seconds)
     assert summary.bytes == sum(len(producer.user_key(u)) + len(producer.user_value(u)) for u in users)
-    assert producer.end_offsets(s) == summary.partitions
+    assert kafka_client.end_offsets(s) == summary.partitions
 
     records = _consume_all(s, s.kafka_topic, 200)
     assert len(records) == 200
@@ -96,7 +96,7 @@ def test_envelopes_extra_and_raw_messages(topic_settings):
         extra_messages=bad,
     )
     assert (summary.sent, summary.extra_sent, summary.failed) == (35, 12, 0)
-    raw = producer.produce_raw([(m["key"], m["value"]) for m in bad[:4]], s)
+    raw = kafka_client.produce_raw([(m["key"], m["value"]) for m in bad[:4]], s)
     assert (raw.sent, raw.failed) == (4, 0)
 
     records = _consume_all(s, s.kafka_topic, 35 + 12 + 4)
@@ -119,13 +119,13 @@ def test_rate_limit(topic_settings):
 
 def test_missing_topic_fails_clearly(settings):
     s = settings.replace(kafka_topic=f"it_missing_{uuid.uuid4().hex[:8]}")
-    p = producer.make_producer(s, max_block_ms=2000)
+    p = kafka_client.make_producer(s, max_block_ms=2000)
     try:
         with pytest.raises(ProducerError, match="not available"):
             producer.produce(generator.generate_users(1, as_of=AS_OF), s, progress=False, producer=p)
     finally:
         p.close()
-    assert producer.end_offsets(s) == {}
+    assert kafka_client.end_offsets(s) == {}
 
 
 def test_user_without_uuid_is_refused(topic_settings):

@@ -16,7 +16,7 @@ import pytest
 import profilepipe
 from profilepipe import cli, errors
 from profilepipe.errors import AuditFindings, ProfilepipeError, StackError, UndeliveredError
-from profilepipe.sources.producer import ProduceSummary
+from profilepipe.kafka_client import ProduceSummary
 
 PACKAGE = Path(profilepipe.__file__).parent
 ERRORS = Path(errors.__file__)

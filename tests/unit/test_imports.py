@@ -96,6 +96,20 @@ def test_the_package_has_no_import_cycle():
     assert _cycles(graph) == []
 
 
+def test_the_stores_do_not_import_the_sources():
+    """Dead letters and users share the Kafka clients of ``kafka_client``, below both."""
+    modules = _module_files()
+    crossing = {
+        (name, imported)
+        for name, path in modules.items()
+        if name.startswith("profilepipe.stores")
+        for imported in _imports(path, modules)
+        if imported.startswith("profilepipe.sources")
+    }
+    assert "profilepipe.kafka_client" in _imports(modules["profilepipe.stores.kafka"], modules)
+    assert crossing == set()
+
+
 def test_spark_submits_entry_script_is_no_module_and_runs_the_stream_command():
     assert submit.ENTRY.is_file() and not (submit.ENTRY.parent / "__init__.py").exists()
     assert [p.name for p in submit.ENTRY.parent.glob("*.py")] == [submit.ENTRY.name]  # shadows nothing

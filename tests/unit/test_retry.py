@@ -7,9 +7,8 @@ from cassandra.cluster import NoHostAvailable
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from pymongo.errors import AutoReconnect, OperationFailure
 
-from profilepipe import retry
+from profilepipe import kafka_client, retry
 from profilepipe.errors import ProducerError, UndeliveredError
-from profilepipe.sources import producer
 
 
 def test_waits_double_up_to_the_cap_and_sum_to_the_budget():
@@ -90,7 +89,7 @@ def test_call_does_not_retry_a_permanent_error(monkeypatch):
 
 
 def test_undelivered_messages_are_a_retriable_error_that_names_them():
-    summary = producer.ProduceSummary(topic="users.dlq", failed=2, errors=["KafkaTimeoutError: x"])
+    summary = kafka_client.ProduceSummary(topic="users.dlq", failed=2, errors=["KafkaTimeoutError: x"])
     summary.undelivered = [(b"k1", b"v1"), (None, b"v2")]
     err = UndeliveredError(summary)
     assert retry.is_transient(err) and err.summary.undelivered[0] == (b"k1", b"v1")

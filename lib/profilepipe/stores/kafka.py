@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-from profilepipe import retry
+from profilepipe import kafka_client, retry
 from profilepipe.config import Settings
 from profilepipe.contract import DLQ_FIELDS
 from profilepipe.errors import UndeliveredError
@@ -35,9 +35,7 @@ def _letter_identity(letter: dict) -> tuple:
 
 
 def dlq_end_offsets(settings: Settings) -> dict[int, int]:
-    from profilepipe.sources import producer
-
-    return producer.end_offsets(settings, settings.dlq_topic)
+    return kafka_client.end_offsets(settings, settings.dlq_topic)
 
 
 def _letters_since(settings: Settings, start: dict[int, int]) -> list[dict]:
@@ -72,8 +70,6 @@ def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> i
     the batch), the letters written since those offsets are read back and only the
     missing ones are sent, so each dead letter appears once.
     """
-    from profilepipe.sources import producer
-
     if not letters:
         return 0
     budget = settings.sink_retry_seconds
@@ -89,7 +85,7 @@ def write_dead_letters(letters: list[Letter], settings: Settings, key: str) -> i
     def attempt() -> None:  # resends only what failed, so nothing is written twice
         if not state["pending"]:
             return
-        summary = producer.produce_raw(state["pending"], settings, topic=settings.dlq_topic)
+        summary = kafka_client.produce_raw(state["pending"], settings, topic=settings.dlq_topic)
         state["sent"] += summary.sent
         state["pending"] = summary.undelivered
         if summary.failed:

@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from profilepipe import stores
+from profilepipe import kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import NotReady
-from profilepipe.sources import producer
 
 if TYPE_CHECKING:
     from profilepipe.pipeline.batch_writer import Counts
@@ -33,7 +32,7 @@ RUN_02 = "run notebook 02 (or `profilepipe stream --until-idle`) first"
 
 def require_input(settings: Settings) -> int:
     """The number of messages in the users topic; ``NotReady`` when there are none."""
-    total = sum(producer.end_offsets(settings).values())
+    total = sum(kafka_client.end_offsets(settings).values())
     if total == 0:
         raise NotReady(f"topic {settings.kafka_topic!r} is empty: {RUN_01}")
     return total
@@ -53,7 +52,7 @@ def processed_offsets(settings: Settings) -> dict[int, int]:
 def backlog(settings: Settings) -> int:
     """Messages in the users topic that no finished batch has processed yet."""
     done = processed_offsets(settings)
-    return sum(max(0, end - done.get(p, 0)) for p, end in producer.end_offsets(settings).items())
+    return sum(max(0, end - done.get(p, 0)) for p, end in kafka_client.end_offsets(settings).items())
 
 
 def require_no_backlog(settings: Settings) -> None:
