@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from profilepipe import kafka_client, stores
 from profilepipe.errors import ProducerError
 from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
+from profilepipe.stores.kafka import read_to_end
 
 AS_OF = dt.date(2026, 6, 1)
-
-
-def _consume_all(settings, topic: str, expected: int, timeout_s: float = 60.0) -> list:
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap.split(","),
-        group_id=None,
-        enable_auto_commit=False,
-        client_id="profilepipe-test-consumer",
-    )
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        records, deadline = [], time.monotonic() + timeout_s
-        while len(records) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-        # one more short poll: nothing beyond what was expected
-        for batch in consumer.poll(timeout_ms=500).values():
-            records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 @pytest.fixture
@@ -63,7 +39,7 @@ def test_users_round_trip(topic_settings):
     assert summary.bytes == sum(len(producer.user_key(u)) + len(producer.user_value(u)) for u in users)
     assert kafka_client.end_offsets(s) == summary.partitions
 
-    records = _consume_all(s, s.kafka_topic, 200)
+    records = read_to_end(s, s.kafka_topic)
     assert len(records) == 200
     by_key = {r.key.decode("utf-8"): r for r in records}
     assert set(by_key) == {u["login"]["uuid"] for u in users}
@@ -78,7 +54,7 @@ def test_users_round_trip(topic_settings):
     # same key -> same partition on a second send (murmur2 partitioner, like the Java client)
     again = producer.produce(users[:20], s, progress=False)
     assert again.sent == 20
-    after = _consume_all(s, s.kafka_topic, 220)
+    after = read_to_end(s, s.kafka_topic)
     parts = {}
     for r in after:
         parts.setdefault(r.key, set()).add(r.partition)
@@ -99,7 +75,7 @@ def test_envelopes_extra_and_raw_messages(topic_settings):
     raw = kafka_client.produce_raw([(m["key"], m["value"]) for m in bad[:4]], s)
     assert (raw.sent, raw.failed) == (4, 0)
 
-    records = _consume_all(s, s.kafka_topic, 35 + 12 + 4)
+    records = read_to_end(s, s.kafka_topic)
     assert len(records) == 51
     values = [r.value for r in records]
     for m in bad:
@@ -139,7 +115,7 @@ def test_background_encoding_sends_the_same_messages(topic_settings):
     users = generator.generate_users(6000, seed="it-background", as_of=AS_OF)
     summary = producer.produce(users, topic_settings, progress=False, background_encode=True)
     assert (summary.sent, summary.failed) == (6000, 0)
-    records = _consume_all(topic_settings, topic_settings.kafka_topic, 6000)
+    records = read_to_end(topic_settings, topic_settings.kafka_topic)
     assert len(records) == 6000
     expected = {producer.user_key(u): producer.user_value(u) for u in users}
     assert {r.key: r.value for r in records} == expected
