@@ -43,6 +43,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     return get_settings(**overrides)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _add_privacy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pii-mode", choices=["bcrypt", "hmac"], help="hashing of phone and address")
     p.add_argument("--bcrypt-cost", type=int, help="bcrypt cost factor (default 12)")
@@ -249,6 +256,21 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retain(args: argparse.Namespace) -> int:
+    from profilepipe import stores
+    from profilepipe.errors import NoRetention
+
+    settings = get_settings()
+    days = args.days if args.days is not None else settings.retention_days
+    if not days:
+        raise NoRetention(
+            f"no retention period is set ({Settings.env_name('retention_days')} or --days N): nothing removed"
+        )
+    removed = stores.retain(settings, days)
+    print(f"retain: {removed} row(s) ingested more than {days} day(s) ago removed, their contribution too")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from profilepipe.tools.reset import reset_all
 
@@ -391,7 +413,7 @@ def _add_notebook_commands(sub) -> None:
 
 
 def _add_privacy_commands(sub) -> None:
-    """Reset, audit, forget: starting over, the GDPR audit, the right to erasure."""
+    """Reset, audit, forget, retain: starting over, the GDPR audit, erasure, storage limitation."""
     p = sub.add_parser("reset", help="empty the topics, the Cassandra table, the aggregates and checkpoints")
     p.set_defaults(func=cmd_reset)
 
@@ -407,6 +429,14 @@ def _add_privacy_commands(sub) -> None:
     p = sub.add_parser("forget", help="GDPR right to erasure: delete users and keep them out of every replay")
     p.add_argument("user_id", nargs="+", help="login.uuid of the user(s) to forget")
     p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser(
+        "retain", help="storage limitation: remove the rows ingested more than N days ago (not an erasure)"
+    )
+    p.add_argument(
+        "--days", type=_positive_int, help="retention period in days (default PROFILEPIPE_RETENTION_DAYS)"
+    )
+    p.set_defaults(func=cmd_retain)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,9 @@ class Settings:
     erase_contribution: bool = _f(
         True, "`forget` also removes the user's contribution to the aggregates (off: counts keep it)"
     )
+    retention_days: int = _f(
+        0, "`profilepipe retain` removes rows ingested more than N days ago (0 or empty: keep forever)"
+    )
     as_of: str = _f("", "Processing date YYYY-MM-DD for ages (default: today, UTC)")
     # Stream
     checkpoint_dir: str = _f(
@@ -288,6 +291,10 @@ class Settings:
             )
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")
+        if self.retention_days < 0:
+            raise ValueError(
+                f"{self.env_name('retention_days')} must be a number of days (0 or empty: keep forever)"
+            )
         if self.spark_workers < 1 or self.spark_worker_cores < 1:
             raise ValueError(
                 f"{self.env_name('spark_workers')} and {self.env_name('spark_worker_cores')} "

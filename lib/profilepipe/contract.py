@@ -182,6 +182,20 @@ def from_store(value: Any) -> Any:
     return value
 
 
+def retention_cutoff(days: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The instant ``days`` days before ``now`` (default: now, UTC; naive: UTC), as an aware UTC datetime.
+
+    A row whose ``ingested_at`` is before it is past a retention period of ``days`` days.
+    """
+    now = dt.datetime.now(dt.UTC) if now is None else from_store(now).astimezone(dt.UTC)
+    return now - dt.timedelta(days=days)
+
+
+def past_retention(ingested_at: Any, cutoff: dt.datetime) -> bool:
+    """Whether an ``ingested_at`` read from a store (naive: UTC, ``from_store``) is before ``cutoff``."""
+    return ingested_at is not None and from_store(ingested_at) < cutoff
+
+
 def age_on(birth: dt.date, as_of: dt.date) -> int:
     """Exact age: whole years from ``birth`` to ``as_of``, the birthday counted.
 

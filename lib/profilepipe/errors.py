@@ -12,6 +12,7 @@ other modules import them from here::
     ├── UndeliveredError                Kafka did not acknowledge some messages; exit code 1
     │                                   (also a ConnectionError, so ``retry`` retries it)
     ├── PrivacyError                    the privacy settings do not allow hashing
+    ├── NoRetention                     `retain` without a retention period (setting or --days)
     ├── BatchError                      a micro-batch broke one of its invariants
     ├── QueryFailed                     the streaming query stopped with an error
     ├── AuditFindings                   the audit found personal data, a minor or an aggregate
@@ -92,6 +93,10 @@ class UndeliveredError(ProfilepipeError, ConnectionError):
 
 class PrivacyError(ProfilepipeError):
     """The privacy settings do not allow hashing (e.g. hmac mode without a key)."""
+
+
+class NoRetention(ProfilepipeError):
+    """``profilepipe retain`` was run with no retention period: PROFILEPIPE_RETENTION_DAYS or --days."""
 
 
 class BatchError(ProfilepipeError):

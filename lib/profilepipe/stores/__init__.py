@@ -20,15 +20,17 @@ Every write retries while its store is unreachable (``retry.call``), for at most
 ``sink_retry_seconds``; after that the batch fails and ``stream.run`` restarts the query.
 
 The module-level functions that notebooks, tools and tests call (``read_users``,
-``count_users``, ``get_user``, ``forget_user``, ``erased_keys``, ``read_aggregates``,
+``count_users``, ``get_user``, ``forget_user``, ``retain``, ``erased_keys``, ``read_aggregates``,
 ``read_batches``, ``read_dead_letters``, ``consume_all``, ...) are re-exported here:
 ``from profilepipe import stores; stores.count_users(settings)``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol, runtime_checkable
 
+from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
 from profilepipe.stores import cassandra, kafka, mongo
@@ -67,6 +69,7 @@ __all__ = [
     "forget_user",
     "get_user",
     "read_users",
+    "retain",
     "truncate_erasures",
     "truncate_users",
     "write_cassandra",
@@ -215,26 +218,82 @@ def forget_user(settings: Settings, user_id: str, wait: float = IN_FLIGHT_WAIT_S
     recorded (at most ``wait`` seconds; a stream killed mid-batch is not waited for longer,
     and a warning says so).
     """
-    import logging
-
-    from profilepipe.contract import delta_rows, erasure_key
+    from profilepipe.contract import erasure_key
 
     uid = str(cassandra.user_uuid(user_id))
     cassandra.record_erasure(settings, uid)
-    if settings.erase_contribution and (stuck := _wait_for_batches_in_flight(settings, wait)):
+    if settings.erase_contribution:
+        _wait_for_batches(settings, wait, "forget", "this user")
+    row = cassandra.get_user(settings, uid)
+    _remove_rows(
+        settings, f"erase:{erasure_key(uid)}", [uid], [row] if row else [], settings.erase_contribution
+    )
+    return row is not None
+
+
+#: Key prefix of ``retain``'s plans: ``retain:<cutoff, ISO 8601 UTC>``.
+RETAIN_PREFIX = "retain:"
+
+
+def retain(
+    settings: Settings, days: int, now: dt.datetime | None = None, wait: float = IN_FLIGHT_WAIT_SECONDS
+) -> int:
+    """Storage limitation (GDPR Art. 5(1)(e)): remove every row ingested more than ``days`` days ago.
+
+    Returns the rows removed. ``now`` defaults to now (UTC); the cutoff is
+    ``contract.retention_cutoff(days, now)``. Each row leaves as in ``forget_user``: a plan
+    taking its contribution out of the aggregates (always, whatever ``erase_contribution``
+    says: they stay the table's GROUP BY), then the delete, then the plan applied. Nobody is
+    added to the erasure register: this is not an erasure request, and a user sent again
+    later is new data, stored again.
+
+    One plan covers the run, named by its cutoff (``retain:<cutoff>``). A run stopped
+    half-way leaves it; the next run first finishes it: it deletes the rows ingested before
+    that cutoff (no row is ever stored with an older ``ingested_at`` later) and applies the
+    plan. The batches being written are waited for first (at most ``wait`` seconds); a
+    batch that rewrites an old row while ``retain`` runs would count its removal twice, so
+    run it while the stream is stopped (docs/privacy.md, "Retention").
+    """
+    if days < 1:
+        raise ValueError(f"a retention period is a number of days, at least 1 (not {days})")
+    new_key = RETAIN_PREFIX + contract.retention_cutoff(days, now).isoformat()
+    _wait_for_batches(settings, wait, "retain", "an old row")
+    removed = 0
+    leftovers = [k for k in mongo.removal_plans(settings, RETAIN_PREFIX) if k != new_key]
+    for key in [*leftovers, new_key]:
+        rows = cassandra.rows_ingested_before(settings, dt.datetime.fromisoformat(key[len(RETAIN_PREFIX) :]))
+        _remove_rows(settings, key, [r["user_id"] for r in rows], rows, subtract=True)
+        removed += len(rows)
+    return removed
+
+
+def _wait_for_batches(settings: Settings, wait: float, command: str, whose: str) -> None:
+    """Wait for the batches being written (``_wait_for_batches_in_flight``); a warning if some are stuck."""
+    import logging
+
+    if stuck := _wait_for_batches_in_flight(settings, wait):
         logging.getLogger(__name__).warning(
-            "forget: %d batch(es) still being written after %.0f s (a stopped stream?): if one holds "
-            "this user, `profilepipe audit` will show its groups",
+            "%s: %d batch(es) still being written after %.0f s (a stopped stream?): if one holds "
+            "%s, `profilepipe audit` will show its groups",
+            command,
             len(stuck),
             wait,
+            whose,
         )
-    row = cassandra.get_user(settings, uid)
-    key = f"erase:{erasure_key(uid)}"
-    plan = mongo.read_plan(settings, key) if settings.erase_contribution else None
-    if plan is None and row is not None and settings.erase_contribution:
-        plan = mongo.write_plan(settings, key, delta_rows([], [row]), None)
-    cassandra.delete_erased(settings, [uid])
+
+
+def _remove_rows(settings: Settings, key: str, user_ids: list[str], rows: list[dict], subtract: bool) -> None:
+    """Delete stored rows and, ``subtract``, their contribution to the aggregates, exactly once.
+
+    The path ``forget_user`` and ``retain`` share, in a batch's write-ahead order: the plan
+    ``key`` (``contract.delta_rows([], rows)``) is written before the rows are deleted and
+    applied after, then dropped. Run again with the same ``key`` after stopping half-way, it
+    reuses the plan it finds (the rows may be gone by then) and finishes exactly.
+    """
+    plan = mongo.read_plan(settings, key) if subtract else None
+    if plan is None and rows and subtract:
+        plan = mongo.write_plan(settings, key, contract.delta_rows([], rows), None)
+    cassandra.delete_erased(settings, user_ids)
     if plan is not None:
         mongo.apply_plan(settings, plan)
         mongo.drop_plan(settings, key, log_too=True)
-    return row is not None

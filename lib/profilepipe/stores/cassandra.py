@@ -178,6 +178,28 @@ def get_user(settings: Settings, user_id: str) -> dict | None:
     return dict(row._asdict()) if row else None
 
 
+def rows_ingested_before(settings: Settings, cutoff: dt.datetime) -> list[dict]:
+    """The rows ingested before ``cutoff``: ``user_id`` (text) and their ``CONTRIBUTION_COLUMNS``.
+
+    One paged scan of the table, of these columns only, filtered here (``contract.past_retention``):
+    some seconds for 100,000 rows. Instants are aware UTC datetimes (``contract.from_store``).
+    """
+    from cassandra.query import SimpleStatement
+
+    names = ("user_id", *CONTRIBUTION_COLUMNS)
+    stmt = SimpleStatement(f"SELECT {', '.join(names)} FROM {settings.users_table}", fetch_size=5000)
+
+    def attempt() -> list[dict]:
+        out = []
+        for row in cassandra_session(settings).execute(stmt, timeout=120):
+            values = dict(zip(names, (contract.from_store(v) for v in row), strict=True))
+            if contract.past_retention(values["ingested_at"], cutoff):
+                out.append({**values, "user_id": str(values["user_id"])})
+        return out
+
+    return retry.call(attempt, "cassandra: scan the rows' ingested_at", settings.sink_retry_seconds)
+
+
 def truncate_users(settings: Settings) -> None:
     cassandra_session(settings).execute(f"TRUNCATE {settings.users_table}", timeout=120)
 
@@ -211,14 +233,27 @@ def erased_keys(settings: Settings) -> set[str]:
 
 
 def delete_erased(settings: Settings, user_ids: list[str]) -> None:
-    """Delete these users' rows (users forgotten while their batch was being written)."""
-    cql = f"DELETE FROM {settings.users_table} WHERE user_id = %s"
-    for user_id in user_ids:
-        retry.call(
-            lambda u=user_id: cassandra_session(settings).execute(cql, (uuid.UUID(u),)),
-            "cassandra: delete a forgotten user",
-            settings.sink_retry_seconds,
-        )
+    """Delete these users' rows (forgotten users, rows past retention), many requests in flight.
+
+    A DELETE by primary key is idempotent: a retry deletes them all again.
+    """
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    if not user_ids:
+        return
+    cql = f"DELETE FROM {settings.users_table} WHERE user_id = ?"
+    args = [(uuid.UUID(str(u)),) for u in user_ids]
+
+    def attempt() -> None:
+        session = cassandra_session(settings)
+        prepared = _PREPARED.get((session, cql))
+        if prepared is None:
+            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        for ok, result in execute_concurrent_with_args(session, prepared, args, concurrency=32):
+            if not ok:
+                raise result
+
+    retry.call(attempt, f"cassandra: delete {len(args)} row(s)", settings.sink_retry_seconds)
 
 
 def truncate_erasures(settings: Settings) -> None:

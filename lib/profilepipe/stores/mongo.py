@@ -70,7 +70,9 @@ def collections(settings: Settings) -> Collections:
 class Plan:
     """A batch's write-ahead change to the aggregates (``write_plan``), reused on a replay."""
 
-    batch_key: str  # ``contract.batch_key`` of the batch, or ``erase:<erasure key>`` (a forget)
+    batch_key: (
+        str  # ``contract.batch_key`` of the batch, ``erase:<erasure key>`` (a forget) or ``retain:<cutoff>``
+    )
     rows: list[PlanRow]  # non-zero only (stored parts given as mappings are converted)
     as_of: str | None  # the processing date the batch computed ages with (a replay reuses it)
     applied: bool = False  # the merged documents hold it (``apply_plan``)
@@ -172,15 +174,29 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     return len(dks)
 
 
-def plans_in_flight(settings: Settings) -> set[str]:
-    """Keys of the batches whose plan is written and not yet recorded (a batch being written)."""
+#: Key prefixes of the plans that remove stored rows (``stores.forget_user``, ``stores.retain``), not batches.
+REMOVAL_PREFIXES = ("erase:", "retain:")
+
+
+def _planned_keys(settings: Settings) -> set[str]:
+    """Keys of every plan written and not yet dropped or recorded."""
     batches = collections(settings).batches
     docs = retry.call(
         lambda: list(batches.find({"plan": {"$exists": True}}, {"_id": 1})),
         "mongodb: read the plans in flight",
         settings.sink_retry_seconds,
     )
-    return {d["_id"] for d in docs if not str(d["_id"]).startswith("erase:")}
+    return {str(d["_id"]) for d in docs}
+
+
+def plans_in_flight(settings: Settings) -> set[str]:
+    """Keys of the batches whose plan is written and not yet recorded (a batch being written)."""
+    return {k for k in _planned_keys(settings) if not k.startswith(REMOVAL_PREFIXES)}
+
+
+def removal_plans(settings: Settings, prefix: str) -> list[str]:
+    """Keys of the removal plans under ``prefix`` (``retain:``) a run stopped half-way left, sorted."""
+    return sorted(k for k in _planned_keys(settings) if k.startswith(prefix))
 
 
 def drop_plan(settings: Settings, batch_key: str, log_too: bool = False) -> None:

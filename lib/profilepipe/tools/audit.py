@@ -12,9 +12,10 @@ is most likely on an error path. It then searches for them in
 * every message (key and value) of the dead-letter topic,
 
 and checks that no stored user is younger than ``min_age`` at the processing date (so no
-user filtered as a minor has a row), and that the MongoDB aggregates equal a GROUP BY over
+user filtered as a minor has a row), that the MongoDB aggregates equal a GROUP BY over
 the table's rows (``contract.AGGREGATE_RULE``, recomputed here in plain Python:
-``aggregate_differences``).
+``aggregate_differences``), and, when ``retention_days`` is set, that no row was ingested
+longer ago than that (``past_retention``: the count and the oldest ``ingested_at`` only).
 
 How values are matched (the rules keep chance matches out, so a finding means a leak):
 
@@ -94,10 +95,18 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)  # with the row/document/message
     aggregates_checked: int = 0  # groups compared with the table's GROUP BY
     aggregate_differences: list[str] = field(default_factory=list)  # "<dimension> <key>: ..."
+    retention_days: int = 0  # the retention period checked (0: none set, nothing checked)
+    past_retention: int = 0  # rows ingested more than retention_days ago
+    oldest_ingested_at: str = ""  # the oldest ingested_at of those rows (ISO 8601, UTC): no personal value
 
     @property
     def clean(self) -> bool:
-        return not self.plaintext_found and not self.minors_stored and not self.aggregate_differences
+        return (
+            not self.plaintext_found
+            and not self.minors_stored
+            and not self.aggregate_differences
+            and not self.past_retention
+        )
 
     def describe(self, limit: int = 20) -> str:
         lines = [
@@ -109,6 +118,11 @@ class AuditReport:
             f"aggregate groups checked against the table: {self.aggregates_checked}, "
             f"differences: {len(self.aggregate_differences)}",
         ]
+        if self.retention_days:
+            oldest = f", the oldest ingested at {self.oldest_ingested_at}" if self.past_retention else ""
+            lines.append(
+                f"rows past the retention period ({self.retention_days} days): {self.past_retention}{oldest}"
+            )
         if self.documents_by_collection:
             per = ", ".join(f"{name} {n}" for name, n in self.documents_by_collection.items())
             lines.append(f"mongodb documents by collection: {per}")
@@ -131,8 +145,9 @@ def require_clean(report: AuditReport) -> None:
     if not report.clean:
         raise AuditFindings(
             f"the audit found {len(report.plaintext_found)} plaintext personal value(s), "
-            f"{len(report.minors_stored)} minor(s) stored and {len(report.aggregate_differences)} "
-            "aggregate(s) that differ from the table; the report above says where"
+            f"{len(report.minors_stored)} minor(s) stored, {len(report.aggregate_differences)} "
+            f"aggregate(s) that differ from the table and {report.past_retention} row(s) past the "
+            "retention period; the report above says where"
         )
 
 
@@ -497,6 +512,17 @@ def aggregate_differences(rows: Iterable, aggregates: Iterable[Mapping], exact: 
     return out
 
 
+# ------------------------------------------------------------------ retention
+def past_retention(rows: Iterable, cutoff: dt.datetime) -> tuple[int, str]:
+    """How many rows were ingested before ``cutoff``, and the oldest ``ingested_at`` of them (ISO, UTC)."""
+    old = [
+        contract.from_store(r.get("ingested_at"))
+        for r in (_as_dict(r) for r in rows)
+        if contract.past_retention(r.get("ingested_at"), cutoff)
+    ]
+    return len(old), (min(old).isoformat() if old else "")
+
+
 # ------------------------------------------------------------------ the audit
 def build_report(
     users: Iterable,
@@ -507,10 +533,14 @@ def build_report(
     min_age: int,
     aggregates: Iterable[Mapping] | None = None,
     exact_aggregates: bool = True,
+    retention_days: int = 0,
+    now: dt.datetime | None = None,
 ) -> AuditReport:
     """The audit of data already read: ``documents`` by collection name; no services needed.
 
     ``aggregates``: the merged aggregate documents to check against ``rows`` (None: not checked).
+    ``retention_days``: rows ingested more than that many days before ``now`` (default: now, UTC)
+    are findings (0: no retention period, not checked).
     """
     users, rows, dead_letters = list(users), [_as_dict(r) for r in rows], list(dead_letters)
     aggregates = None if aggregates is None else list(aggregates)
@@ -519,6 +549,9 @@ def build_report(
     for name, docs in documents.items():
         findings += find_in_documents(docs, users, collection=name)
     findings += find_in_dead_letters(dead_letters, users)
+    past, oldest = (
+        past_retention(rows, contract.retention_cutoff(retention_days, now)) if retention_days else (0, "")
+    )
     return AuditReport(
         rows_scanned=len(rows),
         documents_scanned=sum(len(d) for d in documents.values()),
@@ -532,6 +565,9 @@ def build_report(
         aggregate_differences=(
             aggregate_differences(rows, aggregates, exact_aggregates) if aggregates is not None else []
         ),
+        retention_days=retention_days,
+        past_retention=past,
+        oldest_ingested_at=oldest,
     )
 
 
@@ -550,7 +586,9 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
     ]
     aggregates = stores.read_aggregates(settings)
     exact = settings.erase_contribution
-    return build_report(users, rows, documents, letters, as_of, min_age, aggregates, exact)
+    return build_report(
+        users, rows, documents, letters, as_of, min_age, aggregates, exact, settings.retention_days
+    )
 
 
 def audit(
