@@ -31,7 +31,7 @@ def _run(tmp_path, only: str, **parameters) -> tuple[int, str]:
     """Run one notebook; (exit code, the text of its outputs)."""
     out = tmp_path / only
     rc = notebooks.run_all(output_dir=str(out), only=[only], parameters=parameters, timeout=600)
-    run = next(p for p in out.iterdir() if p.is_dir() and p.name != "latest")
+    run = max(p for p in out.iterdir() if p.is_dir() and p.name != "latest")  # this run: the newest
     book = next(run.glob(f"{only}_*.ipynb"))
     cells = json.loads(book.read_text())["cells"]
     texts = []
