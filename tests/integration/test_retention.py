@@ -97,7 +97,7 @@ def test_retain_removes_old_rows_keeps_recent_ones_and_the_aggregates_exact(run,
     assert set(after) == set(ids) - set(very_old) - set(just_old) and set(almost) <= set(after)
     assert _differences(settings) == []
     assert stores.erased_keys(settings) == set()
-    assert stores.mongo.removal_plans(settings, stores.RETAIN_PREFIX) == []  # the plan was dropped
+    assert stores.mongo.removal_plans(settings, stores.mongo.RETAIN_PREFIX) == []  # the plan was dropped
 
     # a second run removes nothing; the audit now finds no row past the period
     monkeypatch.setenv(Settings.env_name("retention_days"), str(DAYS))

@@ -225,14 +225,9 @@ def forget_user(settings: Settings, user_id: str, wait: float = IN_FLIGHT_WAIT_S
     if settings.erase_contribution:
         _wait_for_batches(settings, wait, "forget", "this user")
     row = cassandra.get_user(settings, uid)
-    _remove_rows(
-        settings, f"erase:{erasure_key(uid)}", [uid], [row] if row else [], settings.erase_contribution
-    )
+    key = mongo.ERASE_PREFIX + erasure_key(uid)
+    _remove_rows(settings, key, [uid], [row] if row else [], settings.erase_contribution)
     return row is not None
-
-
-#: Key prefix of ``retain``'s plans: ``retain:<cutoff, ISO 8601 UTC>``.
-RETAIN_PREFIX = "retain:"
 
 
 def retain(
@@ -256,12 +251,13 @@ def retain(
     """
     if days < 1:
         raise ValueError(f"a retention period is a number of days, at least 1 (not {days})")
-    new_key = RETAIN_PREFIX + contract.retention_cutoff(days, now).isoformat()
+    new_key = mongo.RETAIN_PREFIX + contract.retention_cutoff(days, now).isoformat()
     _wait_for_batches(settings, wait, "retain", "an old row")
     removed = 0
-    leftovers = [k for k in mongo.removal_plans(settings, RETAIN_PREFIX) if k != new_key]
+    leftovers = [k for k in mongo.removal_plans(settings, mongo.RETAIN_PREFIX) if k != new_key]
     for key in [*leftovers, new_key]:
-        rows = cassandra.rows_ingested_before(settings, dt.datetime.fromisoformat(key[len(RETAIN_PREFIX) :]))
+        cutoff = dt.datetime.fromisoformat(key.removeprefix(mongo.RETAIN_PREFIX))
+        rows = cassandra.rows_ingested_before(settings, cutoff)
         _remove_rows(settings, key, [r["user_id"] for r in rows], rows, subtract=True)
         removed += len(rows)
     return removed

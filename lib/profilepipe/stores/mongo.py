@@ -70,9 +70,9 @@ def collections(settings: Settings) -> Collections:
 class Plan:
     """A batch's write-ahead change to the aggregates (``write_plan``), reused on a replay."""
 
-    batch_key: (
-        str  # ``contract.batch_key`` of the batch, ``erase:<erasure key>`` (a forget) or ``retain:<cutoff>``
-    )
+    #: ``contract.batch_key`` of the batch, or a removal's: ``ERASE_PREFIX`` + erasure key (a
+    #: forget), ``RETAIN_PREFIX`` + cutoff (``retain``)
+    batch_key: str
     rows: list[PlanRow]  # non-zero only (stored parts given as mappings are converted)
     as_of: str | None  # the processing date the batch computed ages with (a replay reuses it)
     applied: bool = False  # the merged documents hold it (``apply_plan``)
@@ -174,8 +174,10 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     return len(dks)
 
 
-#: Key prefixes of the plans that remove stored rows (``stores.forget_user``, ``stores.retain``), not batches.
-REMOVAL_PREFIXES = ("erase:", "retain:")
+#: Key prefixes of the plans that remove stored rows, not batches: ``stores.forget_user``'s
+#: (``erase:<erasure key>``) and ``stores.retain``'s (``retain:<cutoff, ISO 8601 UTC>``).
+ERASE_PREFIX, RETAIN_PREFIX = "erase:", "retain:"
+REMOVAL_PREFIXES = (ERASE_PREFIX, RETAIN_PREFIX)
 
 
 def _planned_keys(settings: Settings) -> set[str]:
