@@ -205,7 +205,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
     bad_values = {m["value"]: m for m in bad}
     adults, reasons, minutes = {}, Counter(), {}
     records = 0
-    for msg in stores.consume_all(settings, settings.kafka_topic, timeout_s=5):
+    for msg in stores.read_to_end(settings, settings.kafka_topic, timeout_s=5):
         records += 1
         if msg.value in bad_values:
             reasons[bad_values[msg.value]["expected_reason"]] += 1
@@ -362,7 +362,7 @@ def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path)
     assert "stream: stopping after the batch in flight" in "\n".join(run.lines)
     assert_stores_match(settings, expected)
     undelivered = {v for _k, v in summary.undelivered}
-    in_topic_values = {m.value for m in stores.consume_all(settings, settings.kafka_topic, timeout_s=5)}
+    in_topic_values = {m.value for m in stores.read_to_end(settings, settings.kafka_topic, timeout_s=5)}
     sent_values = {producer.user_value(u) for u in users} | {m["value"] for m in bad}
     assert sent_values - in_topic_values <= undelivered  # anything missing was reported
 

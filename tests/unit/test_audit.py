@@ -333,7 +333,7 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
         FakeCollection("aggregates_parts", [{"_id": "p", "v": f"pw={owner['login']['password']}"}]),
         FakeCollection("aggregates_batches", []),
     ]
-    monkeypatch.setattr(stores, "consume_all", lambda s, topic, timeout_s=10.0: iter(topics[topic]))
+    monkeypatch.setattr(stores, "read_to_end", lambda s, topic, timeout_s=10.0: list(topics[topic]))
     monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
     monkeypatch.setattr(stores, "collections", lambda s: collections)
     monkeypatch.setattr(stores, "read_aggregates", lambda s: _docs(contract.group_rows(rows)))
@@ -387,7 +387,7 @@ def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(monkeypatch
     rows[1]["full_name"] = owner["phone"]  # another user's row holds the owner's phone in clear
     inputs = [Message(None, enc(u), 0, i) for i, u in enumerate(users)]
     monkeypatch.setattr(
-        stores, "consume_all", lambda s, topic, timeout_s=10.0: iter(inputs if topic == s.kafka_topic else [])
+        stores, "read_to_end", lambda s, topic, timeout_s=10.0: list(inputs if topic == s.kafka_topic else [])
     )
     monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
     monkeypatch.setattr(stores, "collections", lambda s: [])

@@ -21,7 +21,7 @@ Every write retries while its store is unreachable (``retry.call``), for at most
 
 The module-level functions that notebooks, tools and tests call (``read_users``,
 ``count_users``, ``get_user``, ``forget_user``, ``retain``, ``erased_keys``, ``read_aggregates``,
-``read_batches``, ``read_dead_letters``, ``consume_all``, ...) are re-exported here:
+``read_batches``, ``read_dead_letters``, ``read_to_end``, ...) are re-exported here:
 ``from profilepipe import stores; stores.count_users(settings)``.
 """
 
@@ -45,7 +45,7 @@ from profilepipe.stores.cassandra import (
     truncate_users,
     write_cassandra,
 )
-from profilepipe.stores.kafka import Letter, consume_all, delete_topics, read_dead_letters, write_dead_letters
+from profilepipe.stores.kafka import Letter, delete_topics, read_dead_letters, read_to_end, write_dead_letters
 from profilepipe.stores.mongo import (
     clear_aggregates,
     collections,
@@ -73,9 +73,9 @@ __all__ = [
     "truncate_erasures",
     "truncate_users",
     "write_cassandra",
-    "consume_all",
     "delete_topics",
     "read_dead_letters",
+    "read_to_end",
     "write_dead_letters",
     "clear_aggregates",
     "collections",

@@ -20,7 +20,15 @@ from profilepipe.config import Settings
 from profilepipe.contract import CONTRIBUTION_COLUMNS, USER_COLUMNS, erasure_key
 
 _CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
-_PREPARED: dict[tuple, Any] = {}  # prepared INSERT per (session, statement), reused across batches
+_PREPARED: dict[tuple, Any] = {}  # prepared statement per (session, CQL), reused across batches
+
+
+def _prepared(session, cql: str):
+    """``cql`` prepared once per session (``_PREPARED``)."""
+    prepared = _PREPARED.get((session, cql))
+    if prepared is None:
+        prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+    return prepared
 
 
 def cassandra_session(settings: Settings):
@@ -86,9 +94,7 @@ def write_rows_partition(
 
     def attempt(chunk: list[tuple]) -> int:
         session = cassandra_session(settings)
-        prepared = _PREPARED.get((session, cql))
-        if prepared is None:
-            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        prepared = _prepared(session, cql)
         reqs = list(requests(chunk, prepared))
         results = execute_concurrent(
             session, [(b, ()) for b, _ in reqs], concurrency=concurrency, raise_on_first_error=True
@@ -143,9 +149,7 @@ def _read_contributions(settings: Settings, ids: list) -> list[tuple]:
 
     def attempt() -> list[tuple]:
         session = cassandra_session(settings)
-        prepared = _PREPARED.get((session, cql))
-        if prepared is None:
-            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        prepared = _prepared(session, cql)
         out = []
         for ok, result in execute_concurrent_with_args(session, prepared, chunks, concurrency=16):
             if not ok:
@@ -246,9 +250,7 @@ def delete_erased(settings: Settings, user_ids: list[str]) -> None:
 
     def attempt() -> None:
         session = cassandra_session(settings)
-        prepared = _PREPARED.get((session, cql))
-        if prepared is None:
-            prepared = _PREPARED[(session, cql)] = session.prepare(cql)
+        prepared = _prepared(session, cql)
         for ok, result in execute_concurrent_with_args(session, prepared, args, concurrency=32):
             if not ok:
                 raise result

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 from profilepipe import kafka_client, retry
 from profilepipe.config import Settings
@@ -138,15 +137,10 @@ def read_to_end(
         consumer.close()
 
 
-def consume_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> Iterator:
-    """Every message of ``topic`` from the beginning up to its end now (``read_to_end``)."""
-    yield from read_to_end(settings, topic, timeout_s=timeout_s)
-
-
 def read_dead_letters(settings: Settings, limit: int = 100_000, timeout_s: float = 10.0) -> list[dict]:
     """All dead letters currently in the DLQ topic (reads from the beginning)."""
     out = []
-    for msg in consume_all(settings, settings.dlq_topic, timeout_s):
+    for msg in read_to_end(settings, settings.dlq_topic, timeout_s=timeout_s):
         out.append(json.loads(msg.value.decode("utf-8")))
         if len(out) >= limit:
             break

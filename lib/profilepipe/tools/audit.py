@@ -274,7 +274,7 @@ def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict[str, str
     Malformed messages count too: their values must not be stored either.
     """
     out = []
-    for msg in stores.consume_all(settings, settings.kafka_topic, timeout_s):
+    for msg in stores.read_to_end(settings, settings.kafka_topic, timeout_s=timeout_s):
         for values in personal_values_from_message(msg.value):
             out.append({**values, SOURCE: f"{msg.partition}:{msg.offset}"})
     return out
@@ -582,7 +582,7 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
     documents = {coll.name: list(coll.find({})) for coll in stores.collections(settings)}
     letters = [
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}
-        for m in stores.consume_all(settings, settings.dlq_topic)
+        for m in stores.read_to_end(settings, settings.dlq_topic)
     ]
     aggregates = stores.read_aggregates(settings)
     exact = settings.erase_contribution
