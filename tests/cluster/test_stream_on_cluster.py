@@ -44,7 +44,7 @@ def _users(seed: str, count: int) -> tuple[list[dict], list[dict]]:
 def _aggregates(settings, without=("ingested_minute",)) -> dict:
     return {
         (d["dimension"], d["key"]): (d["count"], d["age_sum"])
-        for d in stores.read_aggregates(settings)
+        for d in stores.read_raw_aggregates(settings)
         if d["dimension"] not in without
     }
 

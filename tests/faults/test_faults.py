@@ -252,7 +252,9 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     missing, extra = expected["adults"] - set(ids), set(ids) - expected["adults"]
     assert not missing and not extra, (len(missing), len(extra))
 
-    docs = {(d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)}
+    docs = {
+        (d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+    }
     wrong = {k: (docs.get(k), v) for k, v in expected["aggregates"].items() if docs.get(k) != v}
     assert not wrong, list(wrong.items())[:5]
     assert set(docs) == set(expected["aggregates"])
@@ -420,7 +422,9 @@ def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int]
 
 
 def assert_aggregates_equal_the_table(settings: Settings) -> None:
-    docs = {(d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)}
+    docs = {
+        (d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+    }
     table = _group_by_table(settings)
     wrong = {k: (docs.get(k), table.get(k)) for k in set(docs) | set(table) if docs.get(k) != table.get(k)}
     assert not wrong, sorted(wrong.items())[:8]

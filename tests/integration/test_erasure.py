@@ -30,7 +30,9 @@ def _adults(users):
 
 
 def _aggregates(settings):
-    return [(d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)]
+    return [
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+    ]
 
 
 def _table_groups(settings):

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from profilepipe import contract, stores
-from profilepipe.pipeline import privacy, stream
+from profilepipe.pipeline import disclosure, privacy, stream
 from profilepipe.sources import generator
 from profilepipe.tools import audit
 
@@ -86,7 +86,7 @@ def test_no_minor_and_no_plaintext_pii_is_stored(run):
     minors = {u["login"]["uuid"] for u in users} - {u["login"]["uuid"] for u in _expected(users)}
     assert not minors & {str(r.user_id) for r in rows}
     # long secrets cannot match by chance: none of them anywhere in either store
-    everything = "\n".join(str(tuple(r)) for r in rows) + str(stores.read_aggregates(settings))
+    everything = "\n".join(str(tuple(r)) for r in rows) + str(stores.read_raw_aggregates(settings))
     for u in users:
         for secret in (u["login"]["salt"], u["login"]["md5"], u["login"]["sha1"], u["login"]["sha256"]):
             assert secret not in everything
@@ -96,7 +96,7 @@ def test_aggregates_match_the_input(run):
     settings, users, _bad, _first = run
     adults = _expected(users)
     as_of = dt.date.fromisoformat(AS_OF)
-    docs = {(d["dimension"], d["key"]): d for d in stores.read_aggregates(settings)}
+    docs = {(d["dimension"], d["key"]): d for d in stores.read_raw_aggregates(settings)}
     by_nat = Counter(u["nat"] for u in adults)
     assert {k: docs[("nationality", k)]["count"] for k in by_nat} == dict(by_nat)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "gender") == len(adults)
@@ -112,6 +112,9 @@ def test_aggregates_match_the_input(run):
     doc = docs[("country_gender", f"{country}|{gender}")]
     assert doc["count"] == len(group) and doc["age_sum"] == sum(group)
     assert doc["suppressed"] == (len(group) < settings.k_anonymity)
+    published = {(d["dimension"], d["key"]): d for d in stores.read_aggregates(settings)}
+    protected = disclosure.protect(stores.read_raw_aggregates(settings), settings.k_anonymity)
+    assert published == {(d["dimension"], d["key"]): d for d in protected}  # what is shown is protected
     years = Counter(u["registered"]["date"][:4] for u in adults)
     assert {y: docs[("registered_year", y)]["count"] for y in years} == dict(years)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "ingested_minute") == len(adults)
@@ -121,7 +124,7 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     settings, users, _bad, first = run
     before_rows = stores.count_users(settings)
     before_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
     ]
     again = stream.run(settings, until_idle=True, timeout=600)  # same checkpoint: nothing new
     assert again.read == 0
@@ -131,6 +134,6 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     assert replay.read == first.read  # every offset read a second time ...
     assert stores.count_users(settings) == before_rows  # ... and nothing changed
     after_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
     ]
     assert after_aggs == before_aggs  # ingested_at is the Kafka timestamp, so even per-minute counts hold

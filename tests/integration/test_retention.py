@@ -37,7 +37,7 @@ def _table(settings) -> dict[str, dict]:
 
 
 def _differences(settings) -> list[str]:
-    return audit.aggregate_differences(_table(settings).values(), stores.read_aggregates(settings))
+    return audit.aggregate_differences(_table(settings).values(), stores.read_raw_aggregates(settings))
 
 
 def _backdate(settings, ages: dict[str, dt.timedelta]) -> None:

@@ -20,7 +20,8 @@ Every write retries while its store is unreachable (``retry.call``), for at most
 ``sink_retry_seconds``; after that the batch fails and ``stream.run`` restarts the query.
 
 The module-level functions that notebooks, tools and tests call (``read_users``,
-``count_users``, ``get_user``, ``forget_user``, ``retain``, ``erased_keys``, ``read_aggregates``,
+``count_users``, ``get_user``, ``forget_user``, ``retain``, ``erased_keys``, ``read_aggregates``
+(published: protected, ``pipeline.disclosure``), ``read_raw_aggregates`` (exact: to reconcile),
 ``read_batches``, ``read_dead_letters``, ``read_to_end``, ...) are re-exported here:
 ``from profilepipe import stores; stores.count_users(settings)``.
 """
@@ -52,6 +53,7 @@ from profilepipe.stores.mongo import (
     mongo_db,
     read_aggregates,
     read_batches,
+    read_raw_aggregates,
     record_batch,
 )
 
@@ -82,6 +84,7 @@ __all__ = [
     "mongo_db",
     "read_aggregates",
     "read_batches",
+    "read_raw_aggregates",
     "record_batch",
 ]
 

@@ -1,7 +1,8 @@
 """MongoDB: the merged aggregates, the plans written ahead of them, and the batch log.
 
 The merged documents (``_id`` ``<dimension>|<group>``: ``count``, ``age_sum``) follow
-``contract.AGGREGATE_RULE``; ``read_aggregates`` derives ``avg_age`` and ``suppressed``. A
+``contract.AGGREGATE_RULE``; ``read_raw_aggregates`` reads them exactly (``avg_age`` and
+``suppressed`` derived), ``read_aggregates`` as they may be published (``pipeline.disclosure``). A
 batch changes them only by a ``Plan``: written ahead (``write_plan``: one *part* per group,
 ``_id`` ``<dimension>|<group>|<batch key>``, then a header in the batch log), applied
 exactly once (``apply_plan``), ended by ``record_batch``. Why in that order, and what a
@@ -163,7 +164,7 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
             _bulk_write(colls.merged, guarded)
         colls.batches.update_one({"_id": key}, {"$set": {"plan.state": "applied"}})
 
-    def settle() -> None:  # the derived avg_age/suppressed are computed when read (read_aggregates)
+    def settle() -> None:  # the derived avg_age/suppressed are computed when read (read_raw_aggregates)
         now = dt.datetime.now(dt.UTC)
         done = {"$set": {"updated_at": now}, "$pull": {"applied": key}}
         _bulk_write(colls.merged, [UpdateOne({"_id": dk}, done) for dk in dks])
@@ -240,10 +241,29 @@ def _bulk_write(collection, ops: list) -> int:
 
 
 def read_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
-    """The merged aggregates (of one ``dimension``, or all), largest groups first; empty groups left out.
+    """The aggregates as they may be published (of one ``dimension``, or all), with ``k_anonymity``.
 
-    ``avg_age`` and ``suppressed`` are derived here from ``count`` and ``age_sum`` (so they
-    are exact even while a plan is being settled).
+    ``pipeline.disclosure.protect`` over every dimension together (then the one asked for): a
+    group below k is hidden, and so is every group that would give a hidden one away (its
+    ``suppression`` says which); each document carries its dimension's published total,
+    ``dimension_count``. Shown groups come largest first, the hidden ones after them by key (their
+    place must not tell their size). For the exact numbers (a reconciliation): ``read_raw_aggregates``.
+    """
+    from profilepipe.pipeline import disclosure
+
+    docs = disclosure.protect(read_raw_aggregates(settings), settings.k_anonymity)
+    docs = [d for d in docs if dimension is None or d["dimension"] == dimension]
+    return sorted(docs, key=lambda d: (d["dimension"], d["suppressed"], -(d["count"] or 0), str(d["key"])))
+
+
+def read_raw_aggregates(settings: Settings, dimension: str | None = None) -> list[dict]:
+    """The exact merged aggregates, small groups included: only to reconcile, never to publish.
+
+    Of one ``dimension``, or all; largest groups first; empty groups left out. ``avg_age`` and
+    ``suppressed`` (``count < k_anonymity``, the primary rule alone) are derived here from
+    ``count`` and ``age_sum`` (so they are exact even while a plan is being settled). The audit and
+    the tests that compare the aggregates with the table read this; what is shown reads
+    ``read_aggregates``.
     """
     merged = collections(settings).merged
     query = {"dimension": dimension} if dimension else {}
