@@ -22,7 +22,7 @@ import time
 import pytest
 
 from profilepipe import stores
-from profilepipe.pipeline import stream
+from profilepipe.pipeline import disclosure, stream
 from profilepipe.sources import generator, producer
 
 from support.browser import chromium, free_port, interrupt, wait_until_served
@@ -103,11 +103,12 @@ def _users(count: int, seed: str) -> list[dict]:
 def _expected_on_page(settings) -> dict[str, str]:
     """What the page must show, computed here from MongoDB's documents (not through ``snapshot``)."""
     batches = stores.read_batches(settings)
-    genders = stores.read_aggregates(settings, "gender")
+    raw = stores.read_raw_aggregates(settings)
     k = settings.k_anonymity
+    genders = [d for d in raw if d["dimension"] == "gender"]
     total, age_sum = sum(d["count"] for d in genders), sum(d["age_sum"] for d in genders)
     want = {
-        "users-held": f"{total:,}",  # what the aggregates hold now, forgotten users out
+        "users-held": f"{total:,}" if total >= k else "suppressed",  # held now, forgotten users out
         "users-forgotten": str(len(stores.erased_keys(settings))),
         "records-read": f"{sum(b['read'] for b in batches):,}",
         "dead-letters": f"{sum(b['dead_letter'] for b in batches):,}",
@@ -116,8 +117,10 @@ def _expected_on_page(settings) -> dict[str, str]:
         "avg-age-overall": f"{age_sum / total:.1f}",
         "last-batch": max(b["finished_at"] for b in batches).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
-    for d in genders:
-        hidden = d["count"] < k
+    for d in disclosure.protect(raw, k):  # small groups, and those that would give one away
+        if d["dimension"] != "gender":
+            continue
+        hidden = d["suppressed"]
         want[f"avg-age-{d['key']}"] = "suppressed" if hidden else f"{d['age_sum'] / d['count']:.1f}"
         want[f"group-size-{d['key']}"] = "suppressed" if hidden else f"{d['count']:,}"
     return want

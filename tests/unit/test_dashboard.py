@@ -1,6 +1,6 @@
 """The dashboard's numbers (``dashboard.snapshot``) and the page built from them, on hand-made documents.
 
-No Spark, no servers: the documents have the shape of ``stores.read_aggregates`` and
+No Spark, no servers: the documents have the shape of ``stores.read_raw_aggregates`` and
 ``stores.read_batches``; the page is inspected through the element ids a browser test reads.
 """
 
@@ -80,17 +80,56 @@ def test_batches_are_ordered_by_finish_time_whatever_the_input_order():
 def test_average_age_overall_and_by_gender_with_suppression_at_k():
     ages = dashboard.snapshot(AGGREGATES, BATCHES, K)["ages"]
     assert ages["overall"] == {"count": 10, "avg_age": 36.0, "suppressed": False}  # (240 + 120) / 10
-    assert ages["by_gender"]["female"] == {"count": 6, "avg_age": 40.0, "suppressed": False}
     assert ages["by_gender"]["male"] == {"count": None, "avg_age": None, "suppressed": True}
+    # female (6) is hidden with it: the users held (10) minus female would be male's 4
+    assert ages["by_gender"]["female"] == {"count": None, "avg_age": None, "suppressed": True}
+    ages = dashboard.snapshot(AGGREGATES, BATCHES, 4)["ages"]
+    assert ages["by_gender"]["female"] == {"count": 6, "avg_age": 40.0, "suppressed": False}
+    assert ages["by_gender"]["male"] == {"count": 4, "avg_age": 30.0, "suppressed": False}
+
+
+def test_every_group_that_would_give_a_small_one_away_is_hidden_too():
+    docs = [
+        agg("gender", "female", 30, 30 * 40), agg("gender", "male", 20, 20 * 50),
+        agg("nationality_gender", "DE|female", 14, 560), agg("nationality_gender", "DE|male", 3, 150),
+        agg("nationality_gender", "FR|female", 16, 640), agg("nationality_gender", "FR|male", 11, 550),
+        agg("nationality_gender", "NO|male", 6, 300),
+        agg("ingested_minute", "2026-01-15T12:00", 41), agg("ingested_minute", "2026-01-15T12:01", 7),
+        agg("ingested_minute", "2026-01-15T12:02", 2),
+    ]  # fmt: skip
+    snap = dashboard.snapshot(docs, BATCHES, K)
+    rows = dict(snap["nationality_gender"]["rows"])
+    # DE|male (3) would be male 20 - FR|male 11 - NO|male 6: the smallest of those is hidden with it
+    assert rows["DE"]["male"]["suppressed"] and rows["NO"]["male"]["suppressed"]
+    assert rows["FR"]["male"]["count"] == 11 and rows["DE"]["female"]["count"] == 14
+    assert snap["ages"]["by_gender"]["male"]["count"] == 20 and snap["users_held"] == 50
+    # the last minute (2) would be 50 - 41 - 7: the 7 is hidden with it
+    assert [(m[-5:], g["count"]) for m, g in snap["per_minute"]] == [
+        ("12:00", 41),
+        ("12:01", None),
+        ("12:02", None),
+    ]
+    shown = texts(dashboard.page(snap, T0))
+    assert shown["ng-NO-male"] == shown["ng-DE-male"] == "suppressed" and shown["users-held"] == "50"
+
+
+def test_fewer_than_k_users_withholds_the_users_held_too():
+    docs = [agg("gender", "female", 3, 120), agg("gender", "male", 1, 30)]
+    snap = dashboard.snapshot(docs, BATCHES, K)
+    assert snap["users_held"] is None and snap["ages"]["overall"]["suppressed"]
+    shown = texts(dashboard.page(snap, T0))
+    assert shown["users-held"] == shown["group-size-overall"] == shown["avg-age-overall"] == "suppressed"
 
 
 def test_k_is_recomputed_not_read_from_the_stored_flag():
-    docs = [agg("gender", "female", 5, 200), agg("gender", "male", 4, 100)]
+    docs = [agg("gender", "female", 5, 200), agg("gender", "male", 4, 100), agg("gender", "other", 9, 360)]
     docs[1]["suppressed"] = False  # written with a smaller k
     by_gender = dashboard.snapshot(docs, BATCHES, 5)["ages"]["by_gender"]
-    assert by_gender["female"]["count"] == 5  # exactly k: shown
+    assert by_gender["female"]["suppressed"]  # exactly k, hidden with male: the smaller of the two left
+    assert by_gender["other"]["count"] == 9
     assert by_gender["male"]["suppressed"] and by_gender["male"]["count"] is None
-    assert not dashboard.snapshot(docs, BATCHES, 4)["ages"]["by_gender"]["male"]["suppressed"]
+    by_gender = dashboard.snapshot(docs, BATCHES, 4)["ages"]["by_gender"]
+    assert by_gender["male"]["count"] == 4 and by_gender["female"]["count"] == 5  # exactly k: shown
 
 
 def test_age_bands_in_band_order_empty_bands_zero_small_ones_suppressed():
@@ -106,10 +145,12 @@ def test_nationality_by_gender_and_minutes():
     ng = snap["nationality_gender"]
     assert ng["genders"] == ["female", "male"]
     rows = dict(ng["rows"])
-    assert rows["DE"]["female"]["count"] == 6 and rows["DE"]["male"]["suppressed"]
+    # DE|female is the female cell (the only one of that gender), hidden with it
+    assert rows["DE"]["female"]["suppressed"] and rows["DE"]["male"]["suppressed"]
     assert rows["FR"]["male"]["count"] == 7 and "female" not in rows["FR"]
     assert [m for m, _ in snap["per_minute"]] == ["2026-01-15T12:00", "2026-01-15T12:01"]
-    assert snap["per_minute"][0][1]["count"] == 6 and snap["per_minute"][1][1]["suppressed"]
+    # 12:00 (6) would be the total (10) minus 12:01 (4): both hidden
+    assert snap["per_minute"][0][1]["suppressed"] and snap["per_minute"][1][1]["suppressed"]
 
 
 def test_balance_names_the_batch_that_does_not_add_up():
@@ -142,10 +183,10 @@ def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count()
         "rate-overall": "2.5",
         "rate-last": "3.5", "dead-letters": "2", "balance": "balanced",
         "avg-age-overall": "36.0", "group-size-overall": "10",
-        "avg-age-female": "40.0", "group-size-female": "6",
+        "avg-age-female": "suppressed", "group-size-female": "suppressed",
         "avg-age-male": "suppressed", "group-size-male": "suppressed",
         "age-band-65plus": "5", "age-band-18-24": "suppressed", "age-band-35-44": "0",
-        "ng-DE-female": "6", "ng-DE-male": "suppressed", "ng-FR-male": "7", "ng-FR-female": "0",
+        "ng-DE-female": "suppressed", "ng-DE-male": "suppressed", "ng-FR-male": "7", "ng-FR-female": "0",
         "dead-letters-invalid_json": "2", "users-last-minute": "suppressed",
         "last-batch": "2026-01-15 12:00:10 UTC", "last-refresh": "2026-01-15 12:01:00 UTC",
     }  # fmt: skip

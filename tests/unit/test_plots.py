@@ -84,9 +84,9 @@ Users by nationality and gender (k=5)
 nationality  gender       users
 GB           female          28
 GB           male            32
-FR           female          12
-FR           male            13
 DE           female  suppressed
+FR           female  suppressed
+FR           male    suppressed
 IR           male    suppressed""",
     "gender_split": """\
 Gender split (k=5)
@@ -102,17 +102,17 @@ all shown     43.2  89""",
     "age_bands": """\
 Users by age band (k=5)
 age band       users
-18-24             10
+18-24     suppressed
 25-34             47
 35-44             30
 65+       suppressed""",
     "avg_age_by_country_gender": """\
 Average age by country and gender (k=5)
 country         gender     avg age   n
-France          female        40.0  12
-France          male          42.0  13
 United Kingdom  female        44.0  28
 United Kingdom  male          40.5  32
+France          female  suppressed
+France          male    suppressed
 Germany         female  suppressed
 Iran            male    suppressed""",
     "top_email_domains": """\
@@ -122,7 +122,7 @@ example.com      89""",
     "registrations_by_year": """\
 Registrations by year (k=5)
 registered year       users
-2019                     40
+2019             suppressed
 2020                     46
 2021             suppressed""",
     "ingested_per_minute": """\
@@ -163,18 +163,22 @@ def test_average_age_line_is_computed_from_age_sum_and_count_of_the_gender_docum
     assert plots.average_age_line(DOCS, k=5) == (
         "average age: 43.2 years over 89 users; female 41.0 (n=41), male 45.0 (n=48)"
     )
-    one_hidden = plots.average_age_line(DOCS, k=45)
-    assert (
-        one_hidden
-        == "average age: 45.0 years over 48 users; male 45.0 (n=48); 1 suppressed group(s) left out"
+    # k=45 hides female (41); male (48) would be the total minus female, so it is hidden too
+    assert plots.average_age_line(DOCS, k=45) == (
+        "all 2 gender groups are suppressed (fewer than 45 users, or they would give such a group away):"
+        " nothing to draw"
+    )
+    third = DOCS + [doc("gender", "other", 60, 60 * 50)]  # three genders: one small, two shown
+    assert plots.average_age_line(third, k=45) == (
+        "average age: 50.0 years over 60 users; other 50.0 (n=60); 2 suppressed group(s) left out"
     )
 
 
 def test_the_bars_drawn_are_the_numbers_of_the_table():
     ax, _ = rendered("avg_age_by_country_gender")
     heights = sorted(round(p.get_height(), 3) for p in ax.patches)
-    assert heights == [40.0, 40.5, 42.0, 44.0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["France", "United Kingdom"]
+    assert heights == [40.5, 44.0]  # France's two genders are hidden (see the complementary test)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["United Kingdom"]
     ax, _ = rendered("users_by_nationality")
     assert [p.get_height() for p in ax.patches] == [60, 25]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["GB", "FR"]
@@ -183,7 +187,7 @@ def test_the_bars_drawn_are_the_numbers_of_the_table():
 def test_group_sizes_are_written_on_the_bars_of_averages():
     ax, _ = rendered("avg_age_by_country_gender")
     labels = sorted(t.get_text() for t in ax.texts if t.get_text().startswith("n="))
-    assert labels == ["n=12", "n=13", "n=28", "n=32"]
+    assert labels == ["n=28", "n=32"]
     ax, _ = rendered("avg_age_by_gender")
     texts = [t.get_text() for t in ax.texts]
     assert "41.0 years\nn=41" in texts and "45.0 years\nn=48" in texts
@@ -191,9 +195,14 @@ def test_group_sizes_are_written_on_the_bars_of_averages():
 
 
 def test_k_decides_what_is_suppressed_not_the_stored_flag():
-    assert hidden("users_by_nationality", 2) == ["DE"]
+    assert hidden("users_by_nationality", 2) == ["DE", "IR"]  # IR: 89 - 60 - 25 - DE
     assert hidden("users_by_nationality", 50) == ["DE", "FR", "IR"]
-    assert hidden("avg_age_by_country_gender", 2) == ["Germany|female"]
+    assert hidden("avg_age_by_country_gender", 2) == [
+        "France|female",
+        "France|male",
+        "Germany|female",
+        "Iran|male",
+    ]
     assert hidden("avg_age_by_country_gender", 50) == [
         "France|female",
         "France|male",
@@ -216,6 +225,34 @@ def test_without_k_the_stored_flag_decides():
 
 def hidden_of(docs, k):
     return sorted(c.group for c in plots.figure_data("users_by_nationality", docs, k).cells if c.suppressed)
+
+
+def test_a_group_that_would_give_a_small_one_away_is_hidden_with_it():
+    """65+ (2) is below k; 18-24 (10) is hidden too, since 89 - 47 - 30 - 10 would be 65+."""
+    data = plots.figure_data("age_bands", DOCS, k=5)
+    why = {c.group: c.why for c in data.cells if c.suppressed}
+    assert why == {"65+": "below_k", "18-24": "complementary"}
+    assert all(c.count is None for c in data.cells if c.suppressed)
+    assert sum(c.count for c in data.drawn) == 77 != 89  # the total less the shown is two groups
+    # FR (25) is shown, but its two genders are hidden: female 41 - 28 - FR|female would be DE|female
+    grouped = plots.figure_data("users_by_nationality_gender", DOCS, k=5)
+    assert {f"{c.group}|{c.series}": c.why for c in grouped.cells if c.suppressed} == {
+        "DE|female": "below_k", "IR|male": "below_k", "FR|female": "complementary", "FR|male": "complementary"
+    }  # fmt: skip
+    assert grouped.notes == (
+        "2 group(s) with fewer than 5 users suppressed, 2 more that would give one away",
+    )
+    ax, _ = rendered("avg_age_by_country_gender")  # no bar group left for France: nothing labelled there
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["United Kingdom"]
+
+
+def test_protected_documents_are_drawn_as_they_are():
+    from profilepipe.pipeline import disclosure
+
+    once = disclosure.protect(DOCS, 5)
+    for name in NAMES:
+        assert plots.table(name, once, k=5) == plots.table(name, DOCS, k=5)
+        assert plots.figure_data(name, once, None).cells == plots.figure_data(name, DOCS, 5).cells
 
 
 def test_a_suppressed_group_never_shows_its_numbers():
@@ -321,8 +358,8 @@ def test_every_figure_copes_with_missing_dimensions_and_all_suppressed(tmp_path)
 
 def test_summary_counts_what_k_suppresses_whenever_the_pipeline_ran():
     assert plots.summary(DOCS, 5) == (
-        "aggregates of 89 users in 8 dimensions; with k=5, 8 groups suppressed (age_band 1, country_gender 2,"
-        " nationality 2, nationality_gender 2, registered_year 1); no documents for country"
+        "aggregates of 89 users in 8 dimensions; with k=5, 14 groups suppressed (age_band 2,"
+        " country_gender 4, nationality 2, nationality_gender 4, registered_year 2); no documents for country"
     )
     later = DOCS + [doc("ingested_minute", "2026-06-01T10:02", 2)]  # the same users, other minutes
     later = [dict(d, count=7) if d["key"] == "2026-06-01T10:01" else d for d in later]

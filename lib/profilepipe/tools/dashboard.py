@@ -1,8 +1,9 @@
 """The live dashboard (``profilepipe dashboard``): a Dash page that follows the stream in MongoDB.
 
 Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it every
-``dashboard_refresh_seconds`` (no reload) from the merged aggregates (``stores.read_aggregates``:
-``dimension``, ``key``, ``count``, ``age_sum``, ...) and the batch log (``stores.read_batches``:
+``dashboard_refresh_seconds`` (no reload) from the exact aggregates (``stores.read_raw_aggregates``:
+``dimension``, ``key``, ``count``, ``age_sum``, ...), protected before anything is shown (``snapshot``),
+and the batch log (``stores.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
 ``seconds``, ``finished_at``, ...), the batches written whose aggregates are not applied yet
 (``stores.mongo.written_batches``), and the size of the erasure register (``stores.erased_keys``,
@@ -12,9 +13,13 @@ Contract:
 
 * ``snapshot(aggregate_docs, batch_docs, k, forgotten, behind)`` is pure and returns every number
   the page shows; ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
-* k-anonymity: a group of 1 to k-1 users (``count < k``, recomputed whatever the stored
-  ``suppressed`` flag says) is shown as ``suppressed``, never its count or average age; the
-  charts leave it out and say how many they left out. A group with no users shows 0.
+* k-anonymity: ``snapshot`` protects the documents with its k, every dimension together
+  (``pipeline.disclosure.protect``): a group of 1 to k-1 users (``count < k``, recomputed
+  whatever the stored ``suppressed`` flag says), and every group that would give one away
+  (the users held minus the other genders, a gender minus its other nationalities, ...), is shown
+  as ``suppressed``, never its count or average age; the charts leave it out and say how many
+  they left out. A group with no users shows 0. Fewer than k users: the users held and the
+  overall average are withheld too.
 * Every number has a stable element id: ``users-held``, ``users-forgotten``, ``batches``, ``balance``,
   ``avg-age-overall``, ``avg-age-<gender>``, ``group-size-<gender>``, ``age-band-<band>``,
   ``ng-<nat>-<gender>``, ``dead-letters-<reason>``, ``last-refresh``, ``last-batch``... (``slug``).
@@ -44,6 +49,7 @@ from dash import Dash, Input, Output, dcc, html
 from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.contract import AGE_BANDS
+from profilepipe.pipeline import disclosure
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SUPPRESSED = "suppressed"
@@ -66,45 +72,63 @@ def _utc(value: Any) -> dt.datetime | None:
     return contract.from_store(value)
 
 
-def _group(count: int, k: int, age_sum: int | None = None) -> dict:
-    """``{"count", "avg_age", "suppressed"}`` of a group: hidden when ``0 < count < k``.
+HIDDEN = {"count": None, "avg_age": None, "suppressed": True}
+EMPTY = {"count": 0, "avg_age": None, "suppressed": False}  # no users: points at nobody
 
-    A group with no users (no document: an empty age band) is shown as 0, which points at nobody.
-    """
-    if 0 < count < k:
-        return {"count": None, "avg_age": None, "suppressed": True}
+
+def _group(doc: dict | None) -> dict:
+    """``{"count", "avg_age", "suppressed"}`` of a protected document (None: an empty group, 0)."""
+    if doc is None:
+        return dict(EMPTY)
+    if doc["suppressed"]:
+        return dict(HIDDEN)
+    count, age_sum = int(doc["count"]), doc.get("age_sum")
     avg = round(age_sum / count, 3) if age_sum is not None and count else None
     return {"count": count, "avg_age": avg, "suppressed": False}
 
 
-def _dimension(docs: Iterable[dict], name: str) -> dict[str, tuple[int, int]]:
-    """``{key: (count, age_sum)}`` of one dimension."""
-    return {
-        str(d["key"]): (int(d.get("count") or 0), int(d.get("age_sum") or 0))
-        for d in docs
-        if d.get("dimension") == name
-    }
+def _dimension(docs: Iterable[dict], name: str) -> dict[str, dict]:
+    """``{key: protected document}`` of one dimension."""
+    return {str(d["key"]): d for d in docs if d.get("dimension") == name}
 
 
-def _ages(docs: list[dict], k: int) -> dict:
-    genders = _dimension(docs, "gender")
-    count, age_sum = sum(c for c, _ in genders.values()), sum(s for _, s in genders.values())
-    by_gender = {g: _group(c, k, s) for g, (c, s) in sorted(genders.items())}
-    return {"overall": _group(count, k, age_sum), "by_gender": by_gender}
+def _users(docs: list[dict]) -> int | None:
+    """The users held: the gender total as published (None: withheld, fewer than k users)."""
+    genders = list(_dimension(docs, "gender").values())
+    return genders[0]["dimension_count"] if genders else 0
 
 
-def _age_bands(docs: list[dict], k: int) -> list[tuple[str, dict]]:
+def _ages(raw: list[dict], docs: list[dict]) -> dict:
+    """Overall (the public total, from the exact documents) and per gender (protected)."""
+    users = _users(docs)
+    if users is None:
+        overall = dict(HIDDEN)
+    else:
+        sums = [d.get("age_sum") for d in raw if d.get("dimension") == "gender"]
+        age_sum = None if None in sums else sum(int(s) for s in sums)
+        avg = round(age_sum / users, 3) if age_sum is not None and users else None
+        overall = {"count": users, "avg_age": avg, "suppressed": False}
+    by_gender = {g: _group(d) for g, d in sorted(_dimension(docs, "gender").items())}
+    return {"overall": overall, "by_gender": by_gender}
+
+
+def _counted(doc: dict | None) -> dict:
+    """A group's count only (``avg_age`` None): the age bands, nationalities and minutes."""
+    return {**_group(doc), "avg_age": None}
+
+
+def _age_bands(docs: list[dict]) -> list[tuple[str, dict]]:
     bands = _dimension(docs, "age_band")
     order = [label for _, label in AGE_BANDS]
     labels = order + sorted(set(bands) - set(order))  # e.g. "under 18" if one ever appears
-    return [(label, _group(bands.get(label, (0, 0))[0], k)) for label in labels]
+    return [(label, _counted(bands.get(label))) for label in labels]
 
 
-def _nationality_gender(docs: list[dict], k: int) -> dict:
+def _nationality_gender(docs: list[dict]) -> dict:
     cells: dict[str, dict[str, dict]] = {}
-    for key, (count, _) in _dimension(docs, "nationality_gender").items():
+    for key, doc in _dimension(docs, "nationality_gender").items():
         nat, _, gender = key.partition("|")
-        cells.setdefault(nat, {})[gender] = _group(count, k)
+        cells.setdefault(nat, {})[gender] = _counted(doc)
     genders = sorted({g for row in cells.values() for g in row})
     return {"genders": genders, "rows": [(nat, cells[nat]) for nat in sorted(cells)]}
 
@@ -160,23 +184,26 @@ def snapshot(
     batches written whose aggregates are not applied yet (``behind``; None: not read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
-    newest). Groups below ``k`` carry ``count=None, avg_age=None, suppressed=True``.
-    ``empty`` is true when no batch has been logged yet.
+    newest). ``aggregate_docs``: exact (``stores.read_raw_aggregates``) or already protected;
+    they are protected here with ``k`` (``pipeline.disclosure``), and every hidden group carries
+    ``count=None, avg_age=None, suppressed=True``. ``users_held`` is None when withheld (fewer
+    than k users). ``empty`` is true when no batch has been logged yet.
     """
-    docs = list(aggregate_docs)
+    raw = list(aggregate_docs)
+    docs = disclosure.protect(raw, k)
     batches = sorted(batch_docs, key=lambda b: _utc(b.get("finished_at")) or EPOCH)
     minutes = _dimension(docs, "ingested_minute")
     return {
         "empty": not batches,
         "k": k,
-        "users_held": sum(c for c, _ in _dimension(docs, "gender").values()),
+        "users_held": _users(docs),
         "forgotten": forgotten,
         "behind": behind,
         **_health(batches),
-        "ages": _ages(docs, k),
-        "age_bands": _age_bands(docs, k),
-        "nationality_gender": _nationality_gender(docs, k),
-        "per_minute": [(m, _group(c, k)) for m, (c, _) in sorted(minutes.items())],
+        "ages": _ages(raw, docs),
+        "age_bands": _age_bands(docs),
+        "nationality_gender": _nationality_gender(docs),
+        "per_minute": [(m, _counted(d)) for m, d in sorted(minutes.items())],
     }
 
 
@@ -200,7 +227,7 @@ th { color: #5f6b7a; }
 
 
 def _count(group: dict) -> str:
-    return SUPPRESSED if group["suppressed"] else f"{group['count']:,}"
+    return SUPPRESSED if group["suppressed"] else _num(group["count"])
 
 
 def _avg(group: dict) -> str:
@@ -253,7 +280,7 @@ def _kpis(snap: dict) -> Any:
     cards = [
         _kpi(
             "users held",
-            _num(snap["users_held"]),
+            SUPPRESSED if snap["users_held"] is None else _num(snap["users_held"]),
             "users-held",
             ("forgotten", _num(snap["forgotten"]), "users-forgotten"),
         ),
@@ -309,7 +336,7 @@ def _bar(element_id: str, groups: list[tuple[str, dict]], title: str) -> Any:
     """A bar chart of the groups that may be shown; the title counts the others."""
     shown = [(x, g["count"]) for x, g in groups if not g["suppressed"]]
     hidden = len(groups) - len(shown)
-    note = f" ({hidden} below k suppressed)" if hidden else ""
+    note = f" ({hidden} suppressed)" if hidden else ""
     fig = go.Figure(go.Bar(x=[x for x, _ in shown], y=[y for _, y in shown], marker_color="#4c78a8"))
     fig.update_layout(
         title={"text": title + note, "font": {"size": 15}},
@@ -358,7 +385,7 @@ def _charts(snap: dict) -> Any:
 
 
 def _nationality_card(snap: dict) -> Any:
-    ng, empty = snap["nationality_gender"], _group(0, snap["k"])
+    ng, empty = snap["nationality_gender"], EMPTY
     rows = [
         [(nat, None)] + [(_count(cells.get(g, empty)), f"ng-{slug(nat)}-{slug(g)}") for g in ng["genders"]]
         for nat, cells in ng["rows"]
@@ -376,7 +403,11 @@ def page(snap: dict, refreshed_at: dt.datetime, source: str = "") -> Any:
             html.Span(_when(refreshed_at), id="last-refresh"),
             html.Span(" · last batch ", className="muted"),
             html.Span(_when(snap["last_batch_at"]), id="last-batch"),
-            html.Span(f" · {source} · groups below k = {snap['k']} shown as suppressed", className="muted"),
+            html.Span(
+                f" · {source} · groups below k = {snap['k']}, and those that would give one away,"
+                " shown as suppressed",
+                className="muted",
+            ),
         ],
         style={"marginBottom": "14px"},
     )
@@ -396,7 +427,7 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
     now = now or dt.datetime.now(dt.UTC)
     source = f"MongoDB {settings.mongo_database}.{settings.mongo_collection}"
     try:
-        aggregates, batches = stores.read_aggregates(settings), stores.read_batches(settings)
+        aggregates, batches = stores.read_raw_aggregates(settings), stores.read_batches(settings)
     except PyMongoError as exc:  # the class only: a message could carry connection details
         text = (
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"

@@ -1,15 +1,18 @@
 """What each figure of the aggregates draws: its numbers, as data and as a text table.
 
-Input: the merged aggregate documents (``stores.read_aggregates``): dicts with ``dimension``,
-``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any list of them works: an
-empty one (notebook 03 run before notebooks 01 and 02) and one that lacks some dimensions too.
-``tools.plots`` draws exactly this data; nothing here imports matplotlib.
+Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
+dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any
+list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
+some dimensions too. ``tools.plots`` draws exactly this data; nothing here imports matplotlib.
 
-* **Suppression.** With ``k`` given, a group is suppressed when ``count < k`` (recomputed, so
-  notebook 03's ``k`` decides what is hidden); with ``k=None`` the stored ``suppressed`` flag
-  decides. A suppressed group is never given with its value, because a count of 1 or 2 next to
-  a nationality can point at a person: it is left out, the figure says how many groups were
-  left out, and the table lists it as ``suppressed``.
+* **Suppression.** Every builder first protects all the documents together
+  (``pipeline.disclosure.protect``, over every dimension, not the one drawn): a group below
+  ``k`` is hidden (recomputed, so notebook 03's ``k`` decides; with ``k=None`` the stored
+  ``suppressed`` flags say which groups are small), and so is every group that would give a
+  hidden one away through the totals, the other groups or another dimension. A hidden group is
+  never given with its value, because a count of 1 or 2 next to a nationality can point at a
+  person: it is left out, the figure says how many groups were left out, and the table lists it
+  as ``suppressed``. Documents already protected stay as they are.
 * **Numbers.** ``figure_data(name, docs, k)`` is what figure ``name`` draws (``FigureData``);
   ``FigureData.table()`` is the same numbers as a small text table (rows in drawing order,
   deterministic, no timestamps but the per-minute keys).
@@ -27,9 +30,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from profilepipe.contract import AGE_BANDS, DIMENSIONS
+from profilepipe.pipeline import disclosure
 
 #: The fields of an aggregate document.
 DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "avg_age", "suppressed")
+#: The fields of a published one: also why it is hidden (``below_k``, ``complementary``).
+PUBLISHED_FIELDS = (*DOCUMENT_FIELDS, "suppression")
 #: What a table shows in place of a suppressed group's value.
 SUPPRESSED = "suppressed"
 #: Resolution of every PNG (notebook output, saved figures, README figure).
@@ -58,16 +64,20 @@ def by_dimension(docs: Iterable[dict], dimension: str) -> list[dict]:
     return [d for d in docs if d.get("dimension") == dimension]
 
 
-def is_suppressed(doc: dict, k: int | None = None) -> bool:
-    """``count < k`` when ``k`` is given, else the stored ``suppressed`` flag."""
-    if k is not None:
-        return int(doc.get("count") or 0) < k
+def protected(docs: Iterable[dict], k: int | None = None) -> list[dict]:
+    """The documents as they may be shown with ``k`` (``pipeline.disclosure.protect``, all
+    dimensions together)."""
+    return disclosure.protect(docs, k)
+
+
+def is_suppressed(doc: dict) -> bool:
+    """Whether a protected document (``protected``) is hidden."""
     return bool(doc.get("suppressed"))
 
 
-def visible(docs: list[dict], k: int | None = None) -> tuple[list[dict], int]:
-    """(groups that may be shown, number of suppressed groups)."""
-    shown = [d for d in docs if not is_suppressed(d, k)]
+def visible(docs: list[dict]) -> tuple[list[dict], int]:
+    """(protected groups that may be shown, number of hidden groups)."""
+    shown = [d for d in docs if not is_suppressed(d)]
     return shown, len(docs) - len(shown)
 
 
@@ -82,22 +92,26 @@ def average_age(doc: dict) -> float | None:
 def summary(docs: list[dict], k: int | None = None) -> str:
     """One line about the documents: users, dimensions, what k hides, which dimensions are missing.
 
-    The users are the largest total over the dimensions (a dimension leaves out the users whose
-    value is null). ``TIMING_DIMENSIONS`` are left out of the counts: their groups depend on when
-    the pipeline ran, not on the data, and the line must be the same for the same data. With no
+    The users are the largest published total over the dimensions (a dimension leaves out the
+    users whose value is null); fewer than k users are not counted. ``TIMING_DIMENSIONS`` are left
+    out of the counts: their groups depend on when the pipeline ran, not on the data, and the
+    line must be the same for the same data (what they hide changes no other dimension). With no
     documents at all, the line says which notebooks to run first.
     """
     if not docs:
         return f"no aggregate documents yet: {RUN_FIRST}, then run this notebook again"
-    totals: dict[str, int] = {}
+    docs = protected(docs, k)
+    totals: dict[str, int | None] = {}
     hidden: dict[str, int] = {}
     for d in docs:
         dim = d["dimension"]
-        totals[dim] = totals.get(dim, 0) + int(d.get("count") or 0)
-        if dim not in TIMING_DIMENSIONS and is_suppressed(d, k):
+        totals[dim] = d["dimension_count"]
+        if dim not in TIMING_DIMENSIONS and is_suppressed(d):
             hidden[dim] = hidden.get(dim, 0) + 1
     rule = f"k={k}" if k is not None else "the stored flags"
-    line = f"aggregates of {max(totals.values())} users in {len(totals)} dimensions"
+    known = [t for t in totals.values() if t is not None]
+    users = max(known) if known else f"fewer than {k if k is not None else 'k'}"
+    line = f"aggregates of {users} users in {len(totals)} dimensions"
     line += f"; with {rule}, {sum(hidden.values())} groups suppressed"
     if hidden:
         line += " (" + ", ".join(f"{dim} {n}" for dim, n in sorted(hidden.items())) + ")"
@@ -114,9 +128,10 @@ class Cell:
 
     group: str  #: the key, or its first part ("France" of "France|female")
     series: str | None  #: the second part of a two-part key ("female"), else None
-    count: int  #: users in the group
+    count: int | None  #: users in the group (None: hidden)
     value: float  #: what is drawn: the count, or the average age
     suppressed: bool
+    why: str | None = None  #: a hidden cell's ``suppression``: ``below_k`` or ``complementary``
 
 
 @dataclass(frozen=True)
@@ -199,15 +214,26 @@ def _align(rows: list[list[str]], labels: int) -> list[str]:
     ]
 
 
-def _hidden_note(hidden: int, k: int | None) -> str:
-    return f"{hidden} group(s) with fewer than {k if k is not None else 'k'} users suppressed"
+def _hidden_note(docs: list[dict], k: int | None) -> str:
+    """``2 group(s) with fewer than 5 users suppressed``, and how many hidden with them."""
+    small = sum(d.get("suppression") != disclosure.COMPLEMENTARY for d in docs if is_suppressed(d))
+    more = sum(d.get("suppression") == disclosure.COMPLEMENTARY for d in docs)
+    line = f"{small} group(s) with fewer than {k if k is not None else 'k'} users suppressed" if small else ""
+    if more:
+        line += (", " if line else "") + f"{more} more that would give one away"
+    return line
 
 
 def _nothing(dimension: str, docs: list[dict], k: int | None) -> str | None:
     if not docs:
         return f"no {dimension} aggregates to draw (run notebooks 01 and 02 first)"
-    if all(is_suppressed(d, k) for d in docs):
+    if all(is_suppressed(d) for d in docs):
         limit = k if k is not None else "k"
+        if any(d.get("suppression") == disclosure.COMPLEMENTARY for d in docs):
+            return (
+                f"all {len(docs)} {dimension} groups are suppressed (fewer than {limit} users, or they"
+                " would give such a group away): nothing to draw"
+            )
         return (
             f"all {len(docs)} {dimension} groups have fewer than {limit} users (suppressed): nothing to draw"
         )
@@ -232,8 +258,8 @@ def counts_data(
     """Users per key of one dimension: bars by count, most first (in ``order`` if given, by
     key for the ``CHRONOLOGICAL`` dimensions); at most ``top`` bars. In the table a suppressed
     group keeps its place in an order or in time; by count it comes after the drawn ones."""
-    mine = by_dimension(docs, dimension)
-    shown, _ = visible(mine, k)
+    mine = by_dimension(protected(docs, k), dimension)
+    shown, _ = visible(mine)
     if order:
         rank = {key: i for i, key in enumerate(order)}
 
@@ -251,14 +277,14 @@ def counts_data(
     shown.sort(key=sort_key)
     omitted = max(len(shown) - top, 0) if top else 0
     shown = shown[: len(shown) - omitted]
-    hidden = [d for d in mine if is_suppressed(d, k)]
+    hidden = [d for d in mine if is_suppressed(d)]
     cells = [Cell(d["key"], None, d["count"], d["count"], False) for d in shown]
     if order or dimension in CHRONOLOGICAL:  # suppressed groups in their place
-        cells += [Cell(d["key"], None, d["count"], d["count"], True) for d in hidden]
+        cells += [Cell(d["key"], None, None, 0, True, d.get("suppression")) for d in hidden]
         cells.sort(key=lambda c: sort_key({"key": c.group, "count": c.count}))
     else:  # after the drawn ones, by key: their place would tell their size
-        cells += [Cell(d["key"], None, d["count"], d["count"], True) for d in sorted(hidden, key=_key)]
-    notes = [_hidden_note(len(hidden), k)] if hidden else []
+        cells += [Cell(d["key"], None, None, 0, True, d.get("suppression")) for d in sorted(hidden, key=_key)]
+    notes = [_hidden_note(mine, k)] if hidden else []
     if omitted:
         notes.append(f"top {top} shown, {omitted} more not drawn")
     return FigureData(
@@ -291,14 +317,14 @@ def grouped_data(
     ``average``: bars are average ages (groups alphabetical); else user counts (groups by
     their drawn users, most first). Groups whose every cell is suppressed come last.
     """
-    mine = by_dimension(docs, dimension)
+    mine = by_dimension(protected(docs, k), dimension)
     parts = {}
     for d in mine:
         group, _, series = d["key"].rpartition("|")
         parts[d["key"]] = (group, series) if group else (d["key"], "")
     totals: dict[str, int] = {}
     for d in mine:
-        if not is_suppressed(d, k):
+        if not is_suppressed(d):
             group = parts[d["key"]][0]
             totals[group] = totals.get(group, 0) + d["count"]
     drawn_groups = sorted(totals, key=(lambda g: g) if average else (lambda g: (-totals[g], g)))
@@ -307,8 +333,8 @@ def grouped_data(
     cells = []
     for d in mine:
         group, series = parts[d["key"]]
-        value = (average_age(d) or 0.0) if average else d["count"]
-        cells.append(Cell(group, series, d["count"], value, is_suppressed(d, k)))
+        value = ((average_age(d) or 0.0) if average else d["count"]) if not is_suppressed(d) else 0
+        cells.append(Cell(group, series, d["count"], value, is_suppressed(d), d.get("suppression")))
     hidden = sum(c.suppressed for c in cells)
     return FigureData(
         name=name or dimension,
@@ -320,7 +346,7 @@ def grouped_data(
         k=k,
         series_label=series_label,
         average=average,
-        notes=(_hidden_note(hidden, k),) if hidden else (),
+        notes=(_hidden_note(mine, k),) if hidden else (),
         message=_nothing(dimension, mine, k),
     )
 
@@ -331,8 +357,11 @@ def avg_age_by_gender_data(docs: list[dict], k: int | None = None) -> FigureData
     The overall average is over the drawn groups only, so that it and the drawn averages
     cannot be combined into a suppressed group's average.
     """
-    mine = sorted(by_dimension(docs, "gender"), key=lambda d: d["key"])
-    cells = tuple(Cell(d["key"], None, d["count"], average_age(d) or 0.0, is_suppressed(d, k)) for d in mine)
+    mine = sorted(by_dimension(protected(docs, k), "gender"), key=lambda d: d["key"])
+    cells = tuple(
+        Cell(d["key"], None, d["count"], average_age(d) or 0.0, is_suppressed(d), d.get("suppression"))
+        for d in mine
+    )
     drawn = [c for c in cells if not c.suppressed]
     n = sum(c.count for c in drawn)
     overall = (sum(c.value * c.count for c in drawn) / n, n) if n else None
@@ -346,7 +375,7 @@ def avg_age_by_gender_data(docs: list[dict], k: int | None = None) -> FigureData
         cells=cells,
         k=k,
         average=True,
-        notes=(_hidden_note(hidden, k) + ", left out of the overall average",) if hidden else (),
+        notes=(_hidden_note(mine, k) + ", left out of the overall average",) if hidden else (),
         overall=overall,
         message=_nothing("gender", mine, k),
         headline=_kpi(cells, overall),

@@ -1,8 +1,9 @@
 """matplotlib figures of the aggregates stored in MongoDB, and the numbers each one draws.
 
-Input: the merged aggregate documents (``stores.read_aggregates``): dicts with ``dimension``,
-``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any list of them works: an
-empty one (notebook 03 run before notebooks 01 and 02) and one that lacks some dimensions too.
+Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
+dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any
+list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
+some dimensions too. What is hidden, and why more than the small groups: ``tools.figure_data``.
 
 The contract of every figure in ``FIGURES``:
 
@@ -36,9 +37,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from profilepipe.pipeline.disclosure import COMPLEMENTARY
 from profilepipe.tools.figure_data import (
     BUILDERS,
     DOCUMENT_FIELDS,
+    PUBLISHED_FIELDS,
     FigureData,
     average_age_line,
     by_dimension,
@@ -161,7 +164,7 @@ def _draw_grouped(data: FigureData, ax: Axes) -> None:
             ax.text(
                 x[c.group] + offset[c.series],
                 0.01,
-                f"n<{limit}",
+                "hidden" if c.why == COMPLEMENTARY else f"n<{limit}",
                 ha="center",
                 va="bottom",
                 color="dimgray",
@@ -360,6 +363,7 @@ def export_readme_figure(root: str | Path | None = None) -> Path:
 #: What a notebook calls: the figures, and the numbers of each (from ``tools.figure_data``).
 __all__ = [
     "DOCUMENT_FIELDS",
+    "PUBLISHED_FIELDS",
     "FIGURES",
     "by_dimension",
     "average_age_line",
