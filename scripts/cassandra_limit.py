@@ -39,7 +39,6 @@ def stored_rows(spark, settings, count: int, seed: str):
     """``count`` stored rows of generated users through the stream's transform (cached)."""
     from pyspark.sql import functions as F
 
-    from profilepipe.contract import USER_COLUMNS
     from profilepipe.pipeline import transform
     from profilepipe.sources import generator
 
@@ -59,7 +58,7 @@ def stored_rows(spark, settings, count: int, seed: str):
     shaped = transform.validate_and_shape(
         transform.parse(raw, settings.max_message_bytes), settings
     )  # hashes too
-    rows = transform.stored_rows(shaped).select(*USER_COLUMNS)
+    rows = transform.stored_rows(shaped)
     rows = rows.repartition(spark.sparkContext.defaultParallelism).persist()
     n = rows.count()
     path.unlink()

@@ -71,6 +71,12 @@ def settings(tmp_path_factory):
     )
 
 
+@pytest.fixture
+def full_settings(settings):
+    """``settings`` in the full storage profile: the original project's row (name, username, birth date)."""
+    return settings.replace(store_profile="full")
+
+
 @pytest.fixture(scope="session")
 def envelope() -> dict:
     """Nine hand-written v1.4 users (GB, CA, NL, NO, IR, UA, RS, AU, FI-minor) in an envelope."""

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from profilepipe import contract
+
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
 MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (localstack.services)
@@ -117,6 +119,10 @@ class Settings:
     source: str = _f("generator", "Default source: api, samples or generator")
     seed: str = _f("", "Seed of the generator (empty: `profilepipe`) and of the API (empty: unseeded)")
     # Privacy and GDPR
+    store_profile: str = _f(
+        "minimal",
+        "What the users table keeps: minimal (no name, username or birth date) or full (the original row)",
+    )
     pii_mode: str = _f("bcrypt", "How phone and address are hashed: bcrypt or hmac")
     bcrypt_cost: int = _f(12, "bcrypt cost factor (log2 rounds), 4..31")
     hmac_key: str = _f("", "Key for HMAC-SHA256 pseudonymisation (required in hmac mode)", secret=True)
@@ -205,6 +211,11 @@ class Settings:
         return f"{self.cassandra_keyspace}.{self.cassandra_table}"
 
     @property
+    def user_columns(self) -> tuple[str, ...]:
+        """The users table's columns in ``store_profile`` (``contract.user_columns``)."""
+        return contract.user_columns(self.store_profile)
+
+    @property
     def erasures_table(self) -> str:
         """The erasure register beside it (``user_profiles.users_erasures``, ``schema.cql``)."""
         return f"{self.users_table}_erasures"
@@ -288,6 +299,11 @@ class Settings:
             raise ValueError(
                 f"{self.env_name('cassandra_writer')} must be python or jvm "
                 f"(got {self.cassandra_writer!r}) and {self.env_name('cassandra_max_in_flight')} >= 1"
+            )
+        if self.store_profile not in contract.STORE_PROFILES:
+            raise ValueError(
+                f"{self.env_name('store_profile')} must be one of {', '.join(contract.STORE_PROFILES)}, "
+                f"not {self.store_profile!r}"
             )
         if self.min_age < 0 or self.k_anonymity < 1:
             raise ValueError("min_age must be >= 0 and k_anonymity >= 1")

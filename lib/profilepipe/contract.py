@@ -6,7 +6,7 @@ exploded. ``RAW_KAFKA_SCHEMA`` is the shape of the Kafka source's rows.
 
 **Outcomes**: every record the stream reads ends with exactly one of ``OUTCOMES``:
 
-* ``stored`` - an adult, written to Cassandra (``USER_COLUMNS``) and counted in the aggregates;
+* ``stored`` - an adult, written to Cassandra (``user_columns``) and counted in the aggregates;
 * ``filtered_minor`` - younger than ``min_age`` (GDPR), counted, never stored;
 * ``erased`` - a user in the erasure register (``erasure_key``), counted, never stored;
 * ``dead_letter`` - a malformed record, sent to the dead-letter topic (``DLQ_FIELDS``) with
@@ -22,7 +22,14 @@ clock (whatever ``spark.sql.session.timeZone`` says), the Cassandra driver and p
 back *UTC*. ``from_spark`` and ``from_store`` make each an aware UTC datetime; nothing else
 converts.
 
-**Personal data**: ``PII_PATHS`` are the values of a user that no store may hold.
+**Personal data**: ``PII_PATHS`` are the values of a user that no store may hold;
+``pii_paths(profile)`` adds those the storage profile leaves out too.
+
+**Storage profiles** (``STORE_PROFILES``, ``Settings.store_profile``): ``STORED_FIELDS`` lists
+every column the users table can have (``resources/stored_fields.csv``: its CQL type, the
+profiles that keep it, where it comes from, in what form and why); ``user_columns(profile)``
+are a profile's columns in table order. ``minimal`` (the default) keeps only what an aggregate,
+a figure or a notebook uses: no name, no username, the birth year instead of the birth date.
 
 **Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count`` and
 ``age_sum``; ``AGE_BANDS`` cut the ages. A batch is named by ``batch_key`` of its offsets.
@@ -34,9 +41,12 @@ contribution, a forgotten user's is removed (``Settings.erase_contribution``, de
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Iterable, Mapping
+from importlib.resources import files
 from typing import Any, NamedTuple
 
 # ------------------------------------------------------------------ input
@@ -75,11 +85,39 @@ REASONS = (
 BALANCE_RULE = "read = stored + filtered_minor + erased + dead_letter"
 
 # ------------------------------------------------------------------ outputs
-#: Columns of the Cassandra table ``user_profiles.users``, in table order.
-USER_COLUMNS = (
-    *("user_id", "full_name", "gender", "username", "email_domain", "phone_hash", "address_hash"),
-    *("birth_date", "age", "registered_at", "nationality", "country", "ingested_at"),
-)
+MINIMAL, FULL = "minimal", "full"
+#: What the users table keeps: ``minimal`` (the default) or ``full`` (the original project's row).
+STORE_PROFILES = (MINIMAL, FULL)
+
+
+class StoredField(NamedTuple):
+    """One column the users table can have (a row of ``resources/stored_fields.csv``)."""
+
+    column: str
+    cql_type: str
+    profiles: tuple[str, ...]  # the ``STORE_PROFILES`` that keep it
+    source: str  # where in an API user it comes from
+    form: str  # in what form it is stored
+    why: str  # what uses it
+
+
+def _stored_fields() -> tuple[StoredField, ...]:
+    text = files("profilepipe").joinpath("resources/stored_fields.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(io.StringIO(text))
+    return tuple(StoredField(**{**r, "profiles": tuple(r["profiles"].split())}) for r in rows)
+
+
+#: Every column of the Cassandra users table in any profile, in table order.
+STORED_FIELDS = _stored_fields()
+
+
+def user_columns(profile: str) -> tuple[str, ...]:
+    """The users table's columns in storage profile ``profile``, in table order."""
+    if profile not in STORE_PROFILES:
+        raise ValueError(f"unknown storage profile {profile!r} (one of {', '.join(STORE_PROFILES)})")
+    return tuple(f.column for f in STORED_FIELDS if profile in f.profiles)
+
+
 #: Where a record came from; every shaped record carries these.
 SOURCE_COLUMNS = (
     *("key", "source_topic", "source_partition", "source_offset", "source_timestamp"),
@@ -99,6 +137,19 @@ PII_PATHS = {
     "street address": ("location", "street"),
     "email local part": ("email",),
 }
+#: kind -> path of the values a profile leaves out on top of ``PII_PATHS`` (``full`` keeps
+#: them in their own columns): the name (first and last), the username and the birth date.
+PROFILE_PII_PATHS = {
+    MINIMAL: {"full name": ("name",), "username": ("login", "username"), "birth date": ("dob", "date")},
+    FULL: {},
+}
+
+
+def pii_paths(profile: str) -> dict[str, tuple[str, ...]]:
+    """kind -> path of every value of an input user that no store may hold in ``profile``."""
+    return {**PII_PATHS, **PROFILE_PII_PATHS[profile]}
+
+
 #: Aggregate dimensions (MongoDB), and the age bands: (lowest age, label).
 DIMENSIONS = (
     *("nationality", "country", "gender", "age_band", "country_gender", "nationality_gender"),

@@ -13,6 +13,7 @@ other modules import them from here::
     │                                   (also a ConnectionError, so ``retry`` retries it)
     ├── PrivacyError                    the privacy settings do not allow hashing
     ├── NoRetention                     `retain` without a retention period (setting or --days)
+    ├── ProfileMismatch                 the users table was made in the other storage profile
     ├── BatchError                      a micro-batch broke one of its invariants
     ├── QueryFailed                     the streaming query stopped with an error
     ├── AuditFindings                   the audit found personal data, a minor or an aggregate
@@ -97,6 +98,10 @@ class PrivacyError(ProfilepipeError):
 
 class NoRetention(ProfilepipeError):
     """``profilepipe retain`` was run with no retention period: PROFILEPIPE_RETENTION_DAYS or --days."""
+
+
+class ProfileMismatch(ProfilepipeError):
+    """The users table's columns are not those of ``store_profile``; the message says what to do."""
 
 
 class BatchError(ProfilepipeError):

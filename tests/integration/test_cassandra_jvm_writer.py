@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from profilepipe.contract import USER_COLUMNS
+from profilepipe import contract
 from profilepipe.pipeline import transform
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator
@@ -32,6 +32,8 @@ SCHEMA = (
     "nationality string, country string, ingested_at timestamp"
 )
 UTC = dt.UTC
+FULL = {"store_profile": contract.FULL}  # the edge rows are full rows: every column type
+USER_COLUMNS = contract.user_columns(contract.FULL)
 
 
 def _edge_rows() -> list[tuple]:
@@ -101,11 +103,11 @@ def spark(settings):
 @pytest.fixture(scope="module")
 def rows(spark, settings):
     """Edge rows plus 300 generated users through the stream's transform, cached, 3 partitions."""
-    shaped_settings = settings.replace(pii_mode="hmac", hmac_key=KEY, as_of=AS_OF)
+    shaped_settings = settings.replace(pii_mode="hmac", hmac_key=KEY, as_of=AS_OF, **FULL)
     users = generator.generate_users(300, seed="jvm-writer", minor_share=0.0, as_of=AS_OF)
     raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
     shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), shaped_settings)
-    generated = transform.stored_rows(shaped).select(*USER_COLUMNS)
+    generated = transform.stored_rows(shaped)
     edge = spark.createDataFrame(EDGE_ROWS, SCHEMA)
     assert generated.schema == edge.schema, "the edge rows must have the transform's column types"
     df = generated.unionByName(edge).repartition(3).persist()
@@ -121,8 +123,8 @@ def _table(settings) -> dict[uuid.UUID, dict]:
 
 
 def test_jvm_writer_stores_what_the_python_writer_stores(spark, rows, isolated):
-    by_python = isolated("cwpy")
-    by_jvm = isolated("cwjvm")
+    by_python = isolated("cwpy", **FULL)
+    by_jvm = isolated("cwjvm", **FULL)
     total = rows.count()
 
     assert cassandra.write_cassandra(rows, by_python) == total
@@ -152,7 +154,7 @@ def test_jvm_writer_stores_what_the_python_writer_stores(spark, rows, isolated):
 
 
 def test_jvm_writer_is_an_idempotent_upsert(spark, rows, isolated):
-    settings = isolated("cwup")
+    settings = isolated("cwup", **FULL)
     total = rows.count()
     assert cassandra_jvm.write_cassandra_jvm(rows, settings) == total
     first = _table(settings)
@@ -163,7 +165,7 @@ def test_jvm_writer_is_an_idempotent_upsert(spark, rows, isolated):
 
 def test_jvm_writer_ignores_the_session_time_zone(spark, rows, isolated):
     """Instants are written as instants: another ``spark.sql.session.timeZone`` changes nothing."""
-    reference, shifted = isolated("cwtz0"), isolated("cwtz1")
+    reference, shifted = isolated("cwtz0", **FULL), isolated("cwtz1", **FULL)
     assert cassandra_jvm.write_cassandra_jvm(rows, reference) == rows.count()
     before = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "America/Los_Angeles")
@@ -175,7 +177,7 @@ def test_jvm_writer_ignores_the_session_time_zone(spark, rows, isolated):
 
 
 def test_jvm_writer_counts_an_empty_frame_and_refuses_other_columns(spark, rows, isolated):
-    settings = isolated("cwempty")
+    settings = isolated("cwempty", **FULL)
     assert cassandra_jvm.write_cassandra_jvm(rows.limit(0), settings) == 0
     options = cassandra_jvm.jvm_options(settings.replace(cassandra_username="u", cassandra_password="s3cret"))
     assert "s3cret" not in cassandra_jvm.describe(options)
@@ -183,6 +185,24 @@ def test_jvm_writer_counts_an_empty_frame_and_refuses_other_columns(spark, rows,
         writer = cassandra_jvm._writer(spark, settings)
         jmap = cassandra_jvm._java_map(spark.sparkContext._jvm, cassandra_jvm.jvm_options(settings))
         writer.write(rows.select(*reversed(USER_COLUMNS))._jdf, jmap)
+
+
+def test_both_writers_store_the_same_minimal_rows(spark, settings, isolated):
+    """The minimal profile's columns (``birth_year`` an int, no name) through both writers."""
+    by_python, by_jvm = isolated("cwminpy"), isolated("cwminjvm")
+    assert by_python.store_profile == by_jvm.store_profile == contract.MINIMAL
+    users = generator.generate_users(50, seed="jvm-writer-minimal", minor_share=0.0, as_of=AS_OF)
+    raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
+    shaped = transform.validate_and_shape(transform.parse(raw), by_python.replace(as_of=AS_OF))
+    rows = transform.stored_rows(shaped).persist()
+    assert tuple(rows.columns) == contract.user_columns(contract.MINIMAL)
+    assert cassandra.write_cassandra(rows, by_python) == cassandra_jvm.write_cassandra_jvm(rows, by_jvm) == 50
+    expected, got = _table(by_python), _table(by_jvm)
+    assert got == expected and len(got) == 50
+    assert {u["login"]["uuid"]: int(u["dob"]["date"][:4]) for u in users} == {
+        str(k): r["birth_year"] for k, r in got.items()
+    }
+    rows.unpersist()
 
 
 def test_jvm_writer_gives_up_after_the_retry_budget(spark, rows, settings):

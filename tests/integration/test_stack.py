@@ -15,15 +15,13 @@ import pytest
 from profilepipe.errors import StackError
 from profilepipe.localstack import clients, layout, processes, stack
 
-EXPECTED_COLUMNS = {
+EXPECTED_COLUMNS = {  # the default storage profile, minimal: no name, username or birth date
     "user_id": "uuid",
-    "full_name": "text",
     "gender": "text",
-    "username": "text",
     "email_domain": "text",
     "phone_hash": "text",
     "address_hash": "text",
-    "birth_date": "date",
+    "birth_year": "int",
     "age": "int",
     "registered_at": "timestamp",
     "nationality": "text",
@@ -133,18 +131,18 @@ def test_cassandra_write_read_delete_a_row(settings, cql):
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     user_id = uuid.uuid4()
     insert = cql.prepare(
-        f"INSERT INTO {table} (user_id, full_name, birth_date, age, registered_at) VALUES (?, ?, ?, ?, ?)"
+        f"INSERT INTO {table} (user_id, gender, birth_year, age, registered_at) VALUES (?, ?, ?, ?, ?)"
     )
     registered = dt.datetime(2020, 1, 2, 3, 4, 5)
-    cql.execute(insert, (user_id, "Test Person", dt.date(1990, 5, 17), 35, registered))
+    cql.execute(insert, (user_id, "female", 1990, 35, registered))
     try:
         row = cql.execute(
-            f"SELECT full_name, birth_date, age, registered_at FROM {table} WHERE user_id=%s", (user_id,)
+            f"SELECT gender, birth_year, age, registered_at FROM {table} WHERE user_id=%s", (user_id,)
         ).one()
         assert row is not None
-        assert (row.full_name, row.birth_date.date(), row.age, row.registered_at) == (
-            "Test Person",
-            dt.date(1990, 5, 17),
+        assert (row.gender, row.birth_year, row.age, row.registered_at) == (
+            "female",
+            1990,
             35,
             registered,
         )

@@ -93,9 +93,9 @@ def test_gdpr_split_around_the_18th_birthday(raw, settings, user):
     ]
 
 
-def test_dob_time_of_day_does_not_change_the_birth_date(raw, settings, user):
+def test_dob_time_of_day_does_not_change_the_birth_date(raw, full_settings, user):
     late = user(dob__date="2008-01-15T23:59:59.999Z")
-    row = transform.validate_and_shape(transform.parse(raw([late])), settings, "2026-01-15").collect()[0]
+    row = transform.validate_and_shape(transform.parse(raw([late])), full_settings, "2026-01-15").collect()[0]
     assert (str(row["birth_date"]), row["age"], row["outcome"]) == ("2008-01-15", 18, "stored")
 
 

@@ -139,7 +139,7 @@ def test_bad_input(corpus_run, settings, name):
     # stored rows: a sound key and age, phone and address only as hashes
     for r in rows:
         if r["outcome"] != "stored":
-            assert r["full_name"] is None and r["phone_hash"] is None and r["address_hash"] is None
+            assert r["gender"] is None and r["phone_hash"] is None and r["address_hash"] is None
             continue
         stored = corpus_run.stored[r["user_id"]]
         assert LOWER_UUID.match(stored["user_id"]) and stored["age"] >= settings.min_age

@@ -8,7 +8,7 @@ import hashlib
 import bcrypt
 from pyspark.sql import functions as F
 
-from profilepipe.contract import USER_COLUMNS
+from profilepipe import contract
 from profilepipe.pipeline import transform
 from profilepipe.tools.bench import peers
 
@@ -16,7 +16,7 @@ from profilepipe.tools.bench import peers
 def test_the_peer_style_rows_are_the_tables_columns_taken_straight_from_the_json(raw, users):
     rows = peers.peer_rows(raw(users)).collect()
     assert len(rows) == len(users)
-    assert tuple(rows[0].asDict()) == USER_COLUMNS
+    assert tuple(rows[0].asDict()) == contract.user_columns(contract.FULL)
     by_id = {r["user_id"]: r for r in rows}
     for u in users:
         r = by_id[u["login"]["uuid"]]
@@ -27,10 +27,10 @@ def test_the_peer_style_rows_are_the_tables_columns_taken_straight_from_the_json
 
 
 def test_the_limit_reads_back_exactly_the_rows_it_was_given(raw, users, settings, as_of):
-    stored = transform.stored_rows(transform.transform(raw(users), settings, as_of)).select(*USER_COLUMNS)
-    messages = [
-        r["value"] for r in stored.select(F.to_json(F.struct(*USER_COLUMNS)).alias("value")).collect()
-    ]
+    full = settings.replace(store_profile=contract.FULL)  # the benchmark's runs store the full row
+    stored = transform.stored_rows(transform.transform(raw(users), full, as_of))
+    as_json = stored.select(F.to_json(F.struct(*stored.columns)).alias("value"))
+    messages = [r["value"] for r in as_json.collect()]
     back = peers.limit_rows(stored.schema)(raw(messages))
     assert back.schema == stored.schema
     assert sorted(back.collect()) == sorted(stored.collect())

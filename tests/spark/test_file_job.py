@@ -42,10 +42,10 @@ def test_pretty_printed_envelope_file(settings, tmp_path):
     assert contract.counts_of(counts) == dict(read=9, stored=8, filtered_minor=1, erased=0, dead_letter=0)
     assert last == "read=9 stored=8 filtered_minor=1 erased=0 dead_letter=0"
     assert dead == []
-    assert [tuple(r) for r in stored] == [contract.USER_COLUMNS] * 8  # every column, in table order
+    assert [tuple(r) for r in stored] == [settings.user_columns] * 8  # every column, in table order
     gb = stored[0]
     assert gb["user_id"] == "0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5b" and gb["nationality"] == "GB"
-    assert gb["birth_date"] == "1985-03-14" and gb["age"] == 40
+    assert gb["birth_year"] == 1985 and gb["age"] == 40
     assert gb["registered_at"] == "2015-07-04T10:11:12.345Z"
     assert gb["email_domain"] == "example.com"
     assert bcrypt.checkpw(
@@ -94,10 +94,10 @@ def test_json_lines_with_bad_lines(settings, tmp_path, users):
     assert [r["nationality"] for r in stored] == ["GB", "CA", "NL", "NO"]
 
 
-def test_single_user_file(settings, tmp_path, users):
+def test_single_user_file(full_settings, tmp_path, users):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(users[4], ensure_ascii=False, indent=4), encoding="utf-8")
-    counts, stored, _, _ = run(path, settings)
+    counts, stored, _, _ = run(path, full_settings)
     assert counts.stored == 1 and stored[0]["full_name"] == "نازنین رضایی"
 
 

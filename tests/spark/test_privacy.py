@@ -17,10 +17,12 @@ AS_OF = "2026-01-15"
 KEY = "unit-test-key-5f2c9a"
 
 
-def full_address(u: dict) -> str:
+def full_address(u: dict, postcode: bool = True) -> str:
+    """The address that is hashed: the full profile's has the postcode, the minimal one's does not."""
     a = u["location"]
     street = f"{a['street']['number']} {a['street']['name']}"
-    return f"{street}, {a['city']}, {a['state']}, {a['postcode']}, {a['country']}"
+    code = f"{a['postcode']}, " if postcode else ""
+    return f"{street}, {a['city']}, {a['state']}, {code}{a['country']}"
 
 
 def shaped_of(raw_df, settings):
@@ -138,8 +140,9 @@ def test_bcrypt_default_cost_12_is_stable_across_reruns(raw, settings, users):
     )
 
 
-def test_hmac_in_spark_matches_plain_python_and_key_stays_out_of_the_plan(raw, settings, users):
-    s = settings.replace(pii_mode="hmac", hmac_key=KEY)
+@pytest.mark.parametrize("profile", ["minimal", "full"])
+def test_hmac_in_spark_matches_plain_python_and_key_stays_out_of_the_plan(raw, settings, users, profile):
+    s = settings.replace(pii_mode="hmac", hmac_key=KEY, store_profile=profile)
     shaped = shaped_of(raw(users[:3]), s)
     plan = shaped._jdf.queryExecution().toString()
     assert KEY not in plan
@@ -147,7 +150,7 @@ def test_hmac_in_spark_matches_plain_python_and_key_stays_out_of_the_plan(raw, s
     for u in users[:3]:
         r = rows[u["login"]["uuid"]]
         assert r["phone_hash"] == privacy.hmac_hash(u["phone"], KEY)
-        assert r["address_hash"] == privacy.hmac_hash(full_address(u), KEY)
+        assert r["address_hash"] == privacy.hmac_hash(full_address(u, postcode=profile == "full"), KEY)
 
 
 def test_hash_udf_runs_once_per_plan(raw, settings, users):

@@ -103,19 +103,18 @@ def test_single_users_with_int_and_string_postcodes_are_stored(raw, settings, us
     assert [r["nationality"] for r in rows] == ["GB", "CA", "NL", "NO", "IR", "UA", "RS", "AU"]
 
 
-def test_non_latin_names_are_kept_in_full_name(raw, settings, users):
-    rows = {
-        r["nationality"]: r["full_name"] for r in transform.stored_rows(shape(raw(users), settings)).collect()
-    }
+def test_non_latin_names_are_kept_in_full_name(raw, full_settings, users):
+    stored = transform.stored_rows(shape(raw(users), full_settings)).collect()
+    rows = {r["nationality"]: r["full_name"] for r in stored}
     assert rows["IR"] == "نازنین رضایی"
     assert rows["UA"] == "Богдан Шевченко"
     assert rows["RS"] == "Љубица Јовановић-Стефановић"
     assert rows["NL"] == "Sanne de Vries"
 
 
-def test_stored_row_columns_and_values(raw, settings, users):
-    row = transform.stored_rows(shape(raw([users[0]]), settings)).collect()[0]
-    assert tuple(row.asDict()) == contract.USER_COLUMNS
+def test_stored_row_columns_and_values(raw, full_settings, users):
+    row = transform.stored_rows(shape(raw([users[0]]), full_settings)).collect()[0]
+    assert tuple(row.asDict()) == contract.user_columns(contract.FULL)
     assert row["user_id"] == "0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
     assert row["email_domain"] == "example.com"
     assert row["gender"] == "female" and row["username"] == "tinyzebra301"
@@ -212,14 +211,25 @@ USER_CASES = [
 ]
 
 
+def test_the_minimal_profile_stores_no_name_username_or_birth_date(raw, settings, users):
+    assert settings.store_profile == "minimal"  # the default
+    row = transform.stored_rows(shape(raw([users[0]]), settings)).collect()[0].asDict()
+    assert tuple(row) == contract.user_columns(contract.MINIMAL)
+    assert not {"full_name", "username", "birth_date"} & set(row)
+    assert (row["birth_year"], row["age"]) == (1985, 40)  # the exact age from the whole date, then the year
+    text = " ".join(str(v) for v in row.values())
+    for value in (users[0]["name"]["first"], users[0]["login"]["username"], "1985-03-14"):
+        assert value not in text
+
+
 def test_user_level_reasons_and_precedence(raw, settings, user):
     shaped = shape(raw([user(**changes) for changes, _ in USER_CASES]), settings)
-    rows = by_offset(shaped, "outcome", "dlq_reason", "full_name", "source_offset")
+    rows = by_offset(shaped, "outcome", "dlq_reason", "gender", "source_offset")
     assert [r["dlq_reason"] for r in rows] == [reason for _, reason in USER_CASES]
     for r, (_, reason) in zip(rows, USER_CASES, strict=True):
         assert r["outcome"] == ("dead_letter" if reason else "stored")
         if reason:
-            assert r["full_name"] is None  # nothing personal kept on a dead letter
+            assert r["gender"] is None  # nothing personal kept on a dead letter
 
 
 def test_dob_on_as_of_is_not_future(raw, settings, user):
@@ -258,9 +268,9 @@ def test_counts_add_up(raw, settings, users, user):
     assert counts["read"] == counts["stored"] + counts["filtered_minor"] + counts["dead_letter"]
 
 
-def test_same_uuid_twice_in_a_batch_keeps_the_latest(raw, settings, user):
+def test_same_uuid_twice_in_a_batch_keeps_the_latest(raw, full_settings, user):
     first, second = user(name__first="Old"), user(name__first="New")
-    rows = by_offset(shape(raw([first, second]), settings), "outcome", "dlq_reason", "full_name")
+    rows = by_offset(shape(raw([first, second]), full_settings), "outcome", "dlq_reason", "full_name")
     assert [(r["outcome"], r["dlq_reason"]) for r in rows] == [
         ("dead_letter", "duplicate_in_batch"),
         ("stored", None),
@@ -274,7 +284,7 @@ def test_minors_are_not_hashed_and_keep_no_personal_data(raw, settings, users):
     assert r["outcome"] == "filtered_minor" and r["age"] == 15
     assert r["user_id"] == "8b9c0d1e-2f3a-4b5c-8d7e-8f9a0b1c2d3e"
     kept = {"user_id", "age", "ingested_at"}  # a minor keeps only these
-    assert all(r[c] is None for c in contract.USER_COLUMNS if c not in kept)
+    assert all(r[c] is None for c in settings.user_columns if c not in kept)
 
 
 def test_min_age_comes_from_settings(raw, settings, users):
@@ -309,7 +319,7 @@ def test_forgotten_users_are_erased_whatever_their_age_and_keep_no_personal_data
     for u in (adult, minor):
         r = rows[u["login"]["uuid"].lower()]
         assert r["outcome"] == "erased"
-        assert (r["phone_hash"], r["address_hash"], r["full_name"], r["username"]) == (None, None, None, None)
+        assert all(r[c] is None for c in settings.user_columns if c not in ("user_id", "age", "ingested_at"))
     counts = transform.outcome_counts(shaped)
     assert counts == {"read": 9, "stored": 7, "filtered_minor": 0, "erased": 2, "dead_letter": 0}
     assert adult["login"]["uuid"].lower() not in {

@@ -23,7 +23,7 @@ from profilepipe.config import project_root
 ROOT = project_root()
 FACTS = {
     "REASONS": set(contract.REASONS),
-    "USER_COLUMNS": set(contract.USER_COLUMNS),
+    "STORED_FIELDS": {f.column for f in contract.STORED_FIELDS},
     "DLQ_FIELDS": set(contract.DLQ_FIELDS) - {"reason", "detail"},
     "USER_KEYS": set(contract.USER_KEYS),
     "NATIONALITIES": set(contract.NATIONALITIES),

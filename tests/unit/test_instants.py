@@ -51,10 +51,11 @@ def test_a_store_datetime_is_utc(paris):
 
 
 def test_a_row_bound_for_cassandra_keeps_its_instants(paris):
-    values = dict.fromkeys(contract.USER_COLUMNS)
+    columns = contract.user_columns(contract.FULL)
+    values = dict.fromkeys(columns)
     values |= {"user_id": str(uuid.uuid4()), "registered_at": spark_naive(INSTANT)}
     values["ingested_at"] = spark_naive(INSTANT + dt.timedelta(seconds=1))
-    bound = dict(zip(contract.USER_COLUMNS, cassandra._row_values(Row(**values)), strict=True))
+    bound = dict(zip(columns, cassandra._row_values(Row(**values), columns), strict=True))
     assert bound["registered_at"] == INSTANT
     assert bound["ingested_at"] == INSTANT + dt.timedelta(seconds=1)
 

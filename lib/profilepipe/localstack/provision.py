@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import string
 
+from profilepipe import contract
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.localstack import clients
@@ -81,14 +82,24 @@ def schema_statements(settings: Settings) -> list[str]:
             )
     text = files("profilepipe").joinpath("resources/schema.cql").read_text(encoding="utf-8")
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    fields = {f.column: f.cql_type for f in contract.STORED_FIELDS}
+    columns = ",\n".join(
+        f"    {c:<14}{fields[c]}{' PRIMARY KEY' if c == 'user_id' else ''}" for c in settings.user_columns
+    )
     text = string.Template(text).substitute(
-        keyspace=settings.cassandra_keyspace, table=settings.cassandra_table
+        keyspace=settings.cassandra_keyspace, table=settings.cassandra_table, columns=columns
     )
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
 def ensure_schema(settings: Settings | None = None) -> None:
-    """Apply ``resources/schema.cql`` (keyspace + users table, ``IF NOT EXISTS``)."""
+    """Apply ``resources/schema.cql`` (keyspace + users table, ``IF NOT EXISTS``).
+
+    A users table made earlier in the other storage profile is left as it is and
+    ``ProfileMismatch`` says what to do (``stores.cassandra.check_profile``).
+    """
+    from profilepipe.stores import cassandra
+
     settings = settings or get_settings()
     statements = schema_statements(settings)
     with clients.quiet("cassandra"):
@@ -98,5 +109,7 @@ def ensure_schema(settings: Settings | None = None) -> None:
             for stmt in statements:
                 session.execute(stmt, timeout=60.0)
             cluster.control_connection.wait_for_schema_agreement()
+            have = cassandra.table_columns(settings, session)
         finally:
             cluster.shutdown()
+    cassandra.check_profile(settings, have)

@@ -155,6 +155,11 @@ def start(
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
     privacy.check_settings(settings)  # refuse early, e.g. hmac mode without a key
+    if sinks is None:  # the real table: never rows of one storage profile into the other's table
+        from profilepipe import retry, stores
+
+        what = f"cassandra: read the columns of {settings.users_table}"
+        retry.call(lambda: stores.check_profile(settings), what, settings.sink_retry_seconds)
     spark = get_spark(settings, app_name="profilepipe-stream")
     events = stage_hook_from_env()
     writer = BatchWriter(

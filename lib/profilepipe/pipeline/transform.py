@@ -47,6 +47,7 @@ from profilepipe.contract import (
     DLQ_FIELDS,
     DUPLICATE_IN_BATCH,
     ERASED,
+    FULL,
     FUTURE_DOB,
     INVALID_DOB,
     INVALID_JSON,
@@ -57,14 +58,18 @@ from profilepipe.contract import (
     OUTCOMES,
     SOURCE_COLUMNS,
     STORED,
+    STORED_FIELDS,
     TOO_LARGE,
-    USER_COLUMNS,
     UUID_PATTERN,
 )
 from profilepipe.pipeline.schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
-#: The same before hashing: ``phone`` and ``address`` in clear (inside ``validate_and_shape`` only).
-UNHASHED_COLUMNS = tuple({"phone_hash": "phone", "address_hash": "address"}.get(c, c) for c in USER_COLUMNS)
+_UNHASHED = {"phone_hash": "phone", "address_hash": "address"}
+
+
+def unhashed_columns(columns: Iterable[str]) -> tuple[str, ...]:
+    """A profile's columns before hashing: ``phone`` and ``address`` in clear (``shape``'s output)."""
+    return tuple(_UNHASHED.get(c, c) for c in columns)
 
 
 def _reason_and_detail(rules) -> tuple[Column, Column]:
@@ -230,7 +235,13 @@ def validate_and_shape(
 def shape(
     parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
 ) -> DataFrame:
-    """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, ``UNHASHED_COLUMNS``, sources.
+    """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, the profile's columns, sources.
+
+    The profile's columns are ``settings.user_columns`` (``contract.user_columns`` of
+    ``settings.store_profile``) with ``phone`` and ``address`` in place of their hashes
+    (``unhashed_columns``). ``birth_year`` (minimal) is taken from the birth date after the
+    exact age is computed from the whole date; the minimal profile's ``address`` leaves the
+    postcode out (it is hashed, never stored, in either profile).
 
     Phone and address are still in clear here, on the rows whose outcome is ``stored``
     and only there (null elsewhere); ``validate_and_shape`` hashes them. Non-stored rows
@@ -298,7 +309,8 @@ def shape(
     keep = F.col("outcome") == STORED
     name, loc, email = u["name"], u["location"], u["email"]
     street = F.nullif(F.concat_ws(" ", loc["street"]["number"], loc["street"]["name"]), F.lit(""))
-    address = F.concat_ws(", ", street, loc["city"], loc["state"], loc["postcode"], loc["country"])
+    postcode = [loc["postcode"]] if settings.store_profile == FULL else []
+    address = F.concat_ws(", ", street, loc["city"], loc["state"], *postcode, loc["country"])
     domain = F.when(F.instr(email, "@") > 0, F.lower(F.trim(F.substring_index(email, "@", -1))))
     shaped = {
         "user_id": F.col("_user_id"),
@@ -309,6 +321,7 @@ def shape(
         "phone": u["phone"],
         "address": address,
         "birth_date": birth,
+        "birth_year": F.year(birth),
         "age": F.col("_age"),
         "registered_at": F.trim(u["registered"]["date"]).try_cast("timestamp"),
         "nationality": u["nat"],
@@ -317,20 +330,20 @@ def shape(
     }
     always = {"user_id", "age", "ingested_at"}
     out = []
-    for col in UNHASHED_COLUMNS:
+    for col in unhashed_columns(settings.user_columns):
         value = shaped[col]
         if col not in always:
-            value = F.when(
-                keep, F.nullif(value, F.lit("")) if col not in ("birth_date", "registered_at") else value
-            )
+            typed = col in ("birth_date", "birth_year", "registered_at")  # not text: no "" to null
+            value = F.when(keep, value if typed else F.nullif(value, F.lit("")))
         out.append(value.alias(col))
     return checked.select("outcome", "dlq_reason", "dlq_detail", *out, *SOURCE_COLUMNS)
 
 
 # ------------------------------------------------------------------------ outputs
 def stored_rows(df: DataFrame) -> DataFrame:
-    """Rows to store: the ``USER_COLUMNS`` of Cassandra's ``user_profiles.users``, in order."""
-    return df.where(F.col("outcome") == STORED).select(*USER_COLUMNS)
+    """Rows to store: the users table's columns (those of the profile ``df`` was shaped in), in order."""
+    columns = [f.column for f in STORED_FIELDS if f.column in df.columns]
+    return df.where(F.col("outcome") == STORED).select(*columns)
 
 
 def dead_letters(df: DataFrame) -> DataFrame:

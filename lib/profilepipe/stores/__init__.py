@@ -37,11 +37,14 @@ from profilepipe.contract import PlanRow
 from profilepipe.stores import cassandra, kafka, mongo
 from profilepipe.stores.cassandra import (
     cassandra_session,
+    check_profile,
     count_users,
     delete_erased,
+    drop_users,
     erased_keys,
     get_user,
     read_users,
+    table_columns,
     truncate_erasures,
     truncate_users,
     write_cassandra,
@@ -65,13 +68,16 @@ __all__ = [
     "kafka",
     "mongo",
     "cassandra_session",
+    "check_profile",
     "count_users",
     "delete_erased",
+    "drop_users",
     "erased_keys",
     "forget_user",
     "get_user",
     "read_users",
     "retain",
+    "table_columns",
     "truncate_erasures",
     "truncate_users",
     "write_cassandra",
@@ -102,7 +108,7 @@ class Sinks(Protocol):
         ...
 
     def write_rows(self, rows: Any) -> int:
-        """Upsert the stored rows (a DataFrame of ``contract.USER_COLUMNS``); returns rows written."""
+        """Upsert the stored rows (a DataFrame of ``settings.user_columns``); returns rows written."""
         ...
 
     def delete_erased(self, user_ids: list[str]) -> None:

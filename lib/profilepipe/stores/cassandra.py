@@ -17,7 +17,8 @@ from typing import Any
 
 from profilepipe import contract, retry
 from profilepipe.config import Settings
-from profilepipe.contract import CONTRIBUTION_COLUMNS, USER_COLUMNS, erasure_key
+from profilepipe.contract import CONTRIBUTION_COLUMNS, erasure_key
+from profilepipe.errors import ProfileMismatch
 
 _CASSANDRA: dict[tuple, Any] = {}  # one Cluster/Session per process (driver or Python worker)
 _PREPARED: dict[tuple, Any] = {}  # prepared statement per (session, CQL), reused across batches
@@ -48,15 +49,15 @@ def cassandra_session(settings: Settings):
 
 
 def _insert_cql(settings: Settings) -> str:
-    cols = ", ".join(USER_COLUMNS)
-    marks = ", ".join("?" for _ in USER_COLUMNS)
+    cols = ", ".join(settings.user_columns)
+    marks = ", ".join("?" for _ in settings.user_columns)
     return f"INSERT INTO {settings.users_table} ({cols}) VALUES ({marks})"
 
 
-def _row_values(row) -> tuple:
+def _row_values(row, columns: tuple[str, ...]) -> tuple:
     d = row.asDict() if hasattr(row, "asDict") else dict(row)
     values = []
-    for col in USER_COLUMNS:
+    for col in columns:
         v = d.get(col)
         if col == "user_id":
             v = uuid.UUID(v)
@@ -106,7 +107,7 @@ def write_rows_partition(
         return retry.call(lambda: attempt(chunk), what, settings.sink_retry_seconds)
 
     for row in rows:
-        pending.append(_row_values(row))
+        pending.append(_row_values(row, settings.user_columns))
         if len(pending) >= 4000:
             written += flush(pending)
             pending = []
@@ -117,7 +118,7 @@ def write_rows_partition(
 
 def write_cassandra(stored_df, settings: Settings) -> int:
     """Write a DataFrame of stored rows from the executors; returns rows written."""
-    cols = stored_df.select(*USER_COLUMNS)
+    cols = stored_df.select(*settings.user_columns)
 
     def per_partition(rows: Iterator) -> Iterator[int]:
         yield write_rows_partition(settings, rows)
@@ -202,6 +203,49 @@ def rows_ingested_before(settings: Settings, cutoff: dt.datetime) -> list[dict]:
         return out
 
     return retry.call(attempt, "cassandra: scan the rows' ingested_at", settings.sink_retry_seconds)
+
+
+def table_columns(settings: Settings, session=None) -> set[str]:
+    """The users table's columns as Cassandra has them (empty: no such table yet)."""
+    cql = "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s"
+    session = session or cassandra_session(settings)
+    rows = session.execute(cql, (settings.cassandra_keyspace, settings.cassandra_table))
+    return {r.column_name for r in rows}
+
+
+def check_profile(settings: Settings, columns: set[str] | None = None) -> None:
+    """Raise ``ProfileMismatch`` unless the users table (if it exists) has the profile's columns.
+
+    A table made in one storage profile never takes rows of the other: the message says how
+    to keep the table (its profile) or start over in the new one.
+    """
+    have = table_columns(settings) if columns is None else set(columns)
+    want = set(settings.user_columns)
+    if not have or have == want:
+        return
+    other = [p for p in contract.STORE_PROFILES if set(contract.user_columns(p)) == have]
+    holds = f"the {other[0]} profile's columns" if other else f"the columns {', '.join(sorted(have))}"
+    extra, missing = sorted(have - want), sorted(want - have)
+    diff = "; ".join(
+        part
+        for part in (
+            f"{', '.join(extra)} not in the {settings.store_profile} profile" if extra else "",
+            f"no {', '.join(missing)}" if missing else "",
+        )
+        if part
+    )
+    keep = f"keep it with {Settings.env_name('store_profile')}={other[0]}, or " if other else ""
+    raise ProfileMismatch(
+        f"table {settings.users_table} has {holds} ({diff}) but "
+        f"{Settings.env_name('store_profile')}={settings.store_profile}: {keep}start over in "
+        f"the {settings.store_profile} profile with `profilepipe reset` (it drops the table and empties "
+        f"topics and aggregates), or set {Settings.env_name('cassandra_table')} to a new table"
+    )
+
+
+def drop_users(settings: Settings) -> None:
+    """Drop the users table (``profilepipe reset``; ``ensure_schema`` makes it in the current profile)."""
+    cassandra_session(settings).execute(f"DROP TABLE IF EXISTS {settings.users_table}", timeout=120)
 
 
 def truncate_users(settings: Settings) -> None:

@@ -12,8 +12,9 @@ Failure semantics to keep in mind: a partition's requests retry for at most
 ``sink_retry_seconds`` each, then the task fails; in local mode the job fails at once, on a
 cluster Spark retries the task (``spark.task.maxFailures``, 4) before the batch fails.
 
-What it does: ``write_cassandra_jvm(stored_df, settings)`` selects ``contract.USER_COLUMNS`` in
-order and calls ``profilepipe.cassandra.UsersWriter.write(df._jdf, options)`` through py4j
+What it does: ``write_cassandra_jvm(stored_df, settings)`` selects ``settings.user_columns`` (the
+storage profile's) in order, passes them with their CQL types as the ``columns`` option, and
+calls ``profilepipe.cassandra.UsersWriter.write(df._jdf, options)`` through py4j
 (``stack/cassandra-writer/``). Each partition is written on its executor by one cached
 ``CqlSession`` per executor JVM (closed at JVM shutdown) with a prepared INSERT (an upsert by
 ``user_id``: a replayed batch writes the same values), asynchronous executes with at most
@@ -35,7 +36,7 @@ import logging
 from pathlib import Path
 
 from profilepipe.config import Settings
-from profilepipe.contract import USER_COLUMNS
+from profilepipe.contract import STORED_FIELDS
 from profilepipe.errors import StackError
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
         else f"{host}:{settings.cassandra_port}",
         "local_dc": str(settings.cassandra_local_dc or DEFAULT_LOCAL_DC),
         "table": settings.users_table,
+        "columns": columns_option(settings),
         "max_in_flight": str(int(max_in_flight)),
         "retry_seconds": str(float(settings.sink_retry_seconds)),
         "request_timeout_seconds": "30",
@@ -102,6 +104,12 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
                 options[name] = connections._path(value)
         options["ssl_verify_hostname"] = "true" if settings.cassandra_ssl_verify_hostname else "false"
     return options
+
+
+def columns_option(settings: Settings) -> str:
+    """The profile's columns with their CQL types, in table order: ``user_id:uuid,gender:text,...``."""
+    types = {f.column: f.cql_type for f in STORED_FIELDS}
+    return ",".join(f"{c}:{types[c]}" for c in settings.user_columns)
 
 
 def describe(options: dict[str, str]) -> str:
@@ -172,7 +180,7 @@ def write_cassandra_jvm(stored_df, settings: Settings, max_in_flight: int | None
     spark = stored_df.sparkSession
     options = jvm_options(settings, max_in_flight)
     log.debug("cassandra (jvm): %s", describe(options))
-    cols = stored_df.select(*USER_COLUMNS)
+    cols = stored_df.select(*settings.user_columns)
     writer = _writer(spark, settings)
     return int(writer.write(cols._jdf, _java_map(spark.sparkContext._jvm, options)))
 
@@ -185,6 +193,6 @@ def direct_benchmark(stored_df, settings: Settings, max_in_flight: int | None = 
     """
     spark = stored_df.sparkSession
     options = jvm_options(settings, max_in_flight)
-    cols = stored_df.select(*USER_COLUMNS)
+    cols = stored_df.select(*settings.user_columns)
     result = _writer(spark, settings).directBenchmark(cols._jdf, _java_map(spark.sparkContext._jvm, options))
     return int(result[0]), int(result[1]) / 1e9

@@ -4,7 +4,7 @@
   the v1.4 schema (``schema.USER_SCHEMA``), the columns picked out, phone and address
   through plain SHA-256, the API's own ``dob.age``: no validation, no dead letters, no
   exact age, no GDPR filter, no erasure register, no aggregates.
-* ``limit_rows``: the table's rows themselves (JSON of ``contract.USER_COLUMNS``, made by
+* ``limit_rows``: the table's rows themselves (JSON of the full profile's columns, made by
   ``runs.rows_topic``, which also gives their schema) read back: Kafka -> Cassandra with no transform at all.
 * ``seed_hasher``: the seed project's hashing, a row-at-a-time Python UDF calling
   ``bcrypt.hashpw(value, bcrypt.gensalt(cost))`` once per value (random salt), in place of
@@ -17,7 +17,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from profilepipe.config import Settings
-from profilepipe.contract import USER_COLUMNS
 from profilepipe.pipeline import schema
 
 
@@ -57,7 +56,7 @@ def limit_rows(row_schema):
 
     def to_rows(batch_df: DataFrame) -> DataFrame:
         row = F.from_json(F.col("value").cast("string"), row_schema).alias("r")
-        return batch_df.select(row).select(*[F.col("r")[c].alias(c) for c in USER_COLUMNS])
+        return batch_df.select(row).select(*[F.col("r")[c].alias(c) for c in row_schema.fieldNames()])
 
     return to_rows
 

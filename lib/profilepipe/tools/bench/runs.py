@@ -63,15 +63,22 @@ class Run:
 
 
 def isolated(settings: Settings, tag: str, topic: str, **changes) -> Settings:
-    """Settings with this run's own table, collection and checkpoint, reading ``topic``."""
+    """Settings with this run's own table, collection and checkpoint, reading ``topic``.
+
+    Every run stores the full profile's row (``contract.FULL``), the one the peer-style
+    pipeline writes, so that the rows compared are the same (``changes`` may say otherwise).
+    """
     return settings.replace(
-        kafka_topic=topic,
-        cassandra_table=f"bench_{tag}",
-        mongo_collection=f"bench_{tag}",
-        checkpoint_dir=str(Path(settings.stack_dir) / "bench" / f"ckpt_{tag}_{uuid.uuid4().hex[:6]}"),
-        starting_offsets="earliest",
-        as_of=AS_OF,
-        **changes,
+        **{
+            "kafka_topic": topic,
+            "cassandra_table": f"bench_{tag}",
+            "mongo_collection": f"bench_{tag}",
+            "checkpoint_dir": str(Path(settings.stack_dir) / "bench" / f"ckpt_{tag}_{uuid.uuid4().hex[:6]}"),
+            "starting_offsets": "earliest",
+            "as_of": AS_OF,
+            "store_profile": contract.FULL,
+            **changes,
+        }
     )
 
 
@@ -185,7 +192,6 @@ def rows_topic(settings: Settings, source_topic: str, name: str) -> tuple[int, o
     """
     from pyspark.sql import functions as F
 
-    from profilepipe.contract import USER_COLUMNS
     from profilepipe.pipeline import transform
 
     s = settings.replace(kafka_topic=name)
@@ -199,12 +205,12 @@ def rows_topic(settings: Settings, source_topic: str, name: str) -> tuple[int, o
         .option("startingOffsets", "earliest")
         .load()
     )
-    rows = transform.stored_rows(transform.transform(raw, settings)).select(*USER_COLUMNS).persist()
+    rows = transform.stored_rows(transform.transform(raw, settings)).persist()
     n = rows.count()
     (
         rows.select(
             F.col("user_id").alias("key"),
-            F.to_json(F.struct(*[F.col(c) for c in USER_COLUMNS])).alias("value"),
+            F.to_json(F.struct(*[F.col(c) for c in rows.columns])).alias("value"),
         )
         .write.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
@@ -252,7 +258,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         finally:
             handle.stop()
     rows = stores.cassandra_session(settings).execute(
-        f"SELECT ingested_at, writetime(full_name) AS w FROM {settings.users_table}",
+        f"SELECT ingested_at, writetime(age) AS w FROM {settings.users_table}",
         timeout=300,
     )
     lat = sorted(r.w / 1e6 - contract.from_store(r.ingested_at).timestamp() for r in rows)

@@ -25,8 +25,8 @@ import java.util.stream.Stream;
  * <p>Usage: {@code java -cp '<jars>/cassandra-writer/*:<pyspark>/jars/*' profilepipe.cassandra.Limit
  * ROWS_DIR WARMUP key=value...} with the options of {@link UsersWriter} (contact_point, local_dc,
  * table, max_in_flight, ...). ROWS_DIR holds text files (Spark's {@code write.text}) of one row a
- * line, the 13 columns tab-separated: user_id, text columns hex of UTF-8, birth_date ISO,
- * age decimal, timestamps as microseconds since the epoch, {@code \N} for null
+ * line, the {@code columns} option's columns tab-separated: uuid as text, text columns hex of
+ * UTF-8, dates ISO, ints decimal, timestamps as microseconds since the epoch, {@code \N} for null
  * (scripts/cassandra_limit.py writes them). The first WARMUP rows are written once untimed,
  * then the table is truncated and every row written, timed. Prints one line:
  * {@code limit rows=N seconds=S}.
@@ -47,7 +47,7 @@ public final class Limit {
         }
         UsersWriter.Options opts = new UsersWriter.Options(options);
         opts.check();
-        List<Object[]> rows = read(Path.of(args[0]));
+        List<Object[]> rows = read(Path.of(args[0]), opts.types());
         int warmup = Math.min(Integer.parseInt(args[1]), rows.size());
         CqlSession session = UsersWriter.session(opts);
         UsersWriter.prepared(session, opts);
@@ -63,7 +63,7 @@ public final class Limit {
         UsersWriter.closeAll();
     }
 
-    static List<Object[]> read(Path dir) throws IOException {
+    static List<Object[]> read(Path dir, List<String> types) throws IOException {
         List<Object[]> rows = new ArrayList<>();
         List<Path> files;
         try (Stream<Path> list = Files.list(dir)) {
@@ -73,18 +73,19 @@ public final class Limit {
             try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
                     String[] f = line.split("\t", -1);
-                    Object[] v = new Object[UsersWriter.COLUMNS.size()];
+                    Object[] v = new Object[types.size()];
                     for (int i = 0; i < v.length; i++) {
                         String s = f[i];
+                        String type = types.get(i);
                         if (s.equals("\\N")) {
                             v[i] = null;
-                        } else if (i == 0) {
+                        } else if (type.equals("uuid")) {
                             v[i] = UUID.fromString(s);
-                        } else if (i == 7) {
+                        } else if (type.equals("date")) {
                             v[i] = LocalDate.parse(s);
-                        } else if (i == 8) {
+                        } else if (type.equals("int")) {
                             v[i] = Integer.parseInt(s);
-                        } else if (i == 9 || i == 12) {
+                        } else if (type.equals("timestamp")) {
                             long micros = Long.parseLong(s);
                             v[i] = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
                                     Math.floorMod(micros, 1_000_000L) * 1000L);

@@ -72,8 +72,8 @@ import javax.net.ssl.TrustManagerFactory;
  * Java driver from the executors, at the store's speed.
  *
  * <p>Called from Python through py4j ({@code profilepipe.stores.cassandra_jvm}):
- * {@code UsersWriter.write(df._jdf, options)} with the DataFrame's columns being
- * {@code profilepipe.contract.USER_COLUMNS} in that order, returns the number of rows written (the
+ * {@code UsersWriter.write(df._jdf, options)} with the DataFrame's columns being those of the
+ * {@code columns} option in that order (the storage profile's, {@code Settings.user_columns}), returns the number of rows written (the
  * sum over partitions). Each partition runs on an executor: one {@link CqlSession} per executor JVM
  * and connection options (cached, closed at JVM shutdown), one prepared INSERT (an upsert by
  * user_id: a replay writes the same values), asynchronous executes with at most
@@ -84,18 +84,14 @@ import javax.net.ssl.TrustManagerFactory;
  * fails the partition at once, and so the Spark job.
  *
  * <p>Options (all strings): {@code contact_point} (host:port), {@code local_dc}, {@code table}
- * (keyspace.table), {@code username}/{@code password} (optional), {@code ssl} ("true"/"false"),
+ * (keyspace.table), {@code columns} (the table's columns with their CQL types, in the DataFrame's
+ * order: {@code user_id:uuid,gender:text,...}; types uuid, text, int, date, timestamp), {@code username}/{@code password} (optional), {@code ssl} ("true"/"false"),
  * {@code ssl_ca_file}, {@code ssl_cert_file}, {@code ssl_key_file} (PEM; the key unencrypted
  * PKCS#8 "BEGIN PRIVATE KEY"), {@code ssl_verify_hostname}, {@code max_in_flight} (default 512),
  * {@code retry_seconds} (default 180), {@code request_timeout_seconds} (default 30),
  * {@code connect_timeout_seconds} (default 10).
  */
 public final class UsersWriter {
-    /** The users table's columns, in the order the DataFrame has them (contract.USER_COLUMNS). */
-    public static final List<String> COLUMNS = List.of(
-            "user_id", "full_name", "gender", "username", "email_domain", "phone_hash", "address_hash",
-            "birth_date", "age", "registered_at", "nationality", "country", "ingested_at");
-
     static final double FIRST_DELAY = 0.5;
     static final double MAX_DELAY = 10.0;
 
@@ -119,15 +115,9 @@ public final class UsersWriter {
     public static long write(Dataset<Row> df, Map<String, String> options) {
         Options opts = new Options(options);
         opts.check();
-        if (df.columns().length != COLUMNS.size()) {
+        if (!opts.columns().equals(List.of(df.columns()))) {
             throw new IllegalArgumentException(
-                    "UsersWriter: expected the columns " + COLUMNS + ", got " + List.of(df.columns()));
-        }
-        for (int i = 0; i < COLUMNS.size(); i++) {
-            if (!COLUMNS.get(i).equals(df.columns()[i])) {
-                throw new IllegalArgumentException(
-                        "UsersWriter: expected the columns " + COLUMNS + ", got " + List.of(df.columns()));
-            }
+                    "UsersWriter: expected the columns " + opts.columns() + ", got " + List.of(df.columns()));
         }
         MapPartitionsFunction<Row, Long> perPartition = rows -> {
             try {
@@ -169,12 +159,12 @@ public final class UsersWriter {
 
             @Override
             public Object[] next() {
-                return values(rows.next());
+                return values(rows.next(), opts);
             }
         }, opts);
     }
 
-    /** Upsert rows given as the INSERT's values (the COLUMNS' Java driver types); returns how many. */
+    /** Upsert rows given as the INSERT's values (the columns' Java driver types); returns how many. */
     public static long writeValues(Iterator<Object[]> rows, Options opts) {
         CqlSession session = withRetry(() -> session(opts), "connect", opts);
         PreparedStatement insert = withRetry(() -> prepared(session, opts), "prepare the INSERT", opts);
@@ -248,8 +238,8 @@ public final class UsersWriter {
     }
 
     /** What the Python driver binds for the same row (stores.cassandra._row_values). */
-    static Object[] values(Row row) {
-        Object[] values = new Object[COLUMNS.size()];
+    static Object[] values(Row row, Options opts) {
+        Object[] values = new Object[opts.columns().size()];
         for (int i = 0; i < values.length; i++) {
             Object v = row.isNullAt(i) ? null : row.get(i);
             if (v == null) {
@@ -262,7 +252,7 @@ public final class UsersWriter {
                 values[i] = ((java.sql.Date) v).toLocalDate(); // Spark's external dates: local date in the JVM zone
             } else if (v instanceof Instant || v instanceof LocalDate || v instanceof String || v instanceof Integer) {
                 values[i] = v;
-            } else if (v instanceof Number && "age".equals(COLUMNS.get(i))) {
+            } else if (v instanceof Number && "int".equals(opts.types().get(i))) {
                 values[i] = ((Number) v).intValue();
             } else {
                 values[i] = v;
@@ -391,14 +381,14 @@ public final class UsersWriter {
     }
 
     static PreparedStatement prepared(CqlSession session, Options opts) {
-        String cql = insertCql(opts.table());
+        String cql = insertCql(opts.table(), opts.columns());
         String key = System.identityHashCode(session) + "\0" + cql;
         return PREPARED.computeIfAbsent(key, k -> session.prepare(cql));
     }
 
-    static String insertCql(String table) {
-        String marks = String.join(", ", Collections.nCopies(COLUMNS.size(), "?"));
-        return "INSERT INTO " + table + " (" + String.join(", ", COLUMNS) + ") VALUES (" + marks + ")";
+    static String insertCql(String table, List<String> columns) {
+        String marks = String.join(", ", Collections.nCopies(columns.size(), "?"));
+        return "INSERT INTO " + table + " (" + String.join(", ", columns) + ") VALUES (" + marks + ")";
     }
 
     private static CqlSession build(Options opts) {
@@ -518,7 +508,7 @@ public final class UsersWriter {
         }
 
         void check() {
-            for (String name : new String[] {"contact_point", "local_dc", "table"}) {
+            for (String name : new String[] {"contact_point", "local_dc", "table", "columns"}) {
                 if (get(name).isEmpty()) {
                     throw new IllegalArgumentException("UsersWriter: option " + name + " is required");
                 }
@@ -526,6 +516,16 @@ public final class UsersWriter {
             contactPoint();
             if (!table().matches("[A-Za-z0-9_]+\\.[A-Za-z0-9_]+")) {
                 throw new IllegalArgumentException("UsersWriter: table must be keyspace.table, not " + table());
+            }
+            for (String column : get("columns").split(",")) {
+                if (!column.matches("[a-z_][a-z0-9_]*:(uuid|text|int|date|timestamp)")) {
+                    throw new IllegalArgumentException(
+                            "UsersWriter: columns must be name:type,... (uuid, text, int, date, timestamp), not "
+                                    + get("columns"));
+                }
+            }
+            if (!columns().get(0).equals("user_id")) {
+                throw new IllegalArgumentException("UsersWriter: the first column must be user_id, not " + columns());
             }
             if (maxInFlight() < 1) {
                 throw new IllegalArgumentException("UsersWriter: max_in_flight must be at least 1");
@@ -548,6 +548,24 @@ public final class UsersWriter {
 
         String table() {
             return get("table");
+        }
+
+        /** The columns' names, in the DataFrame's order. */
+        List<String> columns() {
+            List<String> out = new ArrayList<>();
+            for (String column : get("columns").split(",")) {
+                out.add(column.substring(0, column.indexOf(':')));
+            }
+            return out;
+        }
+
+        /** The columns' CQL types, in the same order. */
+        List<String> types() {
+            List<String> out = new ArrayList<>();
+            for (String column : get("columns").split(",")) {
+                out.add(column.substring(column.indexOf(':') + 1));
+            }
+            return out;
         }
 
         String username() {
