@@ -60,7 +60,7 @@ def test_a_run_with_malformed_input_leaves_nothing_to_find(run, monkeypatch, cap
     values = audit.raw_users(settings)
     # every message was read for values, the malformed ones too (truncated JSON, Latin-1 bytes, ...)
     sources = {v[audit.SOURCE] for v in values}
-    with_values = [m for m in bad if audit.personal_values_from_message(m["value"])]
+    with_values = [m for m in bad if audit.personal_values_from_message(m["value"], settings.store_profile)]
     assert len(sources) == USERS + len(with_values) and len(with_values) >= MALFORMED // 2
 
     report = audit.audit(settings)
@@ -92,16 +92,16 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
     session = stores.cassandra_session(settings)
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     insert = (
-        f"INSERT INTO {table} (user_id, full_name, username, birth_date, age, country) "
+        f"INSERT INTO {table} (user_id, gender, email_domain, birth_year, age, country) "
         "VALUES (%s, %s, %s, %s, %s, %s)"
     )
     leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
     parts = stores.collections(settings).parts
     try:
-        # a row whose username is fine but whose full_name holds another user's phone
-        session.execute(insert, (leak_id, phone, "calmotter123", dt.date(1980, 1, 1), 46, "Nowhere"))
+        # a row whose email_domain holds another user's phone
+        session.execute(insert, (leak_id, "male", phone, 1980, 46, "Nowhere"))
         # a minor stored by mistake
-        session.execute(insert, (minor_id, "Kid Example", "tinyowl321", dt.date(2015, 1, 1), 11, "Nowhere"))
+        session.execute(insert, (minor_id, "female", "example.com", 2015, 11, "Nowhere"))
         # a MongoDB document holding an input password
         parts.insert_one({"_id": "it-audit-leak", "dk": "leak|x", "note": password})
         # a dead letter holding an input cell (it stays until the module drops the topic)
@@ -151,3 +151,28 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
     assert {(f.kind, f.owner, f.store) for f in after.findings} == {
         ("cell", cell_owner["login"]["uuid"], "dead-letter topic")
     }
+
+
+def test_full_rows_in_a_table_audited_as_minimal_fail_and_reset_moves_it(isolated, produce_and_stream):
+    """A table made in the full profile: the minimal profile's audit fails on its rows, the stream
+    refuses to write into it, and ``profilepipe reset`` makes it again in the minimal profile."""
+    from profilepipe.errors import ProfileMismatch
+    from profilepipe.pipeline import stream
+    from profilepipe.tools.reset import reset_all
+
+    full = isolated("auditfull", pii_mode="hmac", hmac_key=KEY, as_of=AS_OF, store_profile="full")
+    users = generator.generate_users(20, seed="audit-full", minor_share=0.0, as_of=AS_OF)
+    assert produce_and_stream(full, users, []).stored == 20
+    assert audit.audit(full).clean
+
+    minimal = full.replace(store_profile="minimal")
+    report = audit.audit(minimal)
+    assert report.profile_violations == ["birth_date: 20 rows", "full_name: 20 rows", "username: 20 rows"]
+    kinds = {f.kind for f in report.findings}
+    assert not report.clean and {"full name", "username"} <= kinds
+    with pytest.raises(ProfileMismatch, match=r"has the full profile's columns .*profilepipe reset"):
+        stream.run(minimal, until_idle=True)
+
+    reset_all(minimal, echo=lambda _line: None)
+    assert stores.table_columns(minimal) == set(minimal.user_columns)
+    stores.check_profile(minimal)  # no error: the table is the minimal profile's now

@@ -48,14 +48,31 @@ def stored_row(user: dict, **changes) -> dict:
     return row
 
 
+def minimal_row(user: dict, **changes) -> dict:
+    """The same row in the minimal profile: no name, username or birth date; the birth year."""
+    row = {k: v for k, v in stored_row(user).items() if k in contract.user_columns(contract.MINIMAL)}
+    row["birth_year"] = int(user["dob"]["date"][:4])
+    row.update(changes)
+    return row
+
+
 # ------------------------------------------------------------------ values from every message
 def test_a_valid_user_gives_all_its_values_and_its_id(users):
     u = users[0]
     assert audit.personal_values_from_message(enc(u)) == [with_owner(u)]
     values = audit.personal_values(u)
-    assert set(values) == set(audit.KINDS)
+    assert set(values) == set(contract.PII_PATHS)  # the full profile keeps name, username, birth date
     assert values["street address"] == "4821 Church Lane"
     assert values["email local part"] == "olivia.hughes"
+    minimal = audit.personal_values(u, contract.MINIMAL)
+    assert set(minimal) == set(audit.KINDS) == set(contract.pii_paths(contract.MINIMAL))
+    name = u["name"]
+    assert minimal["full name"] == f"{name['first']} {name['last']}"
+    assert minimal["username"] == u["login"]["username"]
+    assert minimal["birth date"] == u["dob"]["date"][:10]
+    assert audit.personal_values_from_message(enc(u), contract.MINIMAL) == [
+        {**minimal, OWNER: u["login"]["uuid"]}
+    ]
 
 
 def test_an_envelope_gives_every_user_in_order(envelope):
@@ -318,7 +335,8 @@ class FakeCollection:
 Message = namedtuple("Message", "key value partition offset")
 
 
-def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, settings, users):
+def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, full_settings, users):
+    settings = full_settings  # rows of the full profile (stored_row)
     bad = generator.malformed_messages(6, seed="unit")
     truncated = next(m for m in bad if m["detail"] == "truncated JSON")
     owner = json.loads(enc(users[0]))  # its password lands in a parts document
@@ -336,7 +354,7 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
     monkeypatch.setattr(stores, "read_to_end", lambda s, topic, timeout_s=10.0: list(topics[topic]))
     monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
     monkeypatch.setattr(stores, "collections", lambda s: collections)
-    monkeypatch.setattr(stores, "read_aggregates", lambda s: _docs(contract.group_rows(rows)))
+    monkeypatch.setattr(stores, "read_raw_aggregates", lambda s: _docs(contract.group_rows(rows)))
 
     values = audit.raw_users(settings)
     assert {v[SOURCE] for v in values} >= {f"0:{i}" for i in range(len(users))}
@@ -353,6 +371,47 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, setti
     rows.append(minor)
     report = audit.audit(settings, as_of="2026-01-15", min_age=18)
     assert report.minors_stored == [str(minor["user_id"])]
+
+
+# ------------------------------------------------------------------ the storage profile's promise
+def test_a_full_row_in_a_minimal_table_fails_the_audit(users):
+    minimal = [minimal_row(u) for u in users[:3]]
+    report = audit.build_report(users, minimal, {}, [], AS_OF, 18, profile=contract.MINIMAL)
+    assert report.clean and report.profile_violations == [] and report.store_profile == "minimal"
+
+    rows = minimal[:2] + [stored_row(users[2])]  # one row written in the full profile
+    report = audit.build_report(users, rows, {}, [], AS_OF, 18, profile=contract.MINIMAL)
+    assert not report.clean
+    assert report.profile_violations == ["birth_date: 1 rows", "full_name: 1 rows", "username: 1 rows"]
+    uid = users[2]["login"]["uuid"]
+    assert {f"full name of {uid} in cassandra", f"username of {uid} in cassandra"} <= set(
+        report.plaintext_found
+    )
+    assert "  outside the minimal profile: full_name: 1 rows" in report.describe().splitlines()
+    with pytest.raises(AuditFindings, match="3 column"):
+        audit.require_clean(report)
+    # the other way round: rows of the minimal profile in a full table
+    full = audit.build_report(users, rows, {}, [], AS_OF, 18, profile=contract.FULL)
+    assert full.profile_violations == ["birth_year: 2 rows"] and full.plaintext_found == []
+
+
+def test_a_name_or_username_in_a_dead_letter_breaks_the_minimal_profile(users):
+    owner = users[1]
+    letter = {"partition": 0, "offset": 4, "key": b"k", "value": enc({"detail": owner["login"]["username"]})}
+    minimal = audit.build_report(users, [], {}, [letter], AS_OF, 18, profile=contract.MINIMAL)
+    assert minimal.plaintext_found == [f"username of {owner['login']['uuid']} in dead-letter topic"]
+    assert audit.build_report(users, [], {}, [letter], AS_OF, 18, profile=contract.FULL).clean
+
+
+def test_truncated_json_gives_the_minimal_profiles_values_too(user):
+    u = user()
+    text = enc(u).decode()
+    cut = text[: text.index('"registered"')]  # name, login and dob are before the cut
+    (values,) = audit.personal_values_from_message(cut.encode(), contract.MINIMAL)
+    assert values["username"] == u["login"]["username"]
+    assert values["full name"] == f"{u['name']['first']} {u['name']['last']}"
+    assert values["birth date"] == u["dob"]["date"][:10]
+    assert "username" not in audit.personal_values_from_message(cut.encode())[0]  # full: stored by design
 
 
 # ------------------------------------------------------------------ command line
@@ -380,8 +439,11 @@ def test_audit_command_prints_the_report_and_fails_on_findings(monkeypatch, caps
     assert ("error: the audit found 1 plaintext personal value(s)" in err) == bool(found)
 
 
-def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(monkeypatch, capsys, settings, users):
+def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(
+    monkeypatch, capsys, full_settings, users
+):
     """The exit code schedulers rely on: ``AuditFindings``, the code ``profilepipe run`` maps to 3."""
+    settings = full_settings  # rows of the full profile (stored_row)
     owner = users[0]
     rows = [stored_row(u) for u in users[:3]]
     rows[1]["full_name"] = owner["phone"]  # another user's row holds the owner's phone in clear
@@ -391,7 +453,7 @@ def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(monkeypatch
     )
     monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
     monkeypatch.setattr(stores, "collections", lambda s: [])
-    monkeypatch.setattr(stores, "read_aggregates", lambda s: _docs(contract.group_rows(rows)))
+    monkeypatch.setattr(stores, "read_raw_aggregates", lambda s: _docs(contract.group_rows(rows)))
     monkeypatch.setattr("profilepipe.cli.get_settings", lambda **overrides: settings.replace(**overrides))
 
     assert main(["audit", "--as-of", "2026-01-15"]) == AuditFindings.exit_code == 3

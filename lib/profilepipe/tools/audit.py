@@ -2,7 +2,10 @@
 
 What no store may hold: the input's password material (``login.password``, ``salt``,
 ``md5``, ``sha1``, ``sha256``), ``phone``, ``cell``, the street address and the email's
-local part. The audit collects these values from **every** message of the input topic:
+local part; in the ``minimal`` storage profile (``Settings.store_profile``) also the full
+name, the username and the birth date (``contract.pii_paths``), and no row may hold a value
+in a column the profile does not have (``profile_violations``: a ``full`` row in a
+``minimal`` table). The audit collects these values from **every** message of the input topic:
 well-formed users, envelopes, any nested object with user fields, and malformed messages
 too (truncated JSON, bad UTF-8: a tolerant regex recovers their values), because a leak
 is most likely on an error path. It then searches for them in
@@ -50,8 +53,8 @@ from profilepipe.config import Settings
 from profilepipe.errors import AuditFindings
 from profilepipe.pipeline import transform
 
-#: The kinds of personal value, in report order (those of ``contract.PII_PATHS``).
-KINDS = tuple(contract.PII_PATHS)
+#: The kinds of personal value, in report order (``contract.pii_paths`` of the profile that stores least).
+KINDS = tuple(contract.pii_paths(contract.MINIMAL))
 #: Random strings: they cannot occur by chance, so they are searched as substrings everywhere.
 RANDOM_KINDS = frozenset({"salt", "md5", "sha1", "sha256"})
 #: Keys of a value set that are not searched: whose values they are, and which input message.
@@ -67,6 +70,7 @@ CASSANDRA, MONGODB, DEAD_LETTERS = "cassandra", "mongodb", "dead-letter topic"
 # the top-level keys that make a JSON object a user, for this audit: where its values are (the
 # first step of a PII path); a subset of contract.USER_KEYS
 _USER_KEYS = tuple(k for k in contract.USER_KEYS if any(p[0] == k for p in contract.PII_PATHS.values()))
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _SET_KEYS = frozenset(KINDS) | {OWNER, SOURCE}
 
 
@@ -95,6 +99,8 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)  # with the row/document/message
     aggregates_checked: int = 0  # groups compared with the table's GROUP BY
     aggregate_differences: list[str] = field(default_factory=list)  # "<dimension> <key>: ..."
+    store_profile: str = contract.FULL  # the storage profile whose promise was checked
+    profile_violations: list[str] = field(default_factory=list)  # "<column>: <n> rows" outside the profile
     retention_days: int = 0  # the retention period checked (0: none set, nothing checked)
     past_retention: int = 0  # rows ingested more than retention_days ago
     oldest_ingested_at: str = ""  # the oldest ingested_at of those rows (ISO 8601, UTC): no personal value
@@ -106,6 +112,15 @@ class AuditReport:
             and not self.minors_stored
             and not self.aggregate_differences
             and not self.past_retention
+            and not self.profile_violations
+        )
+
+    @property
+    def profile_summary(self) -> str:
+        """The line on the storage profile's promise (``profile_violations``)."""
+        return (
+            f"columns the {self.store_profile} profile does not store, holding values: "
+            f"{len(self.profile_violations)}"
         )
 
     def describe(self, limit: int = 20) -> str:
@@ -117,6 +132,7 @@ class AuditReport:
             f"dead letters scanned: {self.dead_letters_scanned}",
             f"aggregate groups checked against the table: {self.aggregates_checked}, "
             f"differences: {len(self.aggregate_differences)}",
+            self.profile_summary,
         ]
         if self.retention_days:
             oldest = f", the oldest ingested at {self.oldest_ingested_at}" if self.past_retention else ""
@@ -134,6 +150,7 @@ class AuditReport:
             lines.append(f"  minor stored: {uid}")
         if len(self.minors_stored) > limit:
             lines.append(f"  ... and {len(self.minors_stored) - limit} more")
+        lines += [f"  outside the {self.store_profile} profile: {text}" for text in self.profile_violations]
         lines += [f"  aggregate differs: {text}" for text in self.aggregate_differences[:limit]]
         if len(self.aggregate_differences) > limit:
             lines.append(f"  ... and {len(self.aggregate_differences) - limit} more")
@@ -145,9 +162,10 @@ def require_clean(report: AuditReport) -> None:
     if not report.clean:
         raise AuditFindings(
             f"the audit found {len(report.plaintext_found)} plaintext personal value(s), "
-            f"{len(report.minors_stored)} minor(s) stored, {len(report.aggregate_differences)} "
-            f"aggregate(s) that differ from the table and {report.past_retention} row(s) past the "
-            "retention period; the report above says where"
+            f"{len(report.profile_violations)} column(s) outside the {report.store_profile} profile "
+            f"holding values, {len(report.minors_stored)} minor(s) stored, "
+            f"{len(report.aggregate_differences)} aggregate(s) that differ from the table and "
+            f"{report.past_retention} row(s) past the retention period; the report above says where"
         )
 
 
@@ -160,15 +178,20 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) != ""
 
 
-def personal_values(user: Mapping) -> dict[str, str]:
-    """The values of one input user that no store may hold, by kind (``MIN_LENGTH`` or longer)."""
+def personal_values(user: Mapping, profile: str = contract.FULL) -> dict[str, str]:
+    """One input user's values that no store may hold in ``profile``, by kind (``MIN_LENGTH`` or longer)."""
     values = {}
-    for kind, path in contract.PII_PATHS.items():
+    for kind, path in contract.pii_paths(profile).items():
         node: Any = user
         for part in path:
             node = _obj(node).get(part)
         if kind == "street address" and isinstance(node, Mapping):  # else API 1.0's one string
             node = " ".join(str(p) for p in (node.get("number"), node.get("name")) if _scalar(p))
+        elif kind == "full name":  # as the full profile stores it: "first last"
+            parts = [str(_obj(node).get(k)).strip() for k in ("first", "last") if _scalar(_obj(node).get(k))]
+            node = " ".join(parts) if len(parts) == 2 else None
+        elif kind == "birth date":  # the calendar date, as the full profile stores it
+            node = node.strip()[:10] if isinstance(node, str) and _DATE.match(node.strip()) else None
         elif kind == "email local part":
             node = node.split("@")[0] if isinstance(node, str) else None
         values[kind] = node
@@ -190,7 +213,9 @@ def _json_users(doc: Any) -> Iterator[Mapping]:
 
 
 _STRING = r'"((?:[^"\\]|\\.)*)"'  # a complete JSON string (a cut-off one does not match)
-_PAIR_RE = re.compile(r'"(phone|cell|password|salt|md5|sha1|sha256|email|uuid)"\s*:\s*' + _STRING)
+_PAIR_RE = re.compile(r'"(phone|cell|password|salt|md5|sha1|sha256|email|uuid|username)"\s*:\s*' + _STRING)
+_NAME_PAIR_RE = re.compile(r'"first"\s*:\s*' + _STRING + r'\s*,\s*"last"\s*:\s*' + _STRING)
+_DOB_RE = re.compile(r'"dob"\s*:\s*\{\s*"date"\s*:\s*"(\d{4}-\d{2}-\d{2})')
 _STREET_RE = re.compile(r'"street"\s*:\s*\{([^{}]*)')
 _NUMBER_RE = re.compile(r'"number"\s*:\s*(?:(-?\d+)|' + _STRING + ")")
 _NAME_RE = re.compile(r'"name"\s*:\s*' + _STRING)
@@ -203,7 +228,7 @@ def _unescape(raw: str) -> str:
         return raw
 
 
-def _values_by_regex(text: str) -> list[dict[str, str]]:
+def _values_by_regex(text: str, profile: str = contract.FULL) -> list[dict[str, str]]:
     """The values under the known keys of text that is not JSON, grouped into users.
 
     Found in text order; a kind seen a second time starts the next user (an API user
@@ -216,6 +241,8 @@ def _values_by_regex(text: str) -> list[dict[str, str]]:
             found.append((m.start(), "email local part", value.split("@")[0]))
         elif key == "uuid":
             found.append((m.start(), OWNER, value.strip()))
+        elif key == "username":
+            found.append((m.start(), "username", value))
         else:
             found.append((m.start(), key, value))
     for m in _STREET_RE.finditer(text):
@@ -223,6 +250,12 @@ def _values_by_regex(text: str) -> list[dict[str, str]]:
         if number and name:
             num = number.group(1) if number.group(1) is not None else _unescape(number.group(2))
             found.append((m.start(), "street address", f"{num} {_unescape(name.group(1))}"))
+    for m in _NAME_PAIR_RE.finditer(text):
+        first, last = (_unescape(m.group(i)).strip() for i in (1, 2))
+        found.append((m.start(), "full name", f"{first} {last}"))
+    for m in _DOB_RE.finditer(text):
+        found.append((m.start(), "birth date", m.group(1)))
+    kinds = contract.pii_paths(profile)
     groups: list[dict[str, str]] = []
     current: dict[str, str] = {}
     for _, kind, value in sorted(found):
@@ -233,21 +266,24 @@ def _values_by_regex(text: str) -> list[dict[str, str]]:
     groups.append(current)
     out = []
     for g in groups:
-        values = {k: v for k, v in g.items() if k in KINDS and len(v) >= MIN_LENGTH}
+        values = {k: v for k, v in g.items() if k in kinds and len(v) >= MIN_LENGTH}
         if values:
             out.append({**values, **({OWNER: g[OWNER]} if g.get(OWNER) else {})})
     return out
 
 
-def personal_values_from_message(value: bytes | str | None) -> list[dict[str, str]]:
-    """The personal values in one input message: a dict per user found, kind -> value.
+def personal_values_from_message(
+    value: bytes | str | None, profile: str = contract.FULL
+) -> list[dict[str, str]]:
+    """The personal values in one message that ``profile`` may not store: a dict per user, kind -> value.
 
     JSON: every object with user fields (a single user, the ``results`` of an envelope,
     any nested object) gives ``personal_values`` plus ``"user id"`` (its ``login.uuid``)
     when it has one. Anything else (truncated JSON, bytes that are not UTF-8, decoded
     with replacement characters) goes through a tolerant regex: the string values of
     ``"phone"``, ``"cell"``, ``"password"``, ``"salt"``, ``"md5"``, ``"sha1"``,
-    ``"sha256"``, ``"email"`` (its local part) and ``"street": {"number", "name"}``.
+    ``"sha256"``, ``"email"`` (its local part) and ``"street": {"number", "name"}``; in the
+    minimal profile also ``"username"``, ``"first"`` + ``"last"`` and ``"dob": {"date"}``.
     Values shorter than ``MIN_LENGTH`` are left out; junk gives ``[]``.
     """
     if value is None:
@@ -256,10 +292,10 @@ def personal_values_from_message(value: bytes | str | None) -> list[dict[str, st
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
-        return _values_by_regex(text)
+        return _values_by_regex(text, profile)
     out = []
     for user in _json_users(doc):
-        values = personal_values(user)
+        values = personal_values(user, profile)
         uid = _obj(user.get("login")).get("uuid")
         if values:
             out.append({**values, **({OWNER: uid.strip()} if isinstance(uid, str) and uid.strip() else {})})
@@ -275,7 +311,7 @@ def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict[str, str
     """
     out = []
     for msg in stores.read_to_end(settings, settings.kafka_topic, timeout_s=timeout_s):
-        for values in personal_values_from_message(msg.value):
+        for values in personal_values_from_message(msg.value, settings.store_profile):
             out.append({**values, SOURCE: f"{msg.partition}:{msg.offset}"})
     return out
 
@@ -287,6 +323,15 @@ def _is_value_set(item: Any) -> bool:
         and bool(item)
         and all(k in _SET_KEYS and isinstance(v, str) for k, v in item.items())
     )
+
+
+def _value_set(user: Any, profile: str) -> Any:
+    """An API user as the value set of what ``profile`` may not store (a value set, or else, as it is)."""
+    if _is_value_set(user) or not isinstance(user, Mapping):
+        return user
+    uid = _obj(user.get("login")).get("uuid")
+    values = personal_values(user, profile)
+    return {**values, **({OWNER: uid.strip()} if isinstance(uid, str) and uid.strip() else {})} or user
 
 
 def _entries(users: Iterable) -> list[tuple[str, str | None, str, str]]:
@@ -409,25 +454,27 @@ def find_in_rows(rows: Iterable, users: Iterable) -> list[Finding]:
 
     A user's values are searched in that user's own row, every column but ``username``
     (the API builds usernames from common words, so one user's password can be part of
-    another's username by chance; the username is stored by design). Every row is also
-    searched for every user's values: the random secrets anywhere (username included),
+    another's username by chance; the full profile stores the username by design); the
+    values only the minimal profile leaves out (``contract.PROFILE_PII_PATHS``) in every column.
+    Every row is also searched for every user's values: the random secrets anywhere (username included),
     the others as whole tokens outside ``username``.
     """
-    own: dict[str, tuple[str, str, str]] = {}
+    own: dict[str, tuple[str, str, str, str]] = {}
     with_username, without_username = [], []
     for i, row in enumerate(_as_dict(r) for r in rows):
         rid = str(row.get("user_id")).lower()
         place, fallback = f"row {rid}", f"row #{i}"
         other = "\n".join(_strings([v for k, v in row.items() if k not in ("user_id", "username")]))
-        own[rid] = (place, fallback, other)
-        without_username.append((place, fallback, other))
         username = "\n".join(_strings(row.get("username")))
+        own[rid] = (place, fallback, other, f"{username}\n{other}")
+        without_username.append((place, fallback, other))
         with_username.append((place, fallback, f"{username}\n{other}"))
     entries = _entries(users)
     found = []
     for owner, rid, kind, value in entries:
-        if rid in own and value in own[rid][2]:
-            place, fallback, _ = own[rid]
+        # a profile's own kinds (name, username, birth date) may be in no column, username included
+        if rid in own and value in own[rid][2 if kind in contract.PII_PATHS else 3]:
+            place, fallback, _, _ = own[rid]
             found.append(Finding(kind, owner, CASSANDRA, fallback if value in place else place))
     found += _find(_Corpus(with_username), [e for e in entries if e[2] in RANDOM_KINDS], CASSANDRA)
     found += _find(_Corpus(without_username), [e for e in entries if e[2] not in RANDOM_KINDS], CASSANDRA)
@@ -490,6 +537,21 @@ def minors_in_rows(rows: Iterable, as_of: dt.date, min_age: int) -> list[str]:
     return out
 
 
+def profile_violations(rows: Iterable, profile: str) -> list[str]:
+    """``"<column>: <n> rows"`` for each column outside ``profile`` that holds a value in some row.
+
+    A table made in the other profile keeps such columns; a row written there breaks the
+    profile's promise whatever the value is (a date, a name), so only the counts are given.
+    """
+    allowed = set(contract.user_columns(profile))
+    held: dict[str, int] = {}
+    for row in (_as_dict(r) for r in rows):
+        for column, value in row.items():
+            if column not in allowed and value is not None:
+                held[column] = held.get(column, 0) + 1
+    return [f"{column}: {n} rows" for column, n in sorted(held.items())]
+
+
 # ------------------------------------------------------------------ aggregates = the table
 def aggregate_differences(rows: Iterable, aggregates: Iterable[Mapping], exact: bool = True) -> list[str]:
     """Where the aggregates are not the table's GROUP BY (``contract.group_rows``), one line each.
@@ -535,14 +597,19 @@ def build_report(
     exact_aggregates: bool = True,
     retention_days: int = 0,
     now: dt.datetime | None = None,
+    profile: str = contract.FULL,
 ) -> AuditReport:
     """The audit of data already read: ``documents`` by collection name; no services needed.
 
+    ``profile``: the storage profile whose promise is checked (``scan`` passes the settings'):
+    API users in ``users`` give the values that profile may not store, and a row's value in a
+    column outside it is a finding (``profile_violations``).
     ``aggregates``: the merged aggregate documents to check against ``rows`` (None: not checked).
     ``retention_days``: rows ingested more than that many days before ``now`` (default: now, UTC)
     are findings (0: no retention period, not checked).
     """
-    users, rows, dead_letters = list(users), [_as_dict(r) for r in rows], list(dead_letters)
+    users = [_value_set(u, profile) for u in users]
+    rows, dead_letters = [_as_dict(r) for r in rows], list(dead_letters)
     aggregates = None if aggregates is None else list(aggregates)
     documents = {name: list(docs) for name, docs in documents.items()}
     findings = find_in_rows(rows, users)
@@ -565,6 +632,8 @@ def build_report(
         aggregate_differences=(
             aggregate_differences(rows, aggregates, exact_aggregates) if aggregates is not None else []
         ),
+        store_profile=profile,
+        profile_violations=profile_violations(rows, profile),
         retention_days=retention_days,
         past_retention=past,
         oldest_ingested_at=oldest,
@@ -584,10 +653,19 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}
         for m in stores.read_to_end(settings, settings.dlq_topic)
     ]
-    aggregates = stores.read_aggregates(settings)
+    aggregates = stores.read_raw_aggregates(settings)
     exact = settings.erase_contribution
     return build_report(
-        users, rows, documents, letters, as_of, min_age, aggregates, exact, settings.retention_days
+        users,
+        rows,
+        documents,
+        letters,
+        as_of,
+        min_age,
+        aggregates,
+        exact,
+        settings.retention_days,
+        profile=settings.store_profile,
     )
 
 
