@@ -60,7 +60,40 @@ def _add_privacy_args(p: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------- sub-commands
+def stored_fields_markdown() -> str:
+    """docs/stored-fields.md's tables, from the contract: the users table per profile, the other stores."""
+    from profilepipe import contract
+
+    def mark(field: contract.StoredField, profile: str) -> str:
+        return "yes" if profile in field.profiles else "-"
+
+    lines = [
+        "**Cassandra, the users table** (`PROFILEPIPE_CASSANDRA_TABLE`), one row per stored user:",
+        "",
+        f"| column | CQL type | {' | '.join(contract.STORE_PROFILES)} | from | stored as | why |",
+        "|---|---|" + "---|" * len(contract.STORE_PROFILES) + "---|---|---|",
+    ]
+    for f in contract.STORED_FIELDS:
+        profiles = " | ".join(mark(f, p) for p in contract.STORE_PROFILES)
+        lines.append(f"| `{f.column}` | {f.cql_type} | {profiles} | {f.source} | {f.form} | {f.why} |")
+    lines += [
+        "",
+        "**Cassandra, the erasure register** (`<table>_erasures`), both profiles: `user_key` (SHA-256 of",
+        "the forgotten user's id, never the id) and `erased_at`.",
+        "",
+        "**MongoDB, the aggregates**, both profiles: per dimension and group, `count` and `age_sum`",
+        f"(dimensions: {', '.join(f'`{d}`' for d in contract.DIMENSIONS)}); no user id, no row.",
+        "",
+        "**The dead-letter topic**, both profiles: the source message's key and "
+        f"{', '.join(f'`{d}`' for d in contract.DLQ_FIELDS)}; never the message's value.",
+    ]
+    return "\n".join(lines)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
+    if args.stored_fields:
+        print(stored_fields_markdown())
+        return 0
     if args.markdown:
         print("| variable | default | meaning |")
         print("|---|---|---|")
@@ -297,6 +330,7 @@ def _add_stack_commands(sub) -> None:
     """Config, stack, cluster: the configuration and the local servers."""
     p = sub.add_parser("config", help="show the effective configuration (secrets masked)")
     p.add_argument("--markdown", action="store_true", help="print docs/configuration.md's table")
+    p.add_argument("--stored-fields", action="store_true", help="print docs/stored-fields.md's tables")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("stack", help="start, stop and inspect the local Kafka, Cassandra and MongoDB stack")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from profilepipe import contract
 from profilepipe.cli import main
 from profilepipe.config import project_root
 
@@ -88,3 +89,15 @@ def test_configuration_table_is_current(capsys):
     m = re.search(r"<!-- config:start[^>]*-->\n(.*?)\n<!-- config:end -->", CONFIG_DOC.read_text(), re.S)
     assert m, "docs/configuration.md has no config:start/config:end block"
     assert m.group(1).strip() == expected, "the table is stale: run scripts/update_config_doc.sh"
+
+
+def test_stored_fields_page_is_current(capsys):
+    """docs/stored-fields.md holds what ``profilepipe config --stored-fields`` prints from the contract."""
+    assert main(["config", "--stored-fields"]) == 0
+    expected = capsys.readouterr().out.strip()
+    page = (CONFIG_DOC.parent / "stored-fields.md").read_text()
+    m = re.search(r"<!-- fields:start[^>]*-->\n(.*?)\n<!-- fields:end -->", page, re.S)
+    assert m, "docs/stored-fields.md has no fields:start/fields:end block"
+    assert m.group(1).strip() == expected, "the page is stale: run scripts/update_config_doc.sh"
+    for field in contract.STORED_FIELDS:  # every column, with the profiles that keep it
+        assert f"| `{field.column}` | {field.cql_type} |" in m.group(1)
