@@ -92,16 +92,15 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
     session = stores.cassandra_session(settings)
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     insert = (
-        f"INSERT INTO {table} (user_id, gender, email_domain, birth_year, age, country) "
-        "VALUES (%s, %s, %s, %s, %s, %s)"
+        f"INSERT INTO {table} (user_id, phone_hash, birth_year, age, country) VALUES (%s, %s, %s, %s, %s)"
     )
     leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
     parts = stores.collections(settings).parts
     try:
-        # a row whose email_domain holds another user's phone
-        session.execute(insert, (leak_id, "male", phone, 1980, 46, "Nowhere"))
+        # a row whose phone_hash holds another user's phone in clear (a hashing bug)
+        session.execute(insert, (leak_id, phone, 1980, 46, "Nowhere"))
         # a minor stored by mistake
-        session.execute(insert, (minor_id, "female", "example.com", 2015, 11, "Nowhere"))
+        session.execute(insert, (minor_id, "9f" * 32, 2015, 11, "Nowhere"))
         # a MongoDB document holding an input password
         parts.insert_one({"_id": "it-audit-leak", "dk": "leak|x", "note": password})
         # a dead letter holding an input cell (it stays until the module drops the topic)

@@ -213,7 +213,7 @@ def test_jvm_writer_gives_up_after_the_retry_budget(spark, rows, settings):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    nowhere = settings.replace(cassandra_port=port, sink_retry_seconds=2.0)
+    nowhere = settings.replace(cassandra_port=port, sink_retry_seconds=2.0, **FULL)
     started = time.monotonic()
     with pytest.raises(Exception, match="AllNodesFailedException"):
         cassandra_jvm.write_cassandra_jvm(rows.limit(10), nowhere)
