@@ -11,7 +11,12 @@ checkpoint reads nothing, and says so instead of reporting a mismatch).
   its numbers are its own);
 * ``describe_run`` - one stream run's counts and the balance rule (``stream.Counts``);
 * ``table_check`` - Cassandra's row count against the batch log and the erasure register;
-* ``user_to_forget`` - a stored user for the erasure demo (notebook 04).
+* ``user_to_forget`` - a stored user for the erasure demo (notebook 04);
+* ``describe_profile`` - the storage profile, the table's columns and what the profile leaves out
+  (notebook 04);
+* ``describe_suppression`` - the published aggregates at a given k: how many groups are hidden
+  and why, with one small group and the cell hidden with it (notebook 04);
+* ``describe_retention`` - a retention run's lines (notebook 04).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from profilepipe import kafka_client, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import NotReady
 
@@ -105,3 +110,67 @@ def user_to_forget(settings: Settings) -> str:
     if not ids:
         raise NotReady(f"no stored user to forget: the table is empty; {RUN_02}")
     return ids[0]
+
+
+def describe_profile(settings: Settings) -> list[str]:
+    """The storage profile, the users table's columns as Cassandra has them, and what is left out."""
+    have = stores.table_columns(settings)
+    columns = [f.column for f in contract.STORED_FIELDS if f.column in have]
+    full = contract.user_columns(contract.FULL)
+    left_out = [c for c in full if c not in settings.user_columns]
+    instead = [c for c in settings.user_columns if c not in full]
+    lines = [
+        f"storage profile: {settings.store_profile} ({Settings.env_name('store_profile')}; "
+        "every field and why: docs/stored-fields.md)",
+        f"the users table's {len(columns)} columns: {', '.join(columns)}",
+    ]
+    if left_out:
+        lines.append(
+            f"left out of the original row: {', '.join(left_out)}"
+            + (f"; kept instead: {', '.join(instead)}" if instead else "")
+        )
+    return lines
+
+
+def describe_suppression(raw: list[dict], k: int) -> list[str]:
+    """The aggregates ``raw`` (``stores.read_raw_aggregates``) as published at ``k``, in words.
+
+    How many groups are shown, hidden below k and hidden with them (``pipeline.disclosure``), and
+    one example: a small group and a group hidden with it because a published total or margin
+    minus the latter would give the small one away. Names groups, never a hidden value.
+    """
+    from profilepipe.pipeline import disclosure
+
+    docs = disclosure.protect(raw, k)
+    why = {(d["dimension"], str(d["key"])): d["suppression"] for d in docs}
+    below = sum(1 for w in why.values() if w == disclosure.BELOW_K)
+    extra = sum(1 for w in why.values() if w == disclosure.COMPLEMENTARY)
+    lines = [
+        f"k = {k}: {len(why) - below - extra} groups published, {below} hidden below k, "
+        f"{extra} more hidden because they would give a hidden one away"
+    ]
+    totals = {d["dimension"] for d in docs if d["dimension_count"] is not None}
+    rels = disclosure.relations(why, totals)
+    margins_first = sorted(rels, key=lambda rel: not any(sign < 0 for sign in rel.values()))
+    for rel in margins_first:  # a published margin makes the plainest example
+        margin = [c for c, sign in rel.items() if sign < 0]
+        small = sorted(c for c in rel if why[c] == disclosure.BELOW_K)
+        partner = sorted(c for c in rel if why[c] == disclosure.COMPLEMENTARY)
+        if small and partner and (not margin or why[margin[0]] is None):
+            (dim, key), (pdim, pkey) = small[0], partner[0]
+            given = f"{margin[0][0]} {margin[0][1]!r}" if margin else f"the {dim} total"
+            lines.append(f"  {dim} {key!r}: hidden, fewer than {k} users")
+            lines.append(
+                f"  {pdim} {pkey!r}: hidden with it: {given} is published, so {given} minus "
+                "this group would give the small one away"
+            )
+            break
+    return lines
+
+
+def describe_retention(days: int, removed: int, before: int, after: int) -> list[str]:
+    """The lines after ``stores.retain``: the period, the rows removed, the table before and after."""
+    return [
+        f"retention period: {days} days (rows ingested more than {days} days ago are removed)",
+        f"rows removed: {removed}; rows: {before} -> {after}",
+    ]
