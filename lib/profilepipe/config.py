@@ -23,6 +23,11 @@ from profilepipe import contract
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
 MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (localstack.services)
+#: What PROFILEPIPE_CASSANDRA_CONSISTENCY may name (the drivers' levels, the serial ones excepted).
+CONSISTENCY_LEVELS = (
+    *("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL"),
+    *("LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"),
+)
 
 
 def project_root() -> Path:
@@ -97,6 +102,9 @@ class Settings:
         "python", "Who writes the users rows: python (cassandra-driver) or jvm (Java driver)"
     )
     cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
+    cassandra_consistency: str = _f(
+        "LOCAL_QUORUM", "Consistency level of every Cassandra read and write (rows, erasure register, audit)"
+    )
     cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
     # MongoDB
     mongo_uri: str = _f("mongodb://127.0.0.1:27017", "MongoDB connection URI", secret=True)
@@ -295,6 +303,11 @@ class Settings:
             raise ValueError(f"{self.env_name('spark_read_partitions')} must be 0 (automatic) or more")
         if self.kafka_partitions < 1:
             raise ValueError(f"{self.env_name('kafka_partitions')} must be at least 1")
+        if self.cassandra_consistency not in CONSISTENCY_LEVELS:
+            raise ValueError(
+                f"{self.env_name('cassandra_consistency')} must be one of {', '.join(CONSISTENCY_LEVELS)}, "
+                f"not {self.cassandra_consistency!r}"
+            )
         if self.cassandra_writer not in ("python", "jvm") or self.cassandra_max_in_flight < 1:
             raise ValueError(
                 f"{self.env_name('cassandra_writer')} must be python or jvm "

@@ -37,6 +37,7 @@ RECONNECT_BASE_DELAY = 0.5
 RECONNECT_MAX_DELAY = 5.0
 CASSANDRA_PROTOCOL_VERSION = 5
 CASSANDRA_CONNECT_TIMEOUT = 10
+CASSANDRA_REQUEST_TIMEOUT = 30  # seconds a request may take (the default execution profile)
 MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000
 
 
@@ -63,11 +64,22 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
 
 
 def cassandra_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``cassandra.cluster.Cluster``."""
+    """Keyword arguments for ``cassandra.cluster.Cluster``.
+
+    The default execution profile carries ``cassandra_consistency`` (every read and write of
+    the session: the rows, the rows a batch replaces, the erasure register, the audit) and a
+    30 s request timeout; its load balancing is the driver's default (token aware, local DC
+    inferred from the contact point).
+    """
+    from cassandra import ConsistencyLevel
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
     from cassandra.policies import ExponentialReconnectionPolicy
 
     settings.validate()
+    level = getattr(ConsistencyLevel, settings.cassandra_consistency)
+    profile = ExecutionProfile(consistency_level=level, request_timeout=CASSANDRA_REQUEST_TIMEOUT)
     options: dict[str, Any] = {
+        "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
         "contact_points": [settings.cassandra_host],
         "port": settings.cassandra_port,
         "protocol_version": CASSANDRA_PROTOCOL_VERSION,
@@ -132,6 +144,7 @@ def cassandra_key(settings: Settings) -> tuple:
         settings.cassandra_ssl_cert_file,
         settings.cassandra_ssl_key_file,
         settings.cassandra_ssl_verify_hostname,
+        settings.cassandra_consistency,  # a session's default execution profile carries it
     )
 
 

@@ -36,6 +36,34 @@ def test_default_cassandra_options_have_no_auth_no_tls_and_a_quick_reconnection_
     assert len(delays) == 50  # keeps trying
 
 
+@pytest.mark.parametrize("env, level", [({}, "LOCAL_QUORUM"), ({"cassandra_consistency": "ONE"}, "ONE")])
+def test_every_cassandra_request_carries_the_consistency_setting(env, level):
+    from cassandra import ConsistencyLevel
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster
+
+    opts = connections.cassandra_options(settings(**env))
+    profile = opts["execution_profiles"][EXEC_PROFILE_DEFAULT]
+    assert profile.consistency_level == getattr(ConsistencyLevel, level)
+    assert profile.request_timeout == connections.CASSANDRA_REQUEST_TIMEOUT
+    cluster = Cluster(**opts)  # the session's default profile is this one
+    try:
+        assert cluster.profile_manager.default.consistency_level == getattr(ConsistencyLevel, level)
+    finally:
+        cluster.shutdown()
+
+
+def test_an_unknown_consistency_level_is_refused_with_the_variable_name():
+    with pytest.raises(ValueError, match="PROFILEPIPE_CASSANDRA_CONSISTENCY must be one of"):
+        settings(cassandra_consistency="SERIAL").validate()
+
+
+def test_the_jvm_writer_gets_the_consistency_setting():
+    from profilepipe.stores import cassandra_jvm
+
+    assert cassandra_jvm.jvm_options(settings())["consistency"] == "LOCAL_QUORUM"
+    assert cassandra_jvm.jvm_options(settings(cassandra_consistency="QUORUM"))["consistency"] == "QUORUM"
+
+
 def test_cluster_accepts_the_options_without_connecting(pki):
     from cassandra.cluster import Cluster
 

@@ -42,8 +42,7 @@ def cassandra_session(settings: Settings):
         from cassandra.cluster import Cluster
 
         cluster = Cluster(**connections.cassandra_options(settings))
-        session = cluster.connect()
-        session.default_timeout = 30
+        session = cluster.connect()  # consistency and request timeout: connections.cassandra_options
         _CASSANDRA[key] = session
     return session
 

@@ -88,6 +88,7 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
         "local_dc": str(settings.cassandra_local_dc or DEFAULT_LOCAL_DC),
         "table": settings.users_table,
         "columns": columns_option(settings),
+        "consistency": settings.cassandra_consistency,
         "max_in_flight": str(int(max_in_flight)),
         "retry_seconds": str(float(settings.sink_retry_seconds)),
         "request_timeout_seconds": "30",

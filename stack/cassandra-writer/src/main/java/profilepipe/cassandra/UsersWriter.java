@@ -3,6 +3,7 @@ package profilepipe.cassandra;
 import com.datastax.oss.driver.api.core.AllNodesFailedException;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.CqlSessionBuilder;
+import com.datastax.oss.driver.api.core.DefaultConsistencyLevel;
 import com.datastax.oss.driver.api.core.DriverTimeoutException;
 import com.datastax.oss.driver.api.core.NoNodeAvailableException;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
@@ -86,6 +87,7 @@ import javax.net.ssl.TrustManagerFactory;
  * <p>Options (all strings): {@code contact_point} (host:port), {@code local_dc}, {@code table}
  * (keyspace.table), {@code columns} (the table's columns with their CQL types, in the DataFrame's
  * order: {@code user_id:uuid,gender:text,...}; types uuid, text, int, date, timestamp), {@code username}/{@code password} (optional), {@code ssl} ("true"/"false"),
+ * {@code consistency} (a DefaultConsistencyLevel name, default LOCAL_QUORUM),
  * {@code ssl_ca_file}, {@code ssl_cert_file}, {@code ssl_key_file} (PEM; the key unencrypted
  * PKCS#8 "BEGIN PRIVATE KEY"), {@code ssl_verify_hostname}, {@code max_in_flight} (default 512),
  * {@code retry_seconds} (default 180), {@code request_timeout_seconds} (default 30),
@@ -175,7 +177,8 @@ public final class UsersWriter {
         Outage outage = new Outage(opts);
         try {
             while (rows.hasNext() && failure.get() == null) {
-                BoundStatement stmt = insert.bind(rows.next()).setIdempotent(true);
+                BoundStatement stmt = insert.bind(rows.next()).setIdempotent(true)
+                        .setConsistencyLevel(opts.consistency());
                 slots.acquire();
                 send(session, stmt, 0, FIRST_DELAY, 0.0, slots, written, failure, outage);
             }
@@ -527,6 +530,7 @@ public final class UsersWriter {
             if (!columns().get(0).equals("user_id")) {
                 throw new IllegalArgumentException("UsersWriter: the first column must be user_id, not " + columns());
             }
+            consistency(); // an unknown level fails here, before any request
             if (maxInFlight() < 1) {
                 throw new IllegalArgumentException("UsersWriter: max_in_flight must be at least 1");
             }
@@ -583,6 +587,12 @@ public final class UsersWriter {
 
         boolean sslVerifyHostname() {
             return get("ssl_verify_hostname").isEmpty() || Boolean.parseBoolean(get("ssl_verify_hostname"));
+        }
+
+        /** The requests' consistency level (default LOCAL_QUORUM, as profilepipe's Settings). */
+        DefaultConsistencyLevel consistency() {
+            return get("consistency").isEmpty() ? DefaultConsistencyLevel.LOCAL_QUORUM
+                    : DefaultConsistencyLevel.valueOf(get("consistency"));
         }
 
         int maxInFlight() {
