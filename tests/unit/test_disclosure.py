@@ -241,6 +241,30 @@ def test_the_complementary_cell_is_the_one_that_leaves_fewest_determined_then_th
     assert all(d["dimension_count"] == 48 for d in view.values())
 
 
+def test_one_small_cell_of_a_cross_table_hides_one_rectangle_only():
+    """A small ``country_gender`` cell is given away by its country and by its gender: hiding its
+    row partner and one other country's two cells (a rectangle) is enough, and all that is hidden
+    (with their ``nationality_gender`` twins); one cell at a time would snowball."""
+    rows = [person("DE", "female", 40, "example.com", 2016, 0)] * 2
+    sizes = {("DE", "male"): 12, ("FR", "female"): 9, ("FR", "male"): 8, ("GB", "female"): 20}
+    sizes |= {("GB", "male"): 25, ("NO", "female"): 30, ("NO", "male"): 31}
+    for (nat, gender), n in sizes.items():
+        rows += [person(nat, gender, 40, "example.com", 2016, 0)] * n
+    truth, docs = contract.group_rows(rows), documents(rows)
+    view = disclosure.protect(docs, 5)
+    hidden = {(d["dimension"], d["key"]): d["suppression"] for d in view if d["suppressed"]}
+    rectangle = {"Germany|female", "Germany|male", "France|female", "France|male"}  # France: the fewest
+    assert {k for d, k in hidden if d == "country_gender"} == rectangle
+    assert {k for d, k in hidden if d == "nationality_gender"} == {
+        "DE|female",
+        "DE|male",
+        "FR|female",
+        "FR|male",
+    }
+    assert len(hidden) == 8 and hidden[("country_gender", "Germany|female")] == disclosure.BELOW_K
+    assert attack(view, truth) == {}
+
+
 def test_determined_is_the_row_space_test():
     a, b, c = ("d", "a"), ("d", "b"), ("d", "c")
     assert disclosure.determined([{a: 1, b: 1, c: 1}], [a]) == {a}

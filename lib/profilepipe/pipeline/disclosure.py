@@ -37,10 +37,12 @@ either (the two vary independently in the solutions).
 **What is hidden** (``protect``):
 
 1. *below k* (primary): a group with ``0 < count < k``;
-2. *complementary*: while a hidden cell is determined, one more published cell is hidden, the
-   one that leaves the fewest determined cells (ties: the smallest count, then the cell),
-   chosen among the published cells that share a relation with a determined one (no other can
-   help);
+2. *complementary*: while a hidden cell is determined, one more published cell, or a
+   rectangle of a cross table (the determined cell's row partner and the two cells of another
+   row: one cell at a time never frees a cross-table cell, which its row or its column still
+   gives away, and would snowball), is hidden: the option that leaves the fewest determined
+   cells (ties: the fewest users hidden, then the cells), among the published cells that share
+   a relation with a determined one (no other can help);
 3. *totals*: a dimension whose total is below k has its total withheld (its cells are all below
    k); so with fewer than k users (N < k) everything is withheld, the total included. A cell
    still determined when no published cell is left beside it (a safety net: the relations
@@ -279,6 +281,14 @@ def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell
     for row in merged:
         for group in row:
             touching.setdefault(group, []).append(row)
+
+    def after(chosen: set[Cell]) -> tuple[set[Cell], set[Cell]]:
+        """The hidden cells ``chosen`` links, and the determined ones among them, once it is hidden."""
+        comp: set[Cell] = set()
+        for cell in chosen:
+            comp |= _component(cell, hidden_groups | chosen, touching)
+        return comp, determined(_rows(comp, touching), comp)
+
     det = determined(merged, hidden_groups)
     while det:
         candidates = sorted(
@@ -286,19 +296,60 @@ def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell
         )
         if not candidates:
             return True
+        # one cell, or a rectangle of a cross table (the cheapest cycle there): the fewest
+        # determined cells left, then the fewest users hidden, then the cells themselves
+        options = [{c} for c in candidates] + _rectangles(det, members, counts, find, hidden_groups)
         best: tuple | None = None
-        for cand in candidates:
-            comp = _component(cand, hidden_groups, touching)
-            inside = determined(_rows(comp, touching), comp)
-            score = (len(det - comp) + len(inside), counts[cand], cand)
+        for chosen in options:
+            comp, inside = after(chosen)
+            score = (len(det - comp) + len(inside), sum(counts[c] for c in chosen), sorted(chosen))
             if best is None or score < best[0]:
-                best = (score, comp, inside)
+                best = (score, chosen, comp, inside)
         assert best is not None
-        (_, _, chosen), comp, inside = best
-        hidden_groups.add(chosen)
-        hide(chosen)
+        _, chosen, comp, inside = best
+        for group in chosen:
+            hidden_groups.add(group)
+            hide(group)
         det = (det - comp) | inside
     return False
+
+
+def _rectangles(
+    det: set[Cell],
+    members: Mapping[Cell, list[Cell]],
+    counts: Mapping[Cell, int],
+    find,
+    hidden: set[Cell],
+) -> list[set[Cell]]:
+    """For each determined cell ``A|g`` of a cross table: ``{A|h, B|g, B|h}`` for every other row B
+    and column h, as groups not hidden yet. Hiding a rectangle leaves each of its four cells free
+    (two unknowns in each of its rows and columns), where one cell at a time never helps: a
+    single extra cell is still given away by its own row or column."""
+    crossed = {m[0] for m in MARGINS}
+    out: list[set[Cell]] = []
+    seen: set[tuple[Cell, ...]] = set()
+    for group in sorted(det):
+        for dim, key in members[group]:
+            if dim not in crossed:
+                continue
+            row, _, col = key.partition(SEPARATOR)
+            table: dict[str, dict[str, Cell]] = {}
+            for cell in counts:
+                if cell[0] == dim:
+                    r, _, c = cell[1].partition(SEPARATOR)
+                    table.setdefault(r, {})[c] = find(cell)
+            for other_col, partner in table.get(row, {}).items():
+                if other_col == col:
+                    continue
+                for other_row, cells in table.items():
+                    if other_row == row or col not in cells or other_col not in cells:
+                        continue
+                    chosen = {partner, cells[col], cells[other_col]} - hidden
+                    key_ = tuple(sorted(chosen))
+                    if len(chosen) > 1 and key_ not in seen:
+                        seen.add(key_)
+                        out.append(chosen)
+    return out
 
 
 def _component(start: Cell, hidden: Mapping[Cell, Any], touching: Mapping[Cell, list[Relation]]) -> set[Cell]:
