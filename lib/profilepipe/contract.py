@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
@@ -111,6 +112,7 @@ def _stored_fields() -> tuple[StoredField, ...]:
 STORED_FIELDS = _stored_fields()
 
 
+@functools.cache  # Settings.user_columns calls it for every row a writer binds
 def user_columns(profile: str) -> tuple[str, ...]:
     """The users table's columns in storage profile ``profile``, in table order."""
     if profile not in STORE_PROFILES:

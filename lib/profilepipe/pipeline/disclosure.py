@@ -289,6 +289,7 @@ def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell
             comp |= _component(cell, hidden_groups | chosen, touching)
         return comp, determined(_rows(comp, touching), comp)
 
+    tables = _cross_tables(counts, find)  # the groups do not change below
     det = determined(merged, hidden_groups)
     while det:
         candidates = sorted(
@@ -298,7 +299,7 @@ def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell
             return True
         # one cell, or a rectangle of a cross table (the cheapest cycle there): the fewest
         # determined cells left, then the fewest users hidden, then the cells themselves
-        options = [{c} for c in candidates] + _rectangles(det, members, counts, find, hidden_groups)
+        options = [{c} for c in candidates] + _rectangles(det, members, tables, hidden_groups)
         best: tuple | None = None
         for chosen in options:
             comp, inside = after(chosen)
@@ -314,41 +315,40 @@ def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell
     return False
 
 
+def _cross_tables(counts: Mapping[Cell, int], find) -> dict[str, dict[str, dict[str, Cell]]]:
+    """``{cross dimension: {row: {column: group}}}`` of the cells present (``MARGINS``' tables)."""
+    crossed = {m[0] for m in MARGINS}
+    tables: dict[str, dict[str, dict[str, Cell]]] = {}
+    for cell in counts:
+        if cell[0] in crossed:
+            row, _, col = cell[1].partition(SEPARATOR)
+            tables.setdefault(cell[0], {}).setdefault(row, {})[col] = find(cell)
+    return tables
+
+
 def _rectangles(
     det: set[Cell],
     members: Mapping[Cell, list[Cell]],
-    counts: Mapping[Cell, int],
-    find,
+    tables: Mapping[str, Mapping[str, Mapping[str, Cell]]],
     hidden: set[Cell],
 ) -> list[set[Cell]]:
     """For each determined cell ``A|g`` of a cross table: ``{A|h, B|g, B|h}`` for every other row B
     and column h, as groups not hidden yet. Hiding a rectangle leaves each of its four cells free
     (two unknowns in each of its rows and columns), where one cell at a time never helps: a
     single extra cell is still given away by its own row or column."""
-    crossed = {m[0] for m in MARGINS}
     out: list[set[Cell]] = []
     seen: set[tuple[Cell, ...]] = set()
-    for group in sorted(det):
-        for dim, key in members[group]:
-            if dim not in crossed:
+    for dim, key in (cell for group in sorted(det) for cell in members[group]):
+        table = tables.get(dim, {})
+        row, _, col = key.partition(SEPARATOR)
+        for other_col, partner in table.get(row, {}).items():
+            if other_col == col:
                 continue
-            row, _, col = key.partition(SEPARATOR)
-            table: dict[str, dict[str, Cell]] = {}
-            for cell in counts:
-                if cell[0] == dim:
-                    r, _, c = cell[1].partition(SEPARATOR)
-                    table.setdefault(r, {})[c] = find(cell)
-            for other_col, partner in table.get(row, {}).items():
-                if other_col == col:
-                    continue
-                for other_row, cells in table.items():
-                    if other_row == row or col not in cells or other_col not in cells:
-                        continue
-                    chosen = {partner, cells[col], cells[other_col]} - hidden
-                    key_ = tuple(sorted(chosen))
-                    if len(chosen) > 1 and key_ not in seen:
-                        seen.add(key_)
-                        out.append(chosen)
+            for cells in (c for r, c in table.items() if r != row and col in c and other_col in c):
+                chosen = {partner, cells[col], cells[other_col]} - hidden
+                if len(chosen) > 1 and tuple(sorted(chosen)) not in seen:
+                    seen.add(tuple(sorted(chosen)))
+                    out.append(chosen)
     return out
 
 

@@ -105,8 +105,9 @@ def write_rows_partition(
         what = f"cassandra: write {len(chunk)} rows"
         return retry.call(lambda: attempt(chunk), what, settings.sink_retry_seconds)
 
+    columns = settings.user_columns
     for row in rows:
-        pending.append(_row_values(row, settings.user_columns))
+        pending.append(_row_values(row, columns))
         if len(pending) >= 4000:
             written += flush(pending)
             pending = []
