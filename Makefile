@@ -4,7 +4,7 @@ BIN  := $(VENV)/bin
 PP   := $(BIN)/profilepipe
 LINT_PATHS := lib tests notebooks bench scripts data
 
-.PHONY: help setup up down status logs run test test-unit test-spark test-mongo-alt lint format lab dashboard bench reset clean
+.PHONY: help setup up down status logs run test test-unit test-spark test-mongo-alt test-replicated lint format lab dashboard bench reset clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,6 +52,13 @@ test-spark: setup  ## the local-Spark tier, no servers (a few minutes)
 
 test-mongo-alt: up  ## the MongoDB integration tests against the other MongoDB-compatible server (port 27018)
 	@bash scripts/test-mongo-alt.sh
+
+# the single-node stack and the replicated topology share ports: the first is stopped, the second
+# is stopped at the end whatever the tests did (docs/topology.md)
+test-replicated: setup  ## node-loss tests on the replicated topology (3 brokers, 3 Cassandra nodes)
+	@$(PP) stack down
+	@$(PP) stack up --topology replicated
+	@PROFILEPIPE_TOPOLOGY=replicated $(BIN)/pytest tests/replicated; rc=$$?; $(PP) stack down; exit $$rc
 
 lab: up  ## JupyterLab with the project's kernel
 	@$(PP) lab --no-stack

@@ -106,16 +106,16 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
+    from profilepipe.localstack import services as servers
     from profilepipe.localstack import stack
 
-    settings = get_settings()
+    settings = get_settings(topology=args.topology)  # as PROFILEPIPE_TOPOLOGY: with its defaults
     services = args.services or None
-    unknown = set(services or []) - set(stack.SERVICES)
+    known = [*stack.SERVICES, *servers.NODE_NAMES]
+    unknown = set(services or []) - set(known)
     if unknown:
-        print(
-            f"error: unknown service(s) {', '.join(sorted(unknown))}; use {', '.join(stack.SERVICES)}",
-            file=sys.stderr,
-        )
+        names = ", ".join(sorted(unknown))
+        print(f"error: unknown service(s) {names}; use {', '.join(known)}", file=sys.stderr)
         return 2
     lines: list[str] = []
     echo = lines.append if args.quiet else print  # --quiet: the last line, or all of them on error
@@ -123,7 +123,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
         if args.action in ("up", "start"):
             stack.up(settings, services=services, echo=echo)
             if args.quiet:
-                healthy = ", ".join(services or stack.SERVICES)
+                healthy = ", ".join(services or [svc.ident for svc in servers.topology(settings)])
                 print(f"{lines[-1]} ({healthy} healthy; log files in {stack.log_dir(settings)})")
         elif args.action in ("down", "stop"):
             stack.down(settings, services=services)
@@ -133,7 +133,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
         elif args.action == "fetch":
             stack.fetch(settings)
         elif args.action == "logs":
-            for name in services or stack.SERVICES:
+            for name in services or [svc.ident for svc in servers.topology(settings)]:
                 print(f"==> {name} <==")
                 print(stack.logs(settings, name, lines=args.lines))
         elif args.action == "status":
@@ -141,7 +141,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
             for st in statuses.values():
                 state = "healthy" if st.healthy else "DOWN"
                 pid = st.pid if st.pid else "-"
-                print(f"{st.name:10} {state:8} pid={pid!s:8} {st.address:22} {st.detail}")
+                print(f"{st.name:12} {state:8} pid={pid!s:8} {st.address:22} {st.detail}")
             return 0 if all(st.healthy for st in statuses.values()) else 1
     except StackError as exc:
         if args.quiet:
@@ -345,7 +345,14 @@ def _add_stack_commands(sub) -> None:
         "services",
         nargs="*",
         metavar="SERVICE",
-        help="limit to some of: kafka, cassandra, mongo (default: all)",
+        help="limit to some of: kafka, cassandra, mongo, or a node of the replicated topology "
+        "(kafka-1, cassandra-2, ...) (default: all)",
+    )
+    p.add_argument(
+        "--topology",
+        choices=["single", "replicated"],
+        help="as PROFILEPIPE_TOPOLOGY (default single): replicated is 3 Kafka brokers, 3 Cassandra "
+        "nodes and the Spark cluster (docs/topology.md)",
     )
     p.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
     p.add_argument("-q", "--quiet", action="store_true", help="up: one line when all is well")

@@ -77,16 +77,50 @@ STREAM_MODES = {
 }
 
 
+#: The two topologies of the local stack (``PROFILEPIPE_TOPOLOGY``): what each sets unless set
+#: explicitly. ``single``: one server per role. ``replicated``: three Kafka brokers and three
+#: Cassandra nodes, one per address listed (127.0.0.1-3: Linux routes all of 127/8 to the
+#: loopback), the stream on the local Spark standalone cluster, and a checkpoint and MongoDB
+#: database of its own (its Kafka is another cluster: offsets of one mean nothing in the other).
+TOPOLOGIES = {
+    "single": {},
+    "replicated": {
+        "kafka_bootstrap": "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092",
+        "cassandra_host": "127.0.0.1,127.0.0.2,127.0.0.3",
+        "spark_master": "spark://127.0.0.1:7077",
+        "mongo_database": "user_profiles_replicated",
+        "checkpoint_dir": lambda: str(project_root() / ".stack" / "checkpoints-replicated"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How many copies the stores keep in a topology, and how many must acknowledge a write."""
+
+    factor: int  # Kafka topics' replication factor and the keyspace's replicas
+    min_insync: int  # Kafka's min.insync.replicas (the producer's acks=all waits for these)
+
+
+REPLICATION = {"single": Replication(1, 1), "replicated": Replication(3, 2)}
+
+
 @dataclass(frozen=True)
 class Settings:
     # Kafka
-    kafka_bootstrap: str = _f("127.0.0.1:9092", "Kafka bootstrap servers (host:port[,host:port])")
+    topology: str = _f(
+        "single",
+        "single (one server per role) or replicated (3 Kafka brokers, 3 Cassandra nodes; TOPOLOGIES)",
+    )
+    kafka_bootstrap: str = _f(
+        "127.0.0.1:9092", "Kafka bootstrap servers (host:port[,host:port]; replicated: one per broker)"
+    )
     kafka_controller_port: int = _f(9093, "Port of the local KRaft controller listener")
     kafka_topic: str = _f("users", "Topic the producer writes users to")
     kafka_partitions: int = _f(3, "Partitions of the users topic (created explicitly)")
     kafka_dlq_topic: str = _f("", "Dead-letter topic (default: <topic>.dlq)")
     # Cassandra
-    cassandra_host: str = _f("127.0.0.1", "Cassandra contact point")
+    cassandra_host: str = _f("127.0.0.1", "Cassandra contact points (host[,host]; replicated: one per node)")
     cassandra_port: int = _f(9042, "Cassandra native protocol port")
     cassandra_storage_port: int = _f(7000, "Internode port of the local Cassandra node (bound by `stack up`)")
     cassandra_keyspace: str = _f("user_profiles", "Cassandra keyspace")
@@ -242,6 +276,21 @@ class Settings:
         return _host_port(urlsplit(self.mongo_uri).netloc.rsplit("@", 1)[-1], 27017)[1]
 
     @property
+    def replication(self) -> Replication:
+        """Copies kept and acknowledgements needed in this topology (``REPLICATION``)."""
+        return REPLICATION[self.topology]
+
+    @property
+    def cassandra_hosts(self) -> list[str]:
+        """The Cassandra contact points (``cassandra_host``, comma-separated)."""
+        return [h.strip() for h in self.cassandra_host.split(",") if h.strip()]
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The Kafka bootstrap servers (``kafka_bootstrap``, comma-separated ``host:port``)."""
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
     def kafka_host(self) -> str:
         return _host_port(self.kafka_bootstrap, 9092)[0]
 
@@ -266,6 +315,8 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         for name, value in STREAM_MODES.get(values.get("stream_mode", "throughput"), {}).items():
             values.setdefault(name, value)  # the mode gives what was not set explicitly
+        for name, value in TOPOLOGIES.get(values.get("topology", "single"), {}).items():
+            values.setdefault(name, value() if callable(value) else value)  # and so does the topology
         settings = cls(**values)
         settings.validate()
         return settings
@@ -284,6 +335,10 @@ class Settings:
         return new
 
     def validate(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(
+                f"{self.env_name('topology')} must be one of {', '.join(TOPOLOGIES)}, not {self.topology!r}"
+            )
         if self.stream_mode not in STREAM_MODES:
             raise ValueError(
                 f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, "

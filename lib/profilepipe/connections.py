@@ -60,7 +60,7 @@ def cassandra_ssl_context(settings: Settings) -> ssl.SSLContext:
 
 def kafka_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for kafka-python's ``KafkaAdminClient``/``KafkaConsumer``/``KafkaProducer``."""
-    return {"bootstrap_servers": [s.strip() for s in settings.kafka_bootstrap.split(",") if s.strip()]}
+    return {"bootstrap_servers": settings.kafka_servers}
 
 
 def cassandra_options(settings: Settings) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def cassandra_options(settings: Settings) -> dict[str, Any]:
     profile = ExecutionProfile(consistency_level=level, request_timeout=CASSANDRA_REQUEST_TIMEOUT)
     options: dict[str, Any] = {
         "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
-        "contact_points": [settings.cassandra_host],
+        "contact_points": settings.cassandra_hosts,
         "port": settings.cassandra_port,
         "protocol_version": CASSANDRA_PROTOCOL_VERSION,
         "connect_timeout": CASSANDRA_CONNECT_TIMEOUT,

@@ -80,7 +80,7 @@ def test_kafka_properties_are_rendered_from_the_settings(settings):
     assert props["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
     assert props["log.dirs"] == str(layout.data_dir(settings, "kafka"))
     assert props["auto.create.topics.enable"] == "false"
-    assert len(props) == 26 and "$" not in text
+    assert len(props) == 28 and "$" not in text
 
 
 def test_cassandra_yaml_is_rendered_from_the_settings(settings):

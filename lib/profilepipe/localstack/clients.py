@@ -61,21 +61,24 @@ def _checked(settings: Settings, build) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- Kafka
-def kafka_options(settings: Settings, timeout: float = 10.0) -> dict[str, Any]:
-    """Keyword arguments of the stack's ``KafkaAdminClient``."""
+def kafka_options(settings: Settings, timeout: float = 10.0, only: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of the stack's ``KafkaAdminClient``; ``only``: bootstrap from that one
+    ``host:port`` (a probe of one broker), not every bootstrap server."""
     ms = int(timeout * 1000)
+    options = connections.kafka_options(settings)
     return {
-        **connections.kafka_options(settings),
+        **options,
+        "bootstrap_servers": [only] if only else options["bootstrap_servers"],
         "client_id": CLIENT_ID,
         "request_timeout_ms": ms,
         "bootstrap_timeout_ms": ms,
     }
 
 
-def kafka_admin(settings: Settings, timeout: float = 10.0):
+def kafka_admin(settings: Settings, timeout: float = 10.0, only: str | None = None):
     from kafka.admin import KafkaAdminClient
 
-    return KafkaAdminClient(**kafka_options(settings, timeout))
+    return KafkaAdminClient(**kafka_options(settings, timeout, only))
 
 
 def kafka_api_versions(host: str, port: int, timeout: float) -> None:
@@ -96,17 +99,23 @@ def kafka_api_versions(host: str, port: int, timeout: float) -> None:
 
 
 # --------------------------------------------------------------------------- Cassandra
-def cassandra_options(settings: Settings, timeout: float, light: bool = False) -> dict[str, Any]:
+def cassandra_options(
+    settings: Settings, timeout: float, light: bool = False, only: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of the stack's ``Cluster``: the pipeline's, with the probe's timeouts.
 
-    ``light``: no schema or token metadata (a health check needs neither).
+    ``light``: no schema or token metadata (a health check needs neither). ``only``: talk to
+    that one host (a probe of one node), never to the others the driver discovers.
     """
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy
+    from cassandra.policies import DCAwareRoundRobinPolicy, WhiteListRoundRobinPolicy
 
-    profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(), request_timeout=timeout)
+    policy = WhiteListRoundRobinPolicy([only]) if only else DCAwareRoundRobinPolicy()
+    profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=timeout)
+    options = _checked(settings, connections.cassandra_options)
     return {
-        **_checked(settings, connections.cassandra_options),
+        **options,
+        "contact_points": [only] if only else options["contact_points"],
         "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
         "connect_timeout": timeout,
         "control_connection_timeout": timeout,
@@ -115,10 +124,10 @@ def cassandra_options(settings: Settings, timeout: float, light: bool = False) -
     }
 
 
-def cassandra_cluster(settings: Settings, timeout: float, light: bool = False):
+def cassandra_cluster(settings: Settings, timeout: float, light: bool = False, only: str | None = None):
     from cassandra.cluster import Cluster
 
-    return Cluster(**cassandra_options(settings, timeout, light))
+    return Cluster(**cassandra_options(settings, timeout, light, only))
 
 
 # --------------------------------------------------------------------------- MongoDB

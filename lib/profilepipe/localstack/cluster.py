@@ -29,7 +29,7 @@ from pathlib import Path
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.localstack import jars, layout, processes
-from profilepipe.localstack.stack import ServiceStatus
+from profilepipe.localstack.services import ServiceStatus
 
 HOST = "127.0.0.1"
 MASTER = "spark-master"

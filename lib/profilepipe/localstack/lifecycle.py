@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterable
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.localstack import layout, processes, provision
-from profilepipe.localstack.services import ALTERNATIVES, START_ORDER, Service, chosen, serving
+from profilepipe.localstack.services import (
+    ALTERNATIVES,
+    NODES,
+    START_ORDER,
+    Service,
+    chosen,
+    every_server,
+    serving,
+)
 
 Echo = Callable[[str], None]
 PROGRESS_EVERY = 5.0
@@ -34,6 +42,7 @@ def up(
     """
     settings = settings or get_settings()
     picked = chosen(services, settings)
+    _refuse_the_other_topology(settings, picked)
     t0 = time.monotonic()
     for launcher in dict.fromkeys(svc.launcher for svc in picked):  # jars, the FerretDB binary
         if not launcher.ready(settings):
@@ -41,17 +50,35 @@ def up(
     plan = {svc.name: _decide(settings, svc, echo) for svc in picked}
     procs, started = _start(settings, picked, plan, echo)
     _wait_healthy(settings, procs, started, plan, echo)
-    _provision(settings, {svc.name for svc in picked}, echo)
+    _provision(settings, {svc.role for svc in picked}, echo)
     echo(f"stack: up in {time.monotonic() - t0:.1f}s")
+
+
+def _refuse_the_other_topology(settings: Settings, picked: list[Service]) -> None:
+    """Servers of ours of the other topology hold these ports (and another Kafka cluster): say so."""
+    replicated = settings.topology == "replicated"
+    roles = {svc.role for svc in picked} & set(NODES)
+    clash = [
+        svc.ident
+        for svc in every_server(settings)
+        if svc.role in roles and bool(svc.node) != replicated and svc.process(settings) is not None
+    ]
+    if clash:
+        other = "single" if replicated else "replicated"
+        raise StackError(
+            f"the {other} topology of this stack runs ({', '.join(clash)}): stop it first "
+            f"(`profilepipe stack down`), or set {Settings.env_name('topology')}={other}"
+        )
 
 
 def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     """ "ours" (running from this stack dir), "external" (healthy, not ours) or "start"."""
     if svc.process(settings) is not None:
         wanted = serving(settings, svc.role)
-        if wanted is not svc:  # the setting changed while the other server of ours runs
+        # the setting changed while the other server of ours runs
+        if svc.role in ALTERNATIVES and wanted is not svc:
             echo(
-                f"{svc.role}: our {svc.label} is running, not {wanted.label} "
+                f"{svc.ident}: our {svc.label} is running, not {wanted.label} "
                 f"({Settings.env_name(ALTERNATIVES[svc.role][0])}); to switch: "
                 f"`profilepipe stack down {svc.role}`, then `profilepipe stack up`"
             )
@@ -63,7 +90,7 @@ def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     healthy, detail = svc.check(settings, 3.0)
     if healthy:
         echo(
-            f"{svc.role}: external server on {':'.join(map(str, svc.address(settings)))} "
+            f"{svc.ident}: external server on {':'.join(map(str, svc.address(settings)))} "
             f"is healthy ({detail}); using it, not starting ours"
         )
         return "external"
@@ -76,7 +103,7 @@ def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
     )
     host, port = busy[0]
     raise StackError(
-        f"{svc.role}: port {host}:{port} is already in use by a process that is not this stack's "
+        f"{svc.ident}: port {host}:{port} is already in use by a process that is not this stack's "
         f"{svc.name}.{hint} Find it with: ss -ltnp 'sport = :{port}'  — stop it, or move this stack "
         f"to free ports ({svc.port_variables()})."
     )
@@ -100,7 +127,7 @@ def _start(
         if plan[svc.name] == "start":
             popen = _spawn(settings, svc)
             procs[svc.name], started[svc.name] = (svc, psutil.Process(popen.pid)), time.monotonic()
-            echo(f"{svc.role}: started (pid {popen.pid}, log {layout.log_path(settings, svc.name)})")
+            echo(f"{svc.ident}: started (pid {popen.pid}, log {layout.log_path(settings, svc.name)})")
     return procs, started
 
 
@@ -136,7 +163,7 @@ def _wait_healthy(
             if outcome is None:
                 if now - last_report[name] >= PROGRESS_EVERY:
                     host, port = svc.address(settings)
-                    echo(f"{svc.role}: waiting for {svc.what} on {host}:{port} ({now - started[name]:.0f}s)")
+                    echo(f"{svc.ident}: waiting for {svc.what} on {host}:{port} ({now - started[name]:.0f}s)")
                     last_report[name] = now
                 continue
             ok, line = outcome
@@ -157,11 +184,14 @@ def _poll_once(settings: Settings, svc: Service, proc, since: float, reused: boo
         how = f" with exit code {code}" if code is not None else ""
         return False, processes.failure(settings, svc.name, f"the process exited during start{how}.")
     healthy, detail = svc.check(settings, 3.0)
+    if healthy and svc.settled is not None:  # a node: it has joined the other two as well
+        healthy, joined = svc.settled(settings, 3.0)
+        detail = f"{detail}, {joined}" if joined else detail
     elapsed = time.monotonic() - since
     if healthy:
         if reused:
-            return True, f"{svc.role}: already running (pid {proc.pid}), {detail}"
-        return True, f"{svc.role}: ok ({detail}, {elapsed:.1f}s)"
+            return True, f"{svc.ident}: already running (pid {proc.pid}), {detail}"
+        return True, f"{svc.ident}: ok ({detail}, {elapsed:.1f}s)"
     if elapsed > settings.stack_timeout:
         return False, processes.failure(
             settings,
@@ -201,12 +231,12 @@ def down(
     settings = settings or get_settings()
     victims: dict[str, list] = {}
     roles: dict[str, str] = {}
-    for svc in chosen(services, settings):
+    for svc in chosen(services, settings) if services is not None else _everything(settings):
         procs = _ours_to_stop(settings, svc, echo)
         if procs:
-            victims[svc.name], roles[svc.name] = procs, svc.role
+            victims[svc.name], roles[svc.name] = procs, svc.ident
             processes.send_term(procs)
-            echo(f"{svc.role}: stopping (pid {', '.join(str(p.pid) for p in procs)})")
+            echo(f"{svc.ident}: stopping (pid {', '.join(str(p.pid) for p in procs)})")
     t0 = time.monotonic()
     killed = processes.wait_or_kill([p for procs in victims.values() for p in procs])
     for name, procs in victims.items():
@@ -221,6 +251,12 @@ def down(
         echo(f"{roles[name]}: {how} ({time.monotonic() - t0:.1f}s)")
 
 
+def _everything(settings: Settings) -> list[Service]:
+    """The settings' topology, and any server of ours of the other one that runs."""
+    mine = chosen(None, settings)
+    return mine + [svc for svc in every_server(settings) if svc not in mine and svc.process(settings)]
+
+
 def _ours_to_stop(settings: Settings, svc: Service, echo: Echo) -> list:
     """Our processes of ``svc`` (pid file, then orphans by command line); reports when there are none."""
     procs = []
@@ -229,17 +265,17 @@ def _ours_to_stop(settings: Settings, svc: Service, echo: Echo) -> list:
         procs.append(proc)
     elif processes.read_pid(settings, svc.name) is not None:
         pid = processes.read_pid(settings, svc.name)
-        echo(f"{svc.role}: stale pid file removed (pid {pid} is not our {svc.name})")
+        echo(f"{svc.ident}: stale pid file removed (pid {pid} is not our {svc.name})")
     for orphan in svc.orphans(settings):
-        echo(f"{svc.role}: also stopping pid {orphan.pid} (ours by its command line, no pid file)")
+        echo(f"{svc.ident}: also stopping pid {orphan.pid} (ours by its command line, no pid file)")
         procs.append(orphan)
     if not procs:
         processes.clear_pid(settings, svc.name)
         if processes.port_open(*svc.address(settings), timeout=0.5):
             echo(
-                f"{svc.role}: not ours (no pid file); something else serves "
+                f"{svc.ident}: not ours (no pid file); something else serves "
                 f"{':'.join(map(str, svc.address(settings)))}: left alone"
             )
         else:
-            echo(f"{svc.role}: not running")
+            echo(f"{svc.ident}: not running")
     return procs

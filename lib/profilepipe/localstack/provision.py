@@ -22,6 +22,9 @@ _CQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 def ensure_topics(settings: Settings | None = None) -> dict[str, int]:
     """Create the users topic (``kafka_partitions``) and its dead-letter topic (1 partition).
 
+    Each with the topology's copies (``Settings.replication``: 1, or 3 of which 2 must be in
+    sync for a write to be acknowledged, ``min.insync.replicas``).
+
     Both accept messages up to ``TOPIC_MAX_MESSAGE_BYTES`` (the broker's default is 1 MB),
     so an oversized message reaches the stream and is dead-lettered there (``too_large``)
     instead of being refused to the producer. Existing topics keep their partition count;
@@ -39,13 +42,17 @@ def _ensure_topics_once(settings: Settings) -> dict[str, int]:
     from kafka.admin import ConfigResource, ConfigResourceType
 
     wanted = {settings.kafka_topic: settings.kafka_partitions, settings.dlq_topic: 1}
-    configs = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
+    replication = settings.replication
+    configs = {
+        "max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES),
+        "min.insync.replicas": str(replication.min_insync),
+    }
     with clients.quiet("kafka"):
         admin = clients.kafka_admin(settings)
         try:
             result = admin.create_topics(
                 {
-                    t: {"num_partitions": n, "replication_factor": 1, "configs": configs}
+                    t: {"num_partitions": n, "replication_factor": replication.factor, "configs": configs}
                     for t, n in wanted.items()
                 },
                 raise_errors=False,
@@ -70,6 +77,15 @@ def _ensure_topics_once(settings: Settings) -> dict[str, int]:
     return {t["name"]: len(t["partitions"]) for t in described}
 
 
+def keyspace_replication(settings: Settings) -> str:
+    """The keyspace's replication map: one copy on the single node, or the topology's copies in
+    the local datacenter (``NetworkTopologyStrategy``, as a production cluster has it)."""
+    factor = settings.replication.factor
+    if settings.topology == "single":
+        return f"{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}"
+    return f"{{'class': 'NetworkTopologyStrategy', '{settings.cassandra_local_dc}': {factor}}}"
+
+
 def schema_statements(settings: Settings) -> list[str]:
     """The CQL statements of ``resources/schema.cql`` for the configured keyspace and table."""
     from importlib.resources import files
@@ -87,7 +103,10 @@ def schema_statements(settings: Settings) -> list[str]:
         f"    {c:<14}{fields[c]}{' PRIMARY KEY' if c == 'user_id' else ''}" for c in settings.user_columns
     )
     text = string.Template(text).substitute(
-        keyspace=settings.cassandra_keyspace, table=settings.cassandra_table, columns=columns
+        keyspace=settings.cassandra_keyspace,
+        table=settings.cassandra_table,
+        columns=columns,
+        replication=keyspace_replication(settings),
     )
     return [s.strip() for s in text.split(";") if s.strip()]
 

@@ -36,12 +36,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profilepipe.config import Settings
+from profilepipe.config import REPLICATION, Settings
 from profilepipe.errors import StackError
 from profilepipe.localstack import clients, ferretdb, jars, layout, processes, templates
 
 Check = Callable[[Settings, float], tuple[bool, str]]
 Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One line of `stack status` (and `cluster status`)."""
+
+    name: str
+    pid: int | None
+    healthy: bool
+    detail: str
+    address: str
 
 
 @dataclass(frozen=True)
@@ -109,35 +120,53 @@ class Service:
     classpath_extra: tuple[str, ...] = ()  # folders under the jar folder (compiled launchers)
     agents: Callable[[Path], list[str]] = field(default=lambda jar_folder: [])
     prepare: Callable[[Settings, object], None] | None = None  # (settings, open log file)
+    server: str = ""  # the server it runs (its stack/ and jar folders) when not ``name`` (a node)
+    node: int = 0  # 1.. for a node of the replicated topology, 0 for a role's single server
+    node_values: Callable[[Settings], dict[str, str]] = field(default=lambda settings: {})
+    settled: Check | None = None  # what `up` also waits for once healthy (a node has joined)
 
     @property
     def role(self) -> str:
-        return self.serves or self.name
+        return self.serves or self.server or self.name
+
+    @property
+    def ident(self) -> str:
+        """What messages and `status` call it: its role, or a node's own name (``kafka-2``)."""
+        return self.name if self.node else self.role
+
+    @property
+    def kind(self) -> str:
+        """The server's folder name under ``stack/`` and the jars dir (``kafka`` for ``kafka-2``)."""
+        return self.server or self.name
+
+    def values(self, settings: Settings) -> dict[str, str]:
+        """Every ``${name}`` its templates and options may use (a node's own address included)."""
+        return {**templates.values(settings, self.name, self.kind), **self.node_values(settings)}
 
     def address(self, settings: Settings) -> tuple[str, int]:
         return self.ports(settings)[0]
 
     def jar_folder(self, settings: Settings) -> Path:
-        return jars.folder(settings, self.name)
+        return jars.folder(settings, self.kind)
 
     def source(self) -> Path:
-        return layout.source_dir() / self.name
+        return layout.source_dir() / self.kind
 
     def port_variables(self) -> str:
         return ", ".join(Settings.env_name(name) for name in self.port_settings)
 
     def write_configs(self, settings: Settings) -> list[Path]:
         """Render the config templates into ``<stack_dir>/conf/``; returns the files written."""
-        values = templates.values(settings, self.name)
+        values = self.values(settings)
         written = []
         for template, target in self.templates:
-            path = layout.conf_dir(settings) / target
+            path = layout.conf_dir(settings) / target.format(name=self.name)
             path.write_text(templates.render(self.source() / template, values))
             written.append(path)
         return written
 
     def jvm_flags(self, settings: Settings) -> list[str]:
-        values = templates.values(settings, self.name)
+        values = self.values(settings)
         flags = templates.options(layout.source_dir() / templates.COMMON_OPTIONS, values)
         for name in self.jvm_options:
             flags += templates.options(self.source() / name, values)
@@ -158,6 +187,26 @@ class Service:
         return processes.orphans(settings, self.name, self.marks(settings))
 
 
+# --------------------------------------------------------------------------- nodes
+#: Nodes of a role in the replicated topology (``config.REPLICATION``).
+REPLICAS = REPLICATION["replicated"].factor
+
+
+def _nth(settings: Settings, listed: list[str], node: int, setting: str) -> str:
+    """The ``node``-th (1..) address of a setting's list; the list must name every node."""
+    if len(listed) < REPLICAS:
+        raise StackError(
+            f"the replicated topology runs {REPLICAS} nodes: {Settings.env_name(setting)} must list "
+            f"{REPLICAS} addresses, one per node (it lists {len(listed)})"
+        )
+    return listed[node - 1]
+
+
+def _split(server: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = server.rpartition(":")
+    return (host, int(port)) if sep else (server, default_port)
+
+
 # --------------------------------------------------------------------------- Kafka
 def kraft_cluster_id() -> str:
     """A new KRaft cluster id: 22 characters of URL-safe base64 of a random UUID.
@@ -171,15 +220,52 @@ def kraft_cluster_id() -> str:
             return cluster_id
 
 
-def _format_kafka(settings: Settings, log) -> None:
-    """Format the KRaft storage (a new cluster id) unless ``data/kafka/meta.properties`` exists."""
-    data = layout.data_dir(settings, "kafka")
+def kafka_address(settings: Settings, node: int = 0) -> tuple[str, int]:
+    """Where broker ``node`` (1..) listens; 0: the single broker (the first bootstrap server)."""
+    if node == 0:
+        return settings.kafka_host, settings.kafka_port
+    return _split(_nth(settings, settings.kafka_servers, node, "kafka_bootstrap"), 9092)
+
+
+def _kafka_node_values(settings: Settings, node: int) -> dict[str, str]:
+    """A broker of three: its address, its id, the three controllers (static voters)."""
+    host, broker_port = kafka_address(settings, node)
+    port = settings.kafka_controller_port
+    voters = ",".join(f"{i}@{kafka_address(settings, i)[0]}:{port}" for i in range(1, REPLICAS + 1))
+    return {
+        "kafka_host": host,
+        "kafka_port": str(broker_port),
+        "kafka_node_id": str(node),
+        "kafka_quorum": f"controller.quorum.voters={voters}",
+    }
+
+
+def _kafka_cluster_id(settings: Settings, node: int) -> str:
+    """The id to format a broker with: new for the single broker; for a node, its siblings' id."""
+    for other in range(1, REPLICAS + 1) if node else ():
+        meta = layout.data_dir(settings, f"kafka-{other}") / "meta.properties"
+        if other != node and meta.is_file():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+    return kraft_cluster_id()
+
+
+def _format_kafka(settings: Settings, log, node: int = 0) -> None:
+    """Format the KRaft storage unless ``data/<name>/meta.properties`` exists.
+
+    The single broker: a new cluster id, a dynamic quorum of itself (``--standalone``). A node
+    of three: the id its formatted siblings have (a new one for the first), the static voters
+    of its configuration.
+    """
+    name = f"kafka-{node}" if node else "kafka"
+    data = layout.data_dir(settings, name)
     if (data / "meta.properties").is_file():
         return
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    cluster_id = kraft_cluster_id()
-    values = templates.values(settings, "kafka")
+    cluster_id = _kafka_cluster_id(settings, node)
+    values = templates.values(settings, name, "kafka")
     cmd = [
         jars.java(settings),
         *templates.options(layout.source_dir() / "kafka" / "storage-tool.options", values),
@@ -187,10 +273,10 @@ def _format_kafka(settings: Settings, log) -> None:
         f"{jars.folder(settings, 'kafka')}/*",
         "kafka.tools.StorageTool",
         "format",
-        "--standalone",
+        *([] if node else ["--standalone"]),
         f"--cluster-id={cluster_id}",  # one argument: an id may not be taken for an option
         "-c",
-        str(layout.conf_dir(settings) / "kafka.properties"),
+        str(layout.conf_dir(settings) / f"{name}.properties"),
     ]
     log.write(f"=== formatting KRaft storage: {' '.join(cmd)}\n")
     log.flush()
@@ -200,19 +286,19 @@ def _format_kafka(settings: Settings, log) -> None:
     if rc != 0 or not (data / "meta.properties").is_file():
         shutil.rmtree(data, ignore_errors=True)
         raise StackError(
-            processes.failure(settings, "kafka", f"formatting the KRaft storage failed (exit {rc})")
+            processes.failure(settings, name, f"formatting the KRaft storage failed (exit {rc})")
         )
 
 
-def _check_kafka(settings: Settings, timeout: float) -> tuple[bool, str]:
-    host, port = settings.kafka_host, settings.kafka_port
+def _check_kafka(settings: Settings, timeout: float, node: int = 0) -> tuple[bool, str]:
+    host, port = kafka_address(settings, node)
     try:
         clients.kafka_api_versions(host, port, timeout)
     except OSError as exc:
         return False, f"no broker answer on {host}:{port} ({exc})"
     with clients.quiet("kafka"):
         try:
-            admin = clients.kafka_admin(settings, timeout)
+            admin = clients.kafka_admin(settings, timeout, only=f"{host}:{port}")
         except Exception as exc:  # noqa: BLE001 - any client failure means "not healthy yet"
             return False, f"admin client cannot bootstrap ({exc.__class__.__name__}: {exc})"
         try:
@@ -224,29 +310,84 @@ def _check_kafka(settings: Settings, timeout: float) -> tuple[bool, str]:
         finally:
             admin.close()
     user_topics = [t for t in topics if not t.startswith("__")]
-    return True, f"Kafka {version}+ API, cluster {cluster.get('cluster_id')}, {len(user_topics)} topics"
+    unfenced = [b for b in cluster.get("brokers", []) if not b.get("is_fenced")]
+    brokers = f", {len(unfenced)} brokers unfenced" if node else ""
+    cluster_id = cluster.get("cluster_id")
+    return True, f"Kafka {version}+ API, cluster {cluster_id}{brokers}, {len(user_topics)} topics"
 
 
-KAFKA = Service(
-    name="kafka",
-    what="broker",
-    ports=lambda s: [(s.kafka_host, s.kafka_port), (s.kafka_host, s.kafka_controller_port)],
-    port_settings=("kafka_bootstrap", "kafka_controller_port"),
-    main_class="kafka.Kafka",
-    check=_check_kafka,
-    templates=(("server.properties.template", "kafka.properties"),),
-    args=lambda s: [str(layout.conf_dir(s) / "kafka.properties")],
-    prepare=_format_kafka,
-)
+def _kafka_joined(settings: Settings, timeout: float, node: int) -> tuple[bool, str]:
+    """A broker of three has joined: every broker of the cluster is registered and unfenced."""
+    host, port = kafka_address(settings, node)
+    with clients.quiet("kafka"):
+        try:
+            admin = clients.kafka_admin(settings, timeout, only=f"{host}:{port}")
+            try:
+                brokers = admin.describe_cluster()["brokers"]
+                ids = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
+            finally:
+                admin.close()
+        except Exception as exc:  # noqa: BLE001
+            return False, f"cluster metadata failed ({exc.__class__.__name__}: {exc})"
+    if len(ids) < REPLICAS:
+        return False, f"brokers {ids} unfenced, waiting for {REPLICAS}"
+    return True, ""  # the check's own detail already counts the unfenced brokers
+
+
+def _kafka(node: int = 0) -> Service:
+    """The single broker (``node`` 0, "kafka") or the node ``kafka-<node>`` of three."""
+    name = f"kafka-{node}" if node else "kafka"
+    return Service(
+        name=name,
+        what="broker",
+        ports=lambda s: [kafka_address(s, node), (kafka_address(s, node)[0], s.kafka_controller_port)],
+        port_settings=("kafka_bootstrap", "kafka_controller_port"),
+        main_class="kafka.Kafka",
+        check=lambda s, timeout: _check_kafka(s, timeout, node),
+        templates=(("server.properties.template", "{name}.properties"),),
+        args=lambda s: [str(layout.conf_dir(s) / f"{name}.properties")],
+        prepare=lambda s, log: _format_kafka(s, log, node),
+        server="kafka" if node else "",
+        node=node,
+        node_values=(lambda s: _kafka_node_values(s, node)) if node else (lambda s: {}),
+        settled=(lambda s, timeout: _kafka_joined(s, timeout, node)) if node else None,
+    )
+
+
+KAFKA = _kafka()
 
 
 # --------------------------------------------------------------------------- Cassandra
-def _check_cassandra(settings: Settings, timeout: float) -> tuple[bool, str]:
-    host, port = settings.cassandra_host, settings.cassandra_port
+def cassandra_address(settings: Settings, node: int = 0) -> str:
+    """The host node ``node`` (1..) listens on; 0: the single node (the first contact point)."""
+    if node == 0:
+        return settings.cassandra_hosts[0]
+    return _nth(settings, settings.cassandra_hosts, node, "cassandra_host")
+
+
+def initial_token(node: int) -> int:
+    """Node ``node``'s token of ``REPLICAS`` evenly spaced on the Murmur3 ring (-2**63 .. 2**63-1)."""
+    return -(2**63) + (node - 1) * (2**64 // REPLICAS)
+
+
+def _cassandra_node_values(settings: Settings, node: int) -> dict[str, str]:
+    """A node of three: its address, the three seeds, its token."""
+    seeds = ",".join(
+        f"{cassandra_address(settings, i)}:{settings.cassandra_storage_port}" for i in range(1, REPLICAS + 1)
+    )
+    return {
+        "cassandra_host": cassandra_address(settings, node),
+        "cassandra_seeds": seeds,
+        "cassandra_tokens": f"initial_token: {initial_token(node)}",
+    }
+
+
+def _check_cassandra(settings: Settings, timeout: float, node: int = 0) -> tuple[bool, str]:
+    host, port = cassandra_address(settings, node), settings.cassandra_port
     if not processes.port_open(host, port, timeout):
         return False, f"CQL port {host}:{port} closed"
     with clients.quiet("cassandra"):
-        cluster = clients.cassandra_cluster(settings, timeout, light=True)
+        cluster = clients.cassandra_cluster(settings, timeout, light=True, only=host)
         try:
             session = cluster.connect()
             row = session.execute("SELECT release_version FROM system.local").one()
@@ -257,17 +398,51 @@ def _check_cassandra(settings: Settings, timeout: float) -> tuple[bool, str]:
     return True, f"Cassandra {row.release_version}"
 
 
-CASSANDRA = Service(
-    name="cassandra",
-    what="CQL",
-    ports=lambda s: [(s.cassandra_host, s.cassandra_port), (s.cassandra_host, s.cassandra_storage_port)],
-    port_settings=("cassandra_port", "cassandra_storage_port"),
-    main_class="org.apache.cassandra.service.CassandraDaemon",
-    check=_check_cassandra,
-    jvm_options=("jvm.options", "jvm17.options"),
-    templates=(("cassandra.yaml.template", "cassandra.yaml"),),
-    agents=lambda jar_folder: [f"-javaagent:{p}" for p in sorted(jar_folder.glob("jamm-*.jar"))[:1]],
-)
+def _cassandra_joined(settings: Settings, timeout: float, node: int) -> tuple[bool, str]:
+    """A node of three has joined: coordinated by it, a read at consistency ALL of a keyspace
+    with three replicas (``system_distributed``) succeeds, so it sees every node up."""
+    from cassandra import ConsistencyLevel
+    from cassandra.query import SimpleStatement
+
+    host = cassandra_address(settings, node)
+    query = SimpleStatement(
+        "SELECT * FROM system_distributed.view_build_status LIMIT 1", consistency_level=ConsistencyLevel.ALL
+    )
+    with clients.quiet("cassandra"):
+        cluster = clients.cassandra_cluster(settings, timeout, light=True, only=host)
+        try:
+            cluster.connect().execute(query)
+        except Exception as exc:  # noqa: BLE001
+            return False, f"a read at ALL failed ({exc.__class__.__name__})"
+        finally:
+            cluster.shutdown()
+    return True, f"sees {REPLICAS} nodes up"
+
+
+def _cassandra(node: int = 0) -> Service:
+    """The single node (``node`` 0, "cassandra") or the node ``cassandra-<node>`` of three."""
+    name = f"cassandra-{node}" if node else "cassandra"
+    return Service(
+        name=name,
+        what="CQL",
+        ports=lambda s: [
+            (cassandra_address(s, node), s.cassandra_port),
+            (cassandra_address(s, node), s.cassandra_storage_port),
+        ],
+        port_settings=("cassandra_port", "cassandra_storage_port"),
+        main_class="org.apache.cassandra.service.CassandraDaemon",
+        check=lambda s, timeout: _check_cassandra(s, timeout, node),
+        jvm_options=("jvm.options", "jvm17.options"),
+        templates=(("cassandra.yaml.template", "{name}.yaml"),),
+        agents=lambda jar_folder: [f"-javaagent:{p}" for p in sorted(jar_folder.glob("jamm-*.jar"))[:1]],
+        server="cassandra" if node else "",
+        node=node,
+        node_values=(lambda s: _cassandra_node_values(s, node)) if node else (lambda s: {}),
+        settled=(lambda s, timeout: _cassandra_joined(s, timeout, node)) if node else None,
+    )
+
+
+CASSANDRA = _cassandra()
 
 
 # --------------------------------------------------------------------------- MongoDB-compatible
@@ -319,6 +494,12 @@ FERRETDB = Service(
 #: One Service per role, in the order `status` lists them (the JVM servers: "mongo" is
 #: mongo-java-server, built from jars like the others; see :func:`resolve`).
 SERVICES: dict[str, Service] = {svc.name: svc for svc in (KAFKA, CASSANDRA, MONGO)}
+#: The replicated topology's nodes of each replicated role (``config.TOPOLOGIES``).
+NODES: dict[str, tuple[Service, ...]] = {
+    "kafka": tuple(_kafka(i) for i in range(1, REPLICAS + 1)),
+    "cassandra": tuple(_cassandra(i) for i in range(1, REPLICAS + 1)),
+}
+NODE_NAMES: dict[str, Service] = {svc.name: svc for nodes in NODES.values() for svc in nodes}
 #: The order `up` starts them: Cassandra first, it is the slowest.
 START_ORDER = ("cassandra", "kafka", "mongo")
 #: The servers PROFILEPIPE_MONGO_SERVER chooses from (its values: ``config.MONGO_SERVERS``).
@@ -355,8 +536,10 @@ def resolve(settings: Settings, role: str) -> Service:
 def chosen(services: Iterable[str] | str | None, settings: Settings | None = None) -> list[Service]:
     """The services named (all if None), without repeats; an unknown name is a StackError.
 
-    Without ``settings``: the entries of :data:`SERVICES`; with them: the server that
-    :func:`resolve` picks for each role.
+    A name is a role (``kafka``, ``cassandra``, ``mongo``) or a node of the replicated
+    topology (``kafka-2``). Without ``settings``: the entries of :data:`SERVICES`; with them,
+    a role is the servers of the settings' topology (:func:`topology`): the three nodes of a
+    replicated role, else the server :func:`resolve` picks.
     """
     if services is None:
         services = list(SERVICES)
@@ -364,9 +547,26 @@ def chosen(services: Iterable[str] | str | None, settings: Settings | None = Non
         services = [services]
     picked: list[Service] = []
     for name in services:
-        if name not in SERVICES:
-            raise StackError(f"unknown service {name!r}: choose from {', '.join(SERVICES)}")
-        svc = SERVICES[name] if settings is None else resolve(settings, name)
-        if svc not in picked:
-            picked.append(svc)
+        if name in NODE_NAMES:
+            found = [NODE_NAMES[name]]
+        elif name not in SERVICES:
+            known = ", ".join([*SERVICES, *NODE_NAMES])
+            raise StackError(f"unknown service {name!r}: choose from {known}")
+        elif settings is None:
+            found = [SERVICES[name]]
+        elif settings.topology == "replicated" and name in NODES:
+            found = list(NODES[name])
+        else:
+            found = [resolve(settings, name)]
+        picked += [svc for svc in found if svc not in picked]
     return picked
+
+
+def topology(settings: Settings) -> list[Service]:
+    """The servers of the settings' topology, role by role (the order `status` lists them)."""
+    return chosen(None, settings)
+
+
+def every_server(settings: Settings) -> list[Service]:
+    """The servers of both topologies (what a `stack down` of everything looks for)."""
+    return chosen([*SERVICES, *NODE_NAMES], settings.replace(topology="single"))

@@ -39,16 +39,16 @@ The parts behind it:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import ferretdb, layout, processes, services
+from profilepipe.localstack import ferretdb, layout, lifecycle, processes, services
 from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete, java_home
 from profilepipe.localstack.layout import log_dir
-from profilepipe.localstack.lifecycle import down, up
 from profilepipe.localstack.provision import TOPIC_MAX_MESSAGE_BYTES, ensure_schema, ensure_topics
+from profilepipe.localstack.services import ServiceStatus
 
 #: The servers' names, in the order `status` lists them.
 SERVICES: tuple[str, ...] = tuple(services.SERVICES)
@@ -67,21 +67,15 @@ __all__ = [
     "fetch_jars",
     "jars_complete",
     "java_home",
+    "kill",
+    "nodes",
+    "process",
     "log_dir",
     "logs",
     "rss_mb",
     "status",
     "up",
 ]
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    name: str
-    pid: int | None
-    healthy: bool
-    detail: str
-    address: str
 
 
 def fetch_ferretdb(settings: Settings | None = None, echo=print) -> None:
@@ -117,14 +111,61 @@ def fetch(settings: Settings | None = None, echo=print) -> None:
         future.result()
 
 
+def up(settings: Settings | None = None, services: Iterable[str] | str | None = None, echo=print) -> None:
+    """Start the stack (:func:`lifecycle.up`); the whole replicated topology also starts the
+    Spark standalone cluster its stream runs on (``profilepipe cluster up``)."""
+    from profilepipe.localstack import cluster
+
+    settings = settings or get_settings()
+    lifecycle.up(settings, services=services, echo=echo)
+    if settings.topology == "replicated" and services is None:
+        cluster.up(settings, echo=echo)
+
+
+def down(settings: Settings | None = None, services: Iterable[str] | str | None = None, echo=print) -> None:
+    """Stop what this stack started (:func:`lifecycle.down`); stopping everything also stops
+    the Spark standalone cluster when one of ours runs."""
+    from profilepipe.localstack import cluster
+
+    settings = settings or get_settings()
+    lifecycle.down(settings, services=services, echo=echo)
+    names = cluster.names(settings)
+    if services is None and any(
+        processes.our_process(settings, n, cluster.marks(settings, n)) for n in names
+    ):
+        cluster.down(settings, echo=echo)
+
+
+def nodes(settings: Settings, role: str) -> list[str]:
+    """The servers of ``role`` in the settings' topology: ``["kafka"]``, or ``["kafka-1", ...]``."""
+    return [svc.name for svc in services.chosen(role, settings)]
+
+
+def process(settings: Settings, name: str):
+    """psutil.Process of our running server or node ``name`` (``kafka``, ``cassandra-2``), else None."""
+    return services.chosen(name, settings)[0].process(settings)
+
+
+def kill(settings: Settings, name: str) -> int:
+    """SIGKILL our server or node ``name`` (a crash: no shutdown of any kind); returns its pid."""
+    svc = services.chosen(name, settings)[0]
+    proc = svc.process(settings)
+    if proc is None:
+        raise StackError(f"{name}: not running as ours, nothing to kill")
+    processes.wait_or_kill([proc], timeout=0)
+    processes.reap(svc.name, proc.pid)
+    processes.clear_pid(settings, svc.name)
+    return proc.pid
+
+
 def check(settings: Settings, svc: str, timeout: float = 3.0) -> tuple[bool, str]:
-    """(healthy, detail) of one service, by a real protocol exchange."""
+    """(healthy, detail) of one service or node, by a real protocol exchange."""
     return services.chosen(svc, settings)[0].check(settings, timeout)
 
 
 def _detail(settings: Settings, svc: services.Service, ours: bool, healthy: bool, detail: str) -> str:
     """The status line's detail; with several servers for a role, which one it is."""
-    several = len(services.alternatives(svc.role)) > 1
+    several = not svc.node and len(services.alternatives(svc.role)) > 1
     if healthy and not ours:
         return f"{detail} (external)"
     if not healthy:
@@ -143,7 +184,7 @@ def status(settings: Settings | None = None) -> dict[str, ServiceStatus]:
         address = ":".join(map(str, svc.address(settings)))
         detail = _detail(settings, svc, proc is not None, healthy, detail)
         pid = proc.pid if proc is not None else None
-        out[svc.role] = ServiceStatus(svc.role, pid, healthy, detail, address)
+        out[svc.ident] = ServiceStatus(svc.ident, pid, healthy, detail, address)
     return out
 
 
@@ -165,5 +206,5 @@ def rss_mb(settings: Settings | None = None) -> dict[str, float]:
         proc = svc.process(settings)
         mb = processes.rss_mb(proc) if proc is not None else None
         if mb is not None:
-            out[svc.role] = mb
+            out[svc.ident] = mb
     return out

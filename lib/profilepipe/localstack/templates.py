@@ -24,11 +24,20 @@ from profilepipe.localstack import layout
 COMMON_OPTIONS = "jvm-common.options"
 
 
-def values(settings: Settings, svc: str) -> dict[str, str]:
-    """Every ``${name}`` a template of ``svc`` may use (folders are absolute)."""
-    src = layout.source_dir() / svc
+def values(settings: Settings, svc: str, server: str = "") -> dict[str, str]:
+    """Every ``${name}`` a template of ``svc`` may use (folders are absolute).
+
+    ``server``: the folder under ``stack/`` when it is not ``svc`` (``kafka`` for the node
+    ``kafka-2``). A node's own address and its cluster's are added by its Service
+    (``services.Service.values``).
+    """
+    src = layout.source_dir() / (server or svc)
     secured = bool(settings.cassandra_username)
+    replication = settings.replication
     return {
+        "name": svc,
+        "replication_factor": str(replication.factor),
+        "min_insync": str(replication.min_insync),
         "stack_dir": str(layout.stack_dir(settings)),
         "logs_dir": str(layout.log_dir(settings)),
         "tmp_dir": str(layout.tmp_dir(settings)),
@@ -40,8 +49,13 @@ def values(settings: Settings, svc: str) -> dict[str, str]:
         "kafka_host": settings.kafka_host,
         "kafka_port": str(settings.kafka_port),
         "kafka_controller_port": str(settings.kafka_controller_port),
+        "kafka_node_id": "1",
+        "kafka_quorum": "controller.quorum.bootstrap.servers="
+        f"{settings.kafka_host}:{settings.kafka_controller_port}",
         "kafka_heap": settings.kafka_heap,
-        "cassandra_host": settings.cassandra_host,
+        "cassandra_host": settings.cassandra_hosts[0],
+        "cassandra_seeds": f"{settings.cassandra_hosts[0]}:{settings.cassandra_storage_port}",
+        "cassandra_tokens": "",
         "cassandra_port": str(settings.cassandra_port),
         "cassandra_storage_port": str(settings.cassandra_storage_port),
         "cassandra_heap": settings.cassandra_heap,

@@ -80,11 +80,10 @@ def jvm_options(settings: Settings, max_in_flight: int | None = None) -> dict[st
     settings.validate()
     if max_in_flight is None:
         max_in_flight = int(settings.cassandra_max_in_flight)
-    host = settings.cassandra_host
+    port = settings.cassandra_port
+    points = [f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in settings.cassandra_hosts]
     options = {
-        "contact_point": f"[{host}]:{settings.cassandra_port}"
-        if ":" in host
-        else f"{host}:{settings.cassandra_port}",
+        "contact_points": ",".join(points),
         "local_dc": str(settings.cassandra_local_dc or DEFAULT_LOCAL_DC),
         "table": settings.users_table,
         "columns": columns_option(settings),

@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * number in flight, one thread, one session) in a JVM of its own, with nothing else in it.
  *
  * <p>Usage: {@code java -cp '<jars>/cassandra-writer/*:<pyspark>/jars/*' profilepipe.cassandra.Limit
- * ROWS_DIR WARMUP key=value...} with the options of {@link UsersWriter} (contact_point, local_dc,
+ * ROWS_DIR WARMUP key=value...} with the options of {@link UsersWriter} (contact_points, local_dc,
  * table, max_in_flight, ...). ROWS_DIR holds text files (Spark's {@code write.text}) of one row a
  * line, the {@code columns} option's columns tab-separated: uuid as text, text columns hex of
  * UTF-8, dates ISO, ints decimal, timestamps as microseconds since the epoch, {@code \N} for null

@@ -84,7 +84,7 @@ import javax.net.ssl.TrustManagerFactory;
  * for at most {@code retry_seconds} of waiting; any other error (a bad statement, a missing table)
  * fails the partition at once, and so the Spark job.
  *
- * <p>Options (all strings): {@code contact_point} (host:port), {@code local_dc}, {@code table}
+ * <p>Options (all strings): {@code contact_points} (host:port[,host:port...]), {@code local_dc}, {@code table}
  * (keyspace.table), {@code columns} (the table's columns with their CQL types, in the DataFrame's
  * order: {@code user_id:uuid,gender:text,...}; types uuid, text, int, date, timestamp), {@code username}/{@code password} (optional), {@code ssl} ("true"/"false"),
  * {@code consistency} (a DefaultConsistencyLevel name, default LOCAL_QUORUM),
@@ -410,7 +410,7 @@ public final class UsersWriter {
         CqlSessionBuilder builder = CqlSession.builder()
                 .withClassLoader(UsersWriter.class.getClassLoader()) // spark.jars live in a child class loader
                 .withConfigLoader(config.build())
-                .addContactPoint(opts.contactPoint())
+                .addContactPoints(opts.contactPoints())
                 .withLocalDatacenter(opts.localDc());
         if (!opts.username().isEmpty()) {
             builder = builder.withAuthCredentials(opts.username(), opts.password());
@@ -511,12 +511,12 @@ public final class UsersWriter {
         }
 
         void check() {
-            for (String name : new String[] {"contact_point", "local_dc", "table", "columns"}) {
+            for (String name : new String[] {"contact_points", "local_dc", "table", "columns"}) {
                 if (get(name).isEmpty()) {
                     throw new IllegalArgumentException("UsersWriter: option " + name + " is required");
                 }
             }
-            contactPoint();
+            contactPoints();
             if (!table().matches("[A-Za-z0-9_]+\\.[A-Za-z0-9_]+")) {
                 throw new IllegalArgumentException("UsersWriter: table must be keyspace.table, not " + table());
             }
@@ -536,14 +536,18 @@ public final class UsersWriter {
             }
         }
 
-        InetSocketAddress contactPoint() {
-            String cp = get("contact_point");
-            int colon = cp.lastIndexOf(':');
-            if (colon < 0) {
-                return new InetSocketAddress(cp, 9042);
+        List<InetSocketAddress> contactPoints() {
+            List<InetSocketAddress> out = new ArrayList<>();
+            for (String cp : get("contact_points").split(",")) {
+                int colon = cp.lastIndexOf(':');
+                if (colon < 0 || cp.endsWith("]")) {
+                    out.add(new InetSocketAddress(cp.replace("[", "").replace("]", ""), 9042));
+                    continue;
+                }
+                String host = cp.substring(0, colon).replace("[", "").replace("]", "");
+                out.add(new InetSocketAddress(host, Integer.parseInt(cp.substring(colon + 1))));
             }
-            String host = cp.substring(0, colon).replace("[", "").replace("]", "");
-            return new InetSocketAddress(host, Integer.parseInt(cp.substring(colon + 1)));
+            return out;
         }
 
         String localDc() {
@@ -614,7 +618,7 @@ public final class UsersWriter {
         /** What identifies a session: every connection option, the password only as a digest. */
         String key() {
             StringBuilder sb = new StringBuilder();
-            for (String name : new String[] {"contact_point", "local_dc", "username", "ssl", "ssl_ca_file",
+            for (String name : new String[] {"contact_points", "local_dc", "username", "ssl", "ssl_ca_file",
                     "ssl_cert_file", "ssl_key_file", "ssl_verify_hostname", "request_timeout_seconds",
                     "connect_timeout_seconds"}) {
                 sb.append(name).append('=').append(get(name)).append('\0');
