@@ -264,6 +264,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from profilepipe.tools import bench
 
+    if args.topologies:
+        from profilepipe.tools.bench import topologies
+
+        return topologies.main(quick=args.quick, users=args.users)
     return bench.main(quick=args.quick, users=args.users, skip_baseline=args.skip_baseline)
 
 
@@ -449,6 +453,11 @@ def _add_notebook_commands(sub) -> None:
     p.add_argument("--users", type=int, help="users of the throughput runs (default 200000)")
     p.add_argument(
         "--skip-baseline", action="store_true", help="skip the seed-style row-at-a-time bcrypt run"
+    )
+    p.add_argument(
+        "--topologies",
+        action="store_true",
+        help="instead: the replicated topology against the single-node stack (restarts the stack)",
     )
     p.set_defaults(func=cmd_bench)
 

@@ -3,7 +3,10 @@
 A ``Meter`` samples, every ``interval`` seconds while a run lasts, the processes of the
 benchmark by role: this Python process (the Spark driver's Python side), Spark's JVM (a
 ``java`` child of it), the Python workers (``python`` descendants: PySpark's daemon and the
-workers it forks), and each server of the stack (``kafka``, ``cassandra``, ``mongo``).
+workers it forks), each server of the stack (``kafka``, ``cassandra``, ``mongo``; the three
+nodes of a replicated role count as that role) and the Spark standalone cluster's daemons
+when ours run (``spark cluster``). ``peak_each`` keeps the peak of each process apart (a
+node by its name: ``kafka-2``), which the topology comparison reports.
 
 CPU seconds of a run: for each process, its CPU time (user + system) at the last sample
 minus that at the first (0 for a process that started during the run), summed by role. A
@@ -50,17 +53,25 @@ class Meter:
         self.first: dict[int, float] = {}  # pid -> CPU seconds when first seen
         self.last: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds at the last sample)
         self.peak: dict[str, float] = {}
+        self.peak_each: dict[str, float] = {}  # peak RSS MiB by process (a node by its name)
         self.started = self.wall = 0.0  # monotonic start, seconds the block lasted
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._servers = self._server_processes()
 
-    def _server_processes(self) -> dict[str, object]:
-        out = {}
+    def _server_processes(self) -> list[tuple[str, str, object]]:
+        """(role, name, psutil.Process) of every server of ours and of the Spark cluster's daemons."""
+        from profilepipe.localstack import cluster, processes
+
+        out = []
         for svc in services.chosen(None, self.settings):
             proc = svc.process(self.settings)
             if proc is not None:
-                out[svc.role] = proc
+                out.append((svc.role, svc.ident, proc))
+        for name in cluster.names(self.settings):
+            proc = processes.our_process(self.settings, name, cluster.marks(self.settings, name))
+            if proc is not None:
+                out.append(("spark cluster", name, proc))
         return out
 
     def __enter__(self) -> Meter:
@@ -75,8 +86,9 @@ class Meter:
         self._sample()
         self.wall = time.monotonic() - self.started
 
-    def processes(self) -> list[tuple[str, object]]:
-        """(role, psutil.Process) of every process measured now.
+    def processes(self) -> list[tuple[str, str, object]]:
+        """(role, name, psutil.Process) of every process measured now (name: the role, or a
+        server's own name).
 
         Python processes under Spark's JVM are its workers; other children of this process
         (the producer's encoding helper) count as the driver's Python.
@@ -89,17 +101,18 @@ class Meter:
         workers = [w for jvm in jvms for w in _children(jvm)]
         under_jvm = {w.pid for w in workers}
         helpers = [c for c in children if c.pid not in under_jvm and "python" in _name(c)]
-        return [
+        ours = [
             ("driver python", me),
             *(("spark JVM", c) for c in jvms),
             *(("python workers", w) for w in workers),
             *(("driver python", c) for c in helpers),
-            *self._servers.items(),
         ]
+        return [(role, role, proc) for role, proc in ours] + self._servers
 
     def _sample(self, start: bool = False) -> None:
         rss: dict[str, float] = {}
-        for role, proc in self.processes():
+        each: dict[str, float] = {}
+        for role, name, proc in self.processes():
             try:
                 cpu, mem = _cpu(proc), proc.memory_info().rss / 2**20
             except Exception:  # ended between listing and reading
@@ -107,8 +120,11 @@ class Meter:
             self.first.setdefault(proc.pid, cpu if start else 0.0)
             self.last[proc.pid] = (role, cpu)
             rss[role] = rss.get(role, 0.0) + mem
+            each[name] = each.get(name, 0.0) + mem
         for role, mb in rss.items():
             self.peak[role] = max(self.peak.get(role, 0.0), mb)
+        for name, mb in each.items():
+            self.peak_each[name] = max(self.peak_each.get(name, 0.0), mb)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -45,6 +45,7 @@ class Run:
     batches: list[dict] = field(default_factory=list)  # per batch: seconds, records, stages, jobs
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process role
     peak: dict[str, float] = field(default_factory=dict)  # peak RSS MiB by process role
+    peak_each: dict[str, float] = field(default_factory=dict)  # peak RSS MiB by process (a node by name)
     latency: dict[str, float] = field(default_factory=dict)  # input, produced, p50, p95, p99, max
     note: str = ""
     wall: float = 0.0  # seconds the measured block lasted (the CPU seconds are over it)
@@ -120,6 +121,7 @@ def ours(settings: Settings, name: str, hasher=None, users: int | None = None) -
         [_batch(r) for r in reports],
         meter.cpu_seconds(),
         meter.peak,
+        peak_each=meter.peak_each,
         wall=meter.wall,
     )
 
@@ -272,6 +274,7 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         meter.cpu_seconds(),
         meter.peak,
         latency={**percentiles(lat), "input": rate, "produced": summary.users_per_s},
+        peak_each=meter.peak_each,
         wall=meter.wall,
     )
 
@@ -328,6 +331,7 @@ def floor(settings: Settings, name: str, rate: float, seconds: float) -> Run:
         meter.cpu_seconds(),
         meter.peak,
         latency={**percentiles(lat), "input": rate, "produced": summary.users_per_s},
+        peak_each=meter.peak_each,
         wall=meter.wall,
     )
 
