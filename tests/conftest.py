@@ -29,7 +29,11 @@ TIERS = {
     "integration": "needs the running stack: Kafka, Cassandra, MongoDB-compatible server (tests/integration)",
     "cluster": "runs the stream on a local Spark standalone cluster beside the stack (tests/cluster)",
     "faults": "kills the stream and stops services of the running stack; slow (tests/faults)",
+    "replicated": "kills Kafka brokers and Cassandra nodes of the replicated topology (tests/replicated)",
 }
+# tiers that need a topology of their own: not in `make test` (the Makefile's TEST_TIERS) but run
+# by a target of their own, `make test-<tier>`, which starts that topology (skipped under any other)
+OWN_TOPOLOGY = {"replicated"}
 
 
 def pytest_configure(config):

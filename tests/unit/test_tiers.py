@@ -3,7 +3,8 @@
 One collection of the whole suite (no Spark session, no servers: collecting imports the test
 modules, it runs none of them) records each test's markers; every test under
 ``tests/<tier>/`` must carry its folder's tier marker and no other. The Makefile's
-``TEST_TIERS`` and the table in ``tests/README.md`` follow ``TIERS``.
+``TEST_TIERS`` (but for the tiers of a topology of their own, ``OWN_TOPOLOGY``, which have a
+``make test-<tier>`` instead) and the table in ``tests/README.md`` follow ``TIERS``.
 """
 
 from __future__ import annotations
@@ -34,15 +35,17 @@ PROBE = textwrap.dedent(
 )
 
 
-def _tiers() -> dict[str, str]:
-    """``TIERS`` of tests/conftest.py (loaded under a name of its own, not pytest's ``conftest``)."""
+def _root_conftest():
+    """tests/conftest.py (loaded under a name of its own, not pytest's ``conftest``)."""
     spec = importlib.util.spec_from_file_location("tests_root_conftest", TESTS / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.TIERS
+    return module
 
 
-TIERS = _tiers()
+_ROOT_CONFTEST = _root_conftest()
+TIERS = _ROOT_CONFTEST.TIERS
+OWN_TOPOLOGY = _ROOT_CONFTEST.OWN_TOPOLOGY
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,9 @@ def test_no_module_or_conftest_sets_a_tier_marker_itself():
 def test_makefile_runs_the_tiers_in_order():
     makefile = (ROOT / "Makefile").read_text()
     listed = re.search(r"^TEST_TIERS := (.+)$", makefile, re.M).group(1).split()
-    assert listed == [f"tests/{tier}" for tier in TIERS]
+    assert listed == [f"tests/{tier}" for tier in TIERS if tier not in OWN_TOPOLOGY]
+    for tier in OWN_TOPOLOGY:  # a topology of its own: a target of its own instead
+        assert re.search(rf"^test-{tier}:", makefile, re.M), f"no `make test-{tier}`"
     for tier in ("unit", "spark"):
         assert re.search(rf"^test-{tier}: .*## .+\n\t@\$\(BIN\)/pytest tests/{tier}$", makefile, re.M), tier
 
