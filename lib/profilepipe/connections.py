@@ -68,16 +68,21 @@ def cassandra_options(settings: Settings) -> dict[str, Any]:
 
     The default execution profile carries ``cassandra_consistency`` (every read and write of
     the session: the rows, the rows a batch replaces, the erasure register, the audit) and a
-    30 s request timeout; its load balancing is the driver's default (token aware, local DC
-    inferred from the contact point).
+    30 s request timeout; its load balancing is the driver's default made explicit: token aware
+    (a request goes to a replica of its row), round robin over the nodes of the data centre of
+    the contact point that answers first.
     """
     from cassandra import ConsistencyLevel
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile
-    from cassandra.policies import ExponentialReconnectionPolicy
+    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 
     settings.validate()
     level = getattr(ConsistencyLevel, settings.cassandra_consistency)
-    profile = ExecutionProfile(consistency_level=level, request_timeout=CASSANDRA_REQUEST_TIMEOUT)
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+        consistency_level=level,
+        request_timeout=CASSANDRA_REQUEST_TIMEOUT,
+    )
     options: dict[str, Any] = {
         "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
         "contact_points": settings.cassandra_hosts,

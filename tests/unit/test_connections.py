@@ -45,6 +45,7 @@ def test_every_cassandra_request_carries_the_consistency_setting(env, level):
     profile = opts["execution_profiles"][EXEC_PROFILE_DEFAULT]
     assert profile.consistency_level == getattr(ConsistencyLevel, level)
     assert profile.request_timeout == connections.CASSANDRA_REQUEST_TIMEOUT
+    assert type(profile.load_balancing_policy._child_policy).__name__ == "DCAwareRoundRobinPolicy"
     cluster = Cluster(**opts)  # the session's default profile is this one
     try:
         assert cluster.profile_manager.default.consistency_level == getattr(ConsistencyLevel, level)
