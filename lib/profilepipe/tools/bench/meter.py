@@ -96,7 +96,8 @@ class Meter:
         import psutil
 
         me = psutil.Process()
-        children = _children(me)
+        servers = {proc.pid for _, _, proc in self._servers}  # a server this process started is no child
+        children = [c for c in _children(me) if c.pid not in servers]
         jvms = [c for c in children if "java" in _name(c)]
         workers = [w for jvm in jvms for w in _children(jvm)]
         under_jvm = {w.pid for w in workers}
