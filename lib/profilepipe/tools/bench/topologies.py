@@ -23,6 +23,7 @@ from profilepipe.config import TOPOLOGIES, Settings, get_settings, project_root
 from profilepipe.localstack import services, stack
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.tools.bench import runs
+from profilepipe.tools.bench.report import STAGE_COLUMNS
 from profilepipe.tools.bench.runs import isolated
 
 HMAC = {"pii_mode": "hmac", "hmac_key": "benchmark-hmac-key-not-a-secret"}
@@ -72,6 +73,21 @@ def render(date: str, users: int, results: dict[str, dict[str, runs.Run]]) -> st
             f"| {name} | {thr.rate:,.0f} | {thr.rate / single['throughput'].rate:.2f}x | "
             f"{lat.latency['p50']:.2f} | {lat.latency['p99']:.2f} | "
             f"{lat.latency['p99'] / single['latency'].latency['p99']:.2f}x | {memory:.1f} GiB |"
+        )
+    lines += [
+        "",
+        "Where a batch goes (median seconds per batch of the throughput run, by stage):",
+        "",
+        "| topology | records | " + " | ".join(STAGE_COLUMNS) + " | batch |",
+        "|---|---|" + "---|" * (len(STAGE_COLUMNS) + 1),
+    ]
+    for name, r in results.items():
+        thr = r["throughput"]
+        cells = [f"{thr.stage_median(s) or 0.0:.2f}" for s in STAGE_COLUMNS]
+        lines.append(
+            f"| {name} | {thr.median('records') or 0:,.0f} | "
+            + " | ".join(cells)
+            + f" | {thr.median('seconds') or 0.0:.2f} |"
         )
     for name, r in results.items():
         peaks = _peaks(r)
