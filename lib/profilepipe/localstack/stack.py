@@ -26,7 +26,8 @@ MongoDB-compatible server of ours that runs, else on the one ``PROFILEPIPE_MONGO
 The parts behind it:
 
 * :mod:`~profilepipe.localstack.services`   one ``Service`` per server (ports, command line,
-  config templates, health check, jar folder) and which one serves each role
+  config templates, health check, jar folder), which one serves each role, and the nodes of
+  the replicated topology (``PROFILEPIPE_TOPOLOGY``: docs/topology.md)
 * :mod:`~profilepipe.localstack.ferretdb`   FerretDB's version pin, build and command line
 * :mod:`~profilepipe.localstack.lifecycle`  ``up`` and ``down``
 * :mod:`~profilepipe.localstack.processes`  pid files, our processes by their markers, ports
