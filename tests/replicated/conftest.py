@@ -27,7 +27,7 @@ from support.streaming import (
 )
 
 NEEDS = "needs the replicated topology: make test-replicated"
-KEY = f"replicated-test-{uuid.uuid4().hex}"  # a fresh HMAC key per run
+KEY = f"fault-test-replicated-{uuid.uuid4().hex}"  # a fresh key per run: the logs must not show it
 ROLES = ("kafka", "cassandra")
 
 
