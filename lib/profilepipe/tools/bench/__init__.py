@@ -23,7 +23,7 @@ import os
 import platform
 import time
 
-from profilepipe.config import Settings, get_settings, project_root
+from profilepipe.config import Settings, get_settings
 from profilepipe.localstack import stack
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.tools.bench import peers, report, runs
@@ -142,12 +142,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         s = isolated(base.in_mode("latency"), f"lat{rate}", f"bench_latency_{rate}", **HMAC)
         record(results, f"latency{rate}", runs.latency(s, f"latency mode, {rate:,}/s input", rate, seconds))
 
-    text = report.render(info, results)
-    out = project_root() / "bench" / "results" / f"{info['date']}{'-quick' if quick else ''}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
-    print(f"written: {out}")
+    report.write(report.render(info, results), f"{info['date']}{'-quick' if quick else ''}")
     return 0
 
 

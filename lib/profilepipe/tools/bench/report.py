@@ -9,7 +9,9 @@ comparisons within one run mean something.
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
+from profilepipe.config import project_root
 from profilepipe.pipeline import batch_writer
 from profilepipe.tools.bench.meter import ROLES
 
@@ -56,6 +58,16 @@ def comparisons(results: dict) -> dict[str, str]:
             out[f"bcrypt{cost}"] = f"{run.rate / best:.0%} of bcrypt's bound {best:,.1f}/s"
     if r("seed4") and r("bcrypt4"):
         out["seed4"] = f"ours/seed-style {_ratio(r('bcrypt4'), r('seed4'))}"
+    return out
+
+
+def write(text: str, name: str) -> Path:
+    """Print a report and write it to ``bench/results/<name>.md``; returns the file."""
+    out = project_root() / "bench" / "results" / f"{name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    print(f"written: {out}")
     return out
 
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from profilepipe.config import TOPOLOGIES, Settings, get_settings, project_root
+from profilepipe.config import TOPOLOGIES, Settings, get_settings
 from profilepipe.localstack import services, stack
 from profilepipe.pipeline.spark import get_spark
-from profilepipe.tools.bench import runs
+from profilepipe.tools.bench import HMAC, report, runs
 from profilepipe.tools.bench.report import STAGE_COLUMNS
 from profilepipe.tools.bench.runs import isolated
 
-HMAC = {"pii_mode": "hmac", "hmac_key": "benchmark-hmac-key-not-a-secret"}
 RATE = 1000  # users/s of the latency run
 
 
@@ -127,10 +126,5 @@ def main(quick: bool = False, users: int | None = None, echo=print) -> int:
             stack.down(get_settings(), echo=lambda line: None)
             stack.up(get_settings(topology=before), echo=echo)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    text = render(date, n, results)
-    out = project_root() / "bench" / "results" / f"{date}-topologies{'-quick' if quick else ''}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
-    print(f"written: {out}")
+    report.write(render(date, n, results), f"{date}-topologies{'-quick' if quick else ''}")
     return 0
