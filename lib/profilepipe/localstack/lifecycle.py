@@ -2,10 +2,12 @@
 
 ``up`` runs in four steps, each a function below: decide per service (reuse ours, use an
 external server found healthy on its port, or start; every port is checked before anything
-starts), start what needs starting (all in parallel, Cassandra first), wait until every
-service answers its health check (progress every few seconds), then create the topics and
-the schema. ``down`` stops only processes of ours (see :mod:`profilepipe.localstack.processes`):
-SIGTERM to all at once, up to 30 s, then SIGKILL.
+starts; servers of ours of the other topology refuse the start), start what needs starting
+(all in parallel, Cassandra first), wait until every service answers its health check and a
+node has joined the other two (progress every few seconds), then create the topics and the
+schema. ``down`` stops only processes of ours (see :mod:`profilepipe.localstack.processes`),
+of whichever topology runs when no service is named: SIGTERM to all at once, up to 30 s,
+then SIGKILL.
 """
 
 from __future__ import annotations

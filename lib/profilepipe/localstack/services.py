@@ -4,7 +4,7 @@ MongoDB-compatible servers (mongo-java-server, FerretDB) of which one serves "mo
 A ``Service`` says everything the lifecycle needs about one server, so ``up``/``down``/
 ``status`` are the same loop for all of them:
 
-* ``name`` (its pid file, log, data and jar folder), the ``role`` it serves (the user-facing
+* ``name`` (its pid file, log and data folder), the ``role`` it serves (the user-facing
   service name: ``kafka``, ``cassandra``, ``mongo``), ``what`` (what ``up`` waits for), the
   ``ports`` it binds (the first is its address) and the settings that move them
   (``port_settings``, named when a port is taken);
@@ -14,15 +14,20 @@ A ``Service`` says everything the lifecycle needs about one server, so ``up``/``
   ``jvm_options`` files, then classpath and main class; jars from Maven) or
   :data:`FERRETDB_BINARY` (a Go binary built by :mod:`~profilepipe.localstack.ferretdb`);
   then its own ``args``;
-* its jar folder (``<jars_dir>/<name>/``) and source folder (``stack/<name>/``);
-* its config ``templates`` (rendered into ``<stack_dir>/conf/`` before each start);
+* its jar folder (``<jars_dir>/<kind>/``) and source folder (``stack/<kind>/``), ``kind``
+  being the server it runs (``kafka`` for the node ``kafka-2``);
+* its config ``templates`` (rendered into ``<stack_dir>/conf/<name>.*`` before each start);
 * a ``prepare`` step before each start (Kafka formats its KRaft storage once);
 * its health ``check``: a real protocol exchange (Kafka ApiVersions + metadata, a CQL
-  query, a MongoDB ping) through the clients of :mod:`profilepipe.localstack.clients`.
+  query, a MongoDB ping) through the clients of :mod:`profilepipe.localstack.clients`; a
+  node also has a ``settled`` check that ``up`` waits for (it has joined the other two).
 
 :data:`SERVICES` has one entry per role (the JVM servers; "mongo" is mongo-java-server);
 which server serves a role is :func:`resolve`: the one of ours that runs, else the one the
-settings choose (``PROFILEPIPE_MONGO_SERVER``: :data:`MONGO_SERVERS`).
+settings choose (``PROFILEPIPE_MONGO_SERVER``: :data:`MONGO_SERVERS`). In the replicated
+topology (``PROFILEPIPE_TOPOLOGY``, docs/topology.md) a role of :data:`NODES` is its three
+nodes (``kafka-1``..``kafka-3``, ``cassandra-1``..``cassandra-3``), each a ``Service`` with
+its own address, node id or token; :func:`chosen` turns roles and node names into servers.
 """
 
 from __future__ import annotations
