@@ -25,6 +25,7 @@ from profilepipe.localstack.services import (
     Service,
     chosen,
     every_server,
+    present,
     serving,
 )
 
@@ -233,7 +234,7 @@ def down(
     settings = settings or get_settings()
     victims: dict[str, list] = {}
     roles: dict[str, str] = {}
-    for svc in chosen(services, settings) if services is not None else _everything(settings):
+    for svc in chosen(services, settings) if services is not None else present(settings):
         procs = _ours_to_stop(settings, svc, echo)
         if procs:
             victims[svc.name], roles[svc.name] = procs, svc.ident
@@ -251,12 +252,6 @@ def down(
         gone = [p.pid for p in procs if p in killed]
         how = f"killed after {processes.STOP_TIMEOUT:.0f}s (pid {gone})" if gone else "stopped"
         echo(f"{roles[name]}: {how} ({time.monotonic() - t0:.1f}s)")
-
-
-def _everything(settings: Settings) -> list[Service]:
-    """The settings' topology, and any server of ours of the other one that runs."""
-    mine = chosen(None, settings)
-    return mine + [svc for svc in every_server(settings) if svc not in mine and svc.process(settings)]
 
 
 def _ours_to_stop(settings: Settings, svc: Service, echo: Echo) -> list:

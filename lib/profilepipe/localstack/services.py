@@ -572,6 +572,24 @@ def topology(settings: Settings) -> list[Service]:
     return chosen(None, settings)
 
 
+def running_topology(settings: Settings) -> str | None:
+    """The topology of ours that runs: "replicated" (a node runs), "single" (its Kafka or
+    Cassandra runs), or None."""
+    if any(svc.process(settings) for svc in NODE_NAMES.values()):
+        return "replicated"
+    return "single" if any(SERVICES[r].process(settings) for r in NODES) else None
+
+
+def present(settings: Settings) -> list[Service]:
+    """What `status` and `down` act on: the settings' topology, and the servers of ours of the
+    other topology that run (then, of the roles they serve, only this topology's servers that
+    run too: the others' ports are held by those nodes, not by a stranger)."""
+    mine = chosen(None, settings)
+    others = [svc for svc in every_server(settings) if svc not in mine and svc.process(settings)]
+    roles = {svc.role for svc in others}
+    return [svc for svc in mine if svc.role not in roles or svc.process(settings)] + others
+
+
 def every_server(settings: Settings) -> list[Service]:
     """The servers of both topologies (what a `stack down` of everything looks for)."""
     return chosen([*SERVICES, *NODE_NAMES], settings.replace(topology="single"))

@@ -29,13 +29,6 @@ from profilepipe.tools.bench.runs import isolated
 RATE = 1000  # users/s of the latency run
 
 
-def running_topology(settings: Settings) -> str | None:
-    """The topology of ours that runs (a node of the replicated one, else the single Kafka)."""
-    if any(svc.process(settings) for svc in services.NODE_NAMES.values()):
-        return "replicated"
-    return "single" if services.SERVICES["kafka"].process(settings) else None
-
-
 def measure(settings: Settings, users: int, seconds: float, echo=print) -> dict[str, runs.Run]:
     """Throughput over ``users`` and latency at :data:`RATE` users/s on the running topology."""
     base = settings.in_mode("throughput")
@@ -111,7 +104,7 @@ def main(quick: bool = False, users: int | None = None, echo=print) -> int:
     """Both topologies, one after the other; writes ``bench/results/<date>-topologies.md``."""
     n = users or (4000 if quick else 60_000)
     seconds = 10.0 if quick else 30.0
-    before = running_topology(get_settings())
+    before = services.running_topology(get_settings())
     local = get_settings().spark_master if get_settings().topology == "single" else "local[*]"
     get_spark(get_settings().replace(spark_master=local))  # one Spark for both
     results: dict[str, dict[str, runs.Run]] = {}
