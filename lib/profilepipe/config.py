@@ -291,6 +291,11 @@ class Settings:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 
     @property
+    def kafka_addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of each bootstrap server."""
+        return [_host_port(server, 9092) for server in self.kafka_servers]
+
+    @property
     def kafka_host(self) -> str:
         return _host_port(self.kafka_bootstrap, 9092)[0]
 
@@ -328,6 +333,11 @@ class Settings:
                 f"{self.env_name('stream_mode')} must be one of {', '.join(STREAM_MODES)}, not {mode!r}"
             )
         return self.replace(stream_mode=mode, **STREAM_MODES[mode])
+
+    def in_topology(self, topology: str) -> Settings:
+        """These settings with ``topology`` and that topology's addresses and places (``TOPOLOGIES``)."""
+        values = {k: v() if callable(v) else v for k, v in TOPOLOGIES.get(topology, {}).items()}
+        return self.replace(topology=topology, **values)
 
     def replace(self, **changes) -> Settings:
         new = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

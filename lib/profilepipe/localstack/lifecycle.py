@@ -23,9 +23,9 @@ from profilepipe.localstack.services import (
     NODES,
     START_ORDER,
     Service,
+    acting,
     chosen,
-    every_server,
-    present,
+    running_topology,
     serving,
 )
 
@@ -59,19 +59,14 @@ def up(
 
 def _refuse_the_other_topology(settings: Settings, picked: list[Service]) -> None:
     """Servers of ours of the other topology hold these ports (and another Kafka cluster): say so."""
-    replicated = settings.topology == "replicated"
-    roles = {svc.role for svc in picked} & set(NODES)
-    clash = [
-        svc.ident
-        for svc in every_server(settings)
-        if svc.role in roles and bool(svc.node) != replicated and svc.process(settings) is not None
-    ]
-    if clash:
-        other = "single" if replicated else "replicated"
-        raise StackError(
-            f"the {other} topology of this stack runs ({', '.join(clash)}): stop it first "
-            f"(`profilepipe stack down`), or set {Settings.env_name('topology')}={other}"
-        )
+    running = running_topology(settings)
+    if running in (None, settings.topology) or not {svc.role for svc in picked} & set(NODES):
+        return
+    clash = [svc.ident for svc in chosen(list(NODES), settings.in_topology(running)) if svc.process(settings)]
+    raise StackError(
+        f"the {running} topology of this stack runs ({', '.join(clash)}): stop it first "
+        f"(`profilepipe stack down`), or set {Settings.env_name('topology')}={running}"
+    )
 
 
 def _decide(settings: Settings, svc: Service, echo: Echo) -> str:
@@ -234,7 +229,9 @@ def down(
     settings = settings or get_settings()
     victims: dict[str, list] = {}
     roles: dict[str, str] = {}
-    for svc in chosen(services, settings) if services is not None else present(settings):
+    if services is None:
+        settings = acting(settings)
+    for svc in chosen(services, settings):
         procs = _ours_to_stop(settings, svc, echo)
         if procs:
             victims[svc.name], roles[svc.name] = procs, svc.ident

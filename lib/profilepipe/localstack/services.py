@@ -207,11 +207,6 @@ def _nth(settings: Settings, listed: list[str], node: int, setting: str) -> str:
     return listed[node - 1]
 
 
-def _split(server: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = server.rpartition(":")
-    return (host, int(port)) if sep else (server, default_port)
-
-
 # --------------------------------------------------------------------------- Kafka
 def kraft_cluster_id() -> str:
     """A new KRaft cluster id: 22 characters of URL-safe base64 of a random UUID.
@@ -229,7 +224,8 @@ def kafka_address(settings: Settings, node: int = 0) -> tuple[str, int]:
     """Where broker ``node`` (1..) listens; 0: the single broker (the first bootstrap server)."""
     if node == 0:
         return settings.kafka_host, settings.kafka_port
-    return _split(_nth(settings, settings.kafka_servers, node, "kafka_bootstrap"), 9092)
+    _nth(settings, settings.kafka_servers, node, "kafka_bootstrap")
+    return settings.kafka_addresses[node - 1]
 
 
 def _kafka_node_values(settings: Settings, node: int) -> dict[str, str]:
@@ -315,10 +311,14 @@ def _check_kafka(settings: Settings, timeout: float, node: int = 0) -> tuple[boo
         finally:
             admin.close()
     user_topics = [t for t in topics if not t.startswith("__")]
-    unfenced = [b for b in cluster.get("brokers", []) if not b.get("is_fenced")]
-    brokers = f", {len(unfenced)} brokers unfenced" if node else ""
+    brokers = f", {len(_unfenced(cluster))} brokers unfenced" if node else ""
     cluster_id = cluster.get("cluster_id")
     return True, f"Kafka {version}+ API, cluster {cluster_id}{brokers}, {len(user_topics)} topics"
+
+
+def _unfenced(cluster: dict) -> list[int]:
+    """The ids of the brokers a DescribeCluster answer lists as registered and unfenced."""
+    return sorted(b["broker_id"] for b in cluster.get("brokers", []) if not b.get("is_fenced"))
 
 
 def _kafka_joined(settings: Settings, timeout: float, node: int) -> tuple[bool, str]:
@@ -328,8 +328,7 @@ def _kafka_joined(settings: Settings, timeout: float, node: int) -> tuple[bool, 
         try:
             admin = clients.kafka_admin(settings, timeout, only=f"{host}:{port}")
             try:
-                brokers = admin.describe_cluster()["brokers"]
-                ids = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
+                ids = _unfenced(admin.describe_cluster())
             finally:
                 admin.close()
         except Exception as exc:  # noqa: BLE001
@@ -573,21 +572,19 @@ def topology(settings: Settings) -> list[Service]:
 
 
 def running_topology(settings: Settings) -> str | None:
-    """The topology of ours that runs: "replicated" (a node runs), "single" (its Kafka or
-    Cassandra runs), or None."""
-    if any(svc.process(settings) for svc in NODE_NAMES.values()):
+    """The topology of ours that runs: "replicated" (one of its nodes runs), "single" (its Kafka
+    or Cassandra runs), or None."""
+    running = [svc for svc in every_server(settings) if svc.role in NODES and svc.process(settings)]
+    if any(svc.node for svc in running):
         return "replicated"
-    return "single" if any(SERVICES[r].process(settings) for r in NODES) else None
+    return "single" if running else None
 
 
-def present(settings: Settings) -> list[Service]:
-    """What `status` and `down` act on: the settings' topology, and the servers of ours of the
-    other topology that run (then, of the roles they serve, only this topology's servers that
-    run too: the others' ports are held by those nodes, not by a stranger)."""
-    mine = chosen(None, settings)
-    others = [svc for svc in every_server(settings) if svc not in mine and svc.process(settings)]
-    roles = {svc.role for svc in others}
-    return [svc for svc in mine if svc.role not in roles or svc.process(settings)] + others
+def acting(settings: Settings) -> Settings:
+    """The settings `status` and a `down` of everything act on: those of the topology of ours
+    that runs (its nodes' addresses), else these."""
+    running = running_topology(settings)
+    return settings if running in (None, settings.topology) else settings.in_topology(running)
 
 
 def every_server(settings: Settings) -> list[Service]:

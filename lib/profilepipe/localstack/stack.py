@@ -177,11 +177,8 @@ def _detail(settings: Settings, svc: services.Service, ours: bool, healthy: bool
 
 def status(settings: Settings | None = None) -> dict[str, ServiceStatus]:
     """Health of every service, whether started by this stack (pid) or elsewhere (external);
-    those of the other topology instead when that one runs (``services.running_topology``)."""
-    settings = settings or get_settings()
-    running = services.running_topology(settings)
-    if running not in (None, settings.topology):  # its nodes, at that topology's addresses
-        settings = Settings.from_env(topology=running)
+    those of the other topology instead when that one runs (``services.acting``)."""
+    settings = services.acting(settings or get_settings())
     out = {}
     for svc in services.chosen(None, settings):
         proc = svc.process(settings)

@@ -104,9 +104,10 @@ def main(quick: bool = False, users: int | None = None, echo=print) -> int:
     """Both topologies, one after the other; writes ``bench/results/<date>-topologies.md``."""
     n = users or (4000 if quick else 60_000)
     seconds = 10.0 if quick else 30.0
-    before = services.running_topology(get_settings())
-    local = get_settings().spark_master if get_settings().topology == "single" else "local[*]"
-    get_spark(get_settings().replace(spark_master=local))  # one Spark for both
+    here = get_settings()
+    before = services.running_topology(here)
+    local = here.spark_master if here.topology == "single" else "local[*]"
+    get_spark(here.replace(spark_master=local))  # one Spark for both
     results: dict[str, dict[str, runs.Run]] = {}
     try:
         for name in TOPOLOGIES:
@@ -116,8 +117,8 @@ def main(quick: bool = False, users: int | None = None, echo=print) -> int:
             results[name] = measure(settings, n, seconds, echo)
     finally:
         if before is not None:
-            stack.down(get_settings(), echo=lambda line: None)
-            stack.up(get_settings(topology=before), echo=echo)
+            stack.down(here, echo=lambda line: None)
+            stack.up(here.in_topology(before), echo=echo)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     report.write(render(date, n, results), f"{date}-topologies{'-quick' if quick else ''}")
     return 0
