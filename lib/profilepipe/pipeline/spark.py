@@ -200,6 +200,10 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
         .config("spark.ui.enabled", "true" if ui else "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.debug.maxToStringFields", "200")  # the user schema is wide: no truncation warning
+        # Adaptive execution re-plans a query at each shuffle, one Spark job per stage: 0.1 s
+        # more per micro-batch, and nothing gained on batches of at most 20,000 records
+        # (docs/performance.md, "Where a batch goes").
+        .config("spark.sql.adaptive.enabled", "false")
     )
     jars = spark_jars(settings)
     if jars:
