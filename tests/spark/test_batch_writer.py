@@ -105,6 +105,27 @@ def test_users_in_the_erasure_register_are_not_written(raw, hmac_settings, users
     assert (report.erased, report.stored, report.balanced) == (1, 7, True)
 
 
+def test_without_a_repeated_user_the_duplicate_rule_changes_nothing(raw, hmac_settings, users):
+    parsed = transform.parse(raw([*users, *MALFORMED]))
+    with_rule = transform.shape(parsed, hmac_settings, "2026-01-15")
+    without = transform.shape(parsed, hmac_settings, "2026-01-15", supersede=False)
+    assert with_rule.exceptAll(without).count() == 0 == without.exceptAll(with_rule).count()
+    assert not transform.batch_pass(without).repeated
+
+
+def test_a_user_twice_in_a_batch_is_shaped_again_with_the_duplicate_rule(raw, hmac_settings, users, user):
+    # the batch's pass runs without the rule's shuffle; a repeated stored, minor or erased
+    # user makes it shape the batch again with the rule: the earlier copies are dead letters
+    sinks = FakeSinks(register={contract.erasure_key(users[1]["login"]["uuid"])})
+    again = [user(location__country="Norway"), users[1], users[8]]  # users[0] moved, erased, a minor
+    [report] = write(hmac_settings, raw([*users, *again]), sinks).reports
+    assert (report.read, report.stored, report.erased, report.filtered_minor) == (12, 7, 1, 1)
+    assert report.dead_letter_reasons == {"duplicate_in_batch": 3} and report.balanced
+    assert sinks.table[users[0]["login"]["uuid"]]["country"] == "Norway"  # the later copy
+    late = {json.loads(v)["source_offset"] for k, v in sinks.letters[report.batch_key]}
+    assert late == {0, 1, 8}  # the earlier copies
+
+
 def test_a_user_forgotten_while_the_rows_are_written_is_deleted_again(raw, hmac_settings, user):
     mixed = "0F8A7C2E-1b3d-4E5F-8a9b-0C1D2E3F4A5B"  # the GB user's id in mixed case
     forgotten = user(login__uuid=mixed)

@@ -6,7 +6,8 @@ order is what makes a replay safe: docs/ARCHITECTURE.md, "Failure model"):
 1. one Spark pass (``transform.batch_pass``) over the batch parsed, validated, split and
    hashed (a ``template`` per processing date and erasure register): its outcome counts,
    its Kafka offset ranges, which name it (``contract.batch_key``), and its stored rows'
-   contributions, on the driver;
+   contributions, on the driver. The pass leaves out the duplicate rule, a shuffle, and
+   runs again with it only when it finds a user twice (``BatchPass.repeated``);
 2. the plan, its change to the aggregates (``contract.delta_rows``), written ahead before
    any row is overwritten; a replay reuses it and its processing date;
 3. the rows; then the rows of users forgotten meanwhile deleted again (and taken out of
@@ -203,7 +204,7 @@ class BatchWriter:
     hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
     background: bool = False  # the applier in a thread of its own (the stream), else in the batch
 
-    _template: tuple | None = field(default=None, init=False, repr=False)  # (key, Template)
+    _templates: dict = field(default_factory=dict, init=False, repr=False)  # (as_of, erased, rule) -> Template
     _applier: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _applying: Future | None = field(default=None, init=False, repr=False)  # the last batch handed over
 
@@ -218,9 +219,8 @@ class BatchWriter:
         # per batch: a long stream rolls over midnight (a replay takes the date of its plan, below)
         as_of = transform.resolve_as_of(self.settings)
         erased = self.sinks.erased_keys()  # forgotten users are dropped, also on a replay
-        shaped = self._shape(batch_df, as_of, erased)
+        shaped, seen = self._pass(batch_df, as_of, erased)  # the one pass over Kafka's rows
         try:
-            seen = transform.batch_pass(shaped)  # the one pass over Kafka's rows
             if not seen.offsets:
                 return
             key = contract.batch_key(seen.offsets)
@@ -228,8 +228,7 @@ class BatchWriter:
             if plan is not None and plan.as_of and plan.as_of != as_of.isoformat():
                 shaped.unpersist()  # a replay on another day: the ages must be those of its plan
                 as_of = transform.resolve_as_of(self.settings, plan.as_of)
-                shaped = self._shape(batch_df, as_of, erased)
-                seen = transform.batch_pass(shaped)
+                shaped, seen = self._pass(batch_df, as_of, erased)
             counts, offsets = seen.counts, seen.offsets
             stages = {OFFSETS: 0.0, PARSED: time.monotonic() - started}  # one pass gives both
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
@@ -344,21 +343,39 @@ class BatchWriter:
         if self.on_stage:
             self.on_stage(stage, batch_id, detail)
 
-    def _shape(self, batch_df, as_of: dt.date, erased: set[str]):
-        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted.
+    def _pass(self, batch_df, as_of: dt.date, erased: set[str]):
+        """``(shaped, transform.batch_pass(shaped))``: shaped without the duplicate rule and its
+        shuffle, unless the pass finds a user twice; then shaped again with it, and passed again."""
+        shaped = self._shape(batch_df, as_of, erased)
+        try:
+            seen = transform.batch_pass(shaped)
+            if seen.repeated:
+                shaped.unpersist()
+                shaped = self._shape(batch_df, as_of, erased, supersede=True)
+                seen = transform.batch_pass(shaped)
+        except BaseException:
+            shaped.unpersist()
+            raise
+        return shaped, seen
 
-        The transform is built once per processing date and erasure register (``template``)
-        and bound to each batch's rows."""
-        key = (as_of, frozenset(erased))
-        if self._template is None or self._template[0] != key:
+    def _shape(self, batch_df, as_of: dt.date, erased: set[str], supersede: bool = False):
+        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted;
+        with the duplicate rule if ``supersede`` (``transform.shape``).
+
+        The transform is built once per processing date, erasure register and rule
+        (``template``) and bound to each batch's rows."""
+        key = (as_of, frozenset(erased), supersede)
+        if key not in self._templates:
             settings, hasher = self.settings, self.hasher or privacy.hash_pii
 
             def build(raw):
                 parsed = transform.parse(raw, settings.max_message_bytes)
-                return hasher(transform.shape(parsed, settings, as_of, erased_keys=erased), settings)
+                shaped = transform.shape(parsed, settings, as_of, erased_keys=erased, supersede=supersede)
+                return hasher(shaped, settings)
 
-            self._template = (key, Template(batch_df.sparkSession, build))
-        return self._template[1].bind(batch_df).persist()
+            kept = {k: t for k, t in self._templates.items() if k[:2] == key[:2]}  # today's only
+            self._templates = {**kept, key: Template(batch_df.sparkSession, build)}
+        return self._templates[key].bind(batch_df).persist()
 
     def _write(
         self,

@@ -233,7 +233,11 @@ def validate_and_shape(
 
 
 def shape(
-    parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
+    parsed: DataFrame,
+    settings,
+    as_of: dt.date | str | None = None,
+    erased_keys: Iterable[str] = (),
+    supersede: bool = True,
 ) -> DataFrame:
     """One row per record: ``outcome``, ``dlq_reason``, ``dlq_detail``, the profile's columns, sources.
 
@@ -252,7 +256,10 @@ def shape(
 
     The same ``login.uuid`` twice in one batch: the record at the highest offset wins,
     earlier ones are dead letters ``duplicate_in_batch`` (so every record is counted once
-    and both stores agree).
+    and both stores agree). The rule is a window over the records grouped by user, so a
+    shuffle of every record: ``supersede=False`` leaves it out, for a caller that knows
+    no user appears twice (a micro-batch: ``BatchPass.repeated`` says when it must be
+    shaped again with the rule). Without a repeated user the rule changes nothing.
 
     ``erased_keys``: the erasure register (``contract.erasure_key`` of each forgotten user,
     SHA-256 of the lower-case id; ``erasure_key_col`` here); a valid record of such a user has the outcome
@@ -281,12 +288,13 @@ def shape(
         ),
     ]
     reason, detail = _reason_and_detail(rules)
-    latest_first = Window.partitionBy(F.when(reason.isNull(), F.lower(uuid))).orderBy(
-        F.col("source_partition").desc(), F.col("source_offset").desc(), F.col("record_index").desc()
-    )
-    superseded = reason.isNull() & (F.row_number().over(latest_first) > 1)
-    rules.append((superseded, DUPLICATE_IN_BATCH, "a later record in this batch has the same login.uuid"))
-    reason, detail = _reason_and_detail(rules)
+    if supersede:
+        latest_first = Window.partitionBy(F.when(reason.isNull(), F.lower(uuid))).orderBy(
+            F.col("source_partition").desc(), F.col("source_offset").desc(), F.col("record_index").desc()
+        )
+        superseded = reason.isNull() & (F.row_number().over(latest_first) > 1)
+        rules.append((superseded, DUPLICATE_IN_BATCH, "a later record in this batch has the same login.uuid"))
+        reason, detail = _reason_and_detail(rules)
     checked = parsed.select(
         "*",
         reason.alias("dlq_reason"),
@@ -401,6 +409,7 @@ class BatchPass:
     counts: dict[str, int]  # ``outcome_counts``
     offsets: Offsets  # the Kafka offset ranges, which name the batch (``contract.batch_key``)
     stored: list[dict]  # ``user_id`` and ``CONTRIBUTION_COLUMNS`` of each row to store, instants in UTC
+    repeated: bool = False  # a user_id on two records: if shaped with ``supersede=False``, shape again
 
 
 def batch_pass(df: DataFrame) -> BatchPass:
@@ -411,15 +420,19 @@ def batch_pass(df: DataFrame) -> BatchPass:
     that parses, validates and hashes it (``df`` is persisted: the rows' write reads the
     same result). One small row per record reaches the driver (a micro-batch holds at most
     ``max_offsets_per_trigger`` messages), and a plan is computed from it in plain Python
-    (``contract.delta_rows``) instead of by further Spark jobs.
+    (``contract.delta_rows``) instead of by further Spark jobs. ``user_id`` is set on every
+    record that passed validation (stored, minor or erased): the same id twice is what the
+    duplicate rule acts on (``repeated``).
     """
     is_stored = F.col("outcome") == STORED
-    wanted = ("user_id", *CONTRIBUTION_COLUMNS)
-    sources = ("outcome", *SOURCE_COLUMNS[1:4])  # topic, partition, offset
-    rows = df.select(*sources, *[F.when(is_stored, F.col(c)).alias(c) for c in wanted]).collect()
+    sources = ("outcome", *SOURCE_COLUMNS[1:4], "user_id")  # topic, partition, offset
+    contributions = [F.when(is_stored, F.col(c)).alias(c) for c in CONTRIBUTION_COLUMNS]
+    rows = df.select(*sources, *contributions).collect()
     counts, offsets = _tally((r[0], r[1], r[2], 1, r[3], r[3]) for r in rows)
+    wanted = ("user_id", *CONTRIBUTION_COLUMNS)
     stored = [{c: contract.from_spark(r[c]) for c in wanted} for r in rows if r[0] == STORED]
-    return BatchPass(counts, offsets, stored)
+    ids = [r[4] for r in rows if r[4] is not None]
+    return BatchPass(counts, offsets, stored, repeated=len(set(ids)) != len(ids))
 
 
 def _outcome(erased_keys: list[str]) -> Column:
