@@ -199,8 +199,9 @@ def test_mongo_serves_the_operations_the_pipeline_uses(settings):
 def test_ferretdb_finds_by_id_through_the_id_index(settings):
     """The merge of a batch updates its groups by ``_id``; on FerretDB's SQLite backend each such
     update used to scan the whole collection (its ``_id`` index was never used), so a batch's
-    merge grew with the stream's history. ``stack/ferretdb/patches/`` fixes that in our build:
-    the plan SQLite chose is in ``explain``'s answer."""
+    merge grew with the stream's history. ``stack/ferretdb/patches/`` fixes that in our build,
+    also for a filter that names more than the ``_id`` (0002): the plan SQLite chose is in
+    ``explain``'s answer."""
     import pymongo
 
     from profilepipe.localstack import services
@@ -216,6 +217,15 @@ def test_ferretdb_finds_by_id_through_the_id_index(settings):
         answer = db.command("explain", {"find": "merged", "filter": {"_id": "country|7"}})
         plan = " ".join(answer["queryPlanner"]["Plan"])
         assert answer["filterPushdown"] and "USING INDEX" in plan and "SCAN" not in plan, plan
+        # the merge's guarded update (add a batch's change once) names more than the _id:
+        # still found by the index, the rest of the filter checked on the one document
+        guarded = {"_id": "country|7", "applied": {"$ne": "batch-1"}}
+        answer = db.command("explain", {"find": "merged", "filter": guarded})
+        plan = " ".join(answer["queryPlanner"]["Plan"])
+        assert "USING INDEX" in plan and "SCAN" not in plan, plan
+        assert db["merged"].update_one(guarded, {"$inc": {"count": 1}, "$push": {"applied": "batch-1"}}).modified_count
+        assert not db["merged"].update_one(guarded, {"$inc": {"count": 1}}).matched_count  # the guard holds
+        assert db["merged"].find_one({"_id": "country|7"})["count"] == 8
     finally:
         client.drop_database(db.name)
         client.close()

@@ -10,8 +10,9 @@ needs nothing else (no PostgreSQL, no cgo). The version is pinned in one place, 
   download``); it is copied into a build folder, given the ``build/version/version.txt`` its
   release builds get (a plain ``go install`` of the module builds a binary that refuses to
   start without it), and patched with ``stack/ferretdb/patches/*.patch`` in name order
-  (``git apply``; each patch says what it fixes and why; today one: ``_id`` lookups of the
-  SQLite backend use the ``_id`` index instead of scanning the table).
+  (``git apply``; each patch says what it fixes and why; today two: ``_id`` lookups of the
+  SQLite backend use the ``_id`` index instead of scanning the table, also when the filter
+  names more than the ``_id``).
 * go      any ``go`` builds it. One older than the module's ``go`` line (Debian 12's is
   1.19, FerretDB asks for 1.24) first fetches the newest patch release of that Go from the
   Go module proxy, where toolchains are the module ``golang.org/toolchain``
