@@ -223,7 +223,8 @@ def test_ferretdb_finds_by_id_through_the_id_index(settings):
         answer = db.command("explain", {"find": "merged", "filter": guarded})
         plan = " ".join(answer["queryPlanner"]["Plan"])
         assert "USING INDEX" in plan and "SCAN" not in plan, plan
-        assert db["merged"].update_one(guarded, {"$inc": {"count": 1}, "$push": {"applied": "batch-1"}}).modified_count
+        update = {"$inc": {"count": 1}, "$push": {"applied": "batch-1"}}
+        assert db["merged"].update_one(guarded, update).modified_count
         assert not db["merged"].update_one(guarded, {"$inc": {"count": 1}}).matched_count  # the guard holds
         assert db["merged"].find_one({"_id": "country|7"})["count"] == 8
     finally:

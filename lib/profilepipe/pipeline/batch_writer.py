@@ -204,7 +204,8 @@ class BatchWriter:
     hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
     background: bool = False  # the applier in a thread of its own (the stream), else in the batch
 
-    _templates: dict = field(default_factory=dict, init=False, repr=False)  # (as_of, erased, rule) -> Template
+    # (as_of, erased, supersede) -> Template
+    _templates: dict = field(default_factory=dict, init=False, repr=False)
     _applier: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _applying: Future | None = field(default=None, init=False, repr=False)  # the last batch handed over
 
