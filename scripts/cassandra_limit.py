@@ -1,8 +1,8 @@
-"""Cassandra's own ingest limit here, and how close the Spark-side writers get to it.
+"""Cassandra's own ingest limit here, and how close the pipeline's writer gets to it.
 
 Run it with the stack up (it only creates and drops a scratch table of its own):
 
-    .venv/bin/python scripts/cassandra_limit.py [--rows 200000] [--max-in-flight 512] [--python]
+    .venv/bin/python scripts/cassandra_limit.py [--rows 200000] [--max-in-flight 512]
 
 The rows are the pipeline's: ``--rows`` users from the offline generator (no minors, so every
 one is stored), cut into Kafka-shaped messages and run through the stream's transform
@@ -13,9 +13,9 @@ hours -> ``stored_rows``), then cached in Spark. On those same rows it measures:
    its own (``profilepipe.cassandra.Limit`` of ``stack/cassandra-writer``, the rows exported as
    text first), async prepared INSERTs with ``--max-in-flight`` outstanding, one thread, one
    session; only the inserts are timed; then the same in Spark's driver JVM (rows collected);
-2. the JVM writer through Spark (``stores.cassandra_jvm.write_cassandra_jvm``: the same driver on
-   the executors, one partition per core), timed from the call to its answer (the Spark job);
-3. with ``--python``, the current Python writer (``stores.cassandra.write_cassandra``).
+2. the pipeline's writer through Spark (``stores.cassandra_jvm.write_cassandra_jvm``: the same
+   driver on the executors, one partition per core), timed from the call to its answer (the Spark
+   job).
 
 Before the timed runs, a warm-up of ``--warmup`` rows goes through 1 and 2 (JIT, sessions,
 prepared statements); the table is truncated before each timed run. It prints rows/s of each and
@@ -130,7 +130,6 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows to insert (default 200,000)")
     parser.add_argument("--max-in-flight", type=int, default=512, help="requests outstanding (default 512)")
     parser.add_argument("--warmup", type=int, default=20_000, help="rows of the warm-up (default 20,000)")
-    parser.add_argument("--python", action="store_true", help="also time the Python writer on the same rows")
     parser.add_argument("--seed", default="cassandra-limit", help="generator seed")
     args = parser.parse_args(argv)
 
@@ -196,20 +195,10 @@ def main(argv=None) -> int:
         stored = session.execute(f"SELECT count(*) FROM {table}", timeout=120).one()[0]
         assert stored == n, (stored, n)
 
-        if args.python:
-            truncate()
-            written, secs = timed(lambda: cassandra.write_cassandra(rows, settings))
-            assert written == n, (written, n)
-            results["python writer via spark"] = n / secs
-            print(f"python writer via Spark: {n:,} rows in {secs:.2f}s = {n / secs:,.0f} rows/s")
-
         limit = results["java driver (store limit)"]
         print("\nsummary (rows/s, share of the store's limit):")
         for name, rate in results.items():
             print(f"  {name:<28} {rate:>10,.0f}  {rate / limit:6.1%}")
-        if "python writer via spark" in results:
-            ratio = results["jvm writer via spark"] / results["python writer via spark"]
-            print(f"  jvm writer / python writer: {ratio:.1f}x")
         rows.unpersist()
     finally:
         session.execute(f"DROP TABLE IF EXISTS {table}", timeout=120)

@@ -132,14 +132,11 @@ class Settings:
     cassandra_ssl_cert_file: str = _f("", "PEM client certificate for mutual TLS (needs the key file)")
     cassandra_ssl_key_file: str = _f("", "PEM private key of the client certificate")
     cassandra_ssl_verify_hostname: bool = _f(True, "Check that the Cassandra certificate matches the host")
-    cassandra_writer: str = _f(
-        "python", "Who writes the users rows: python (cassandra-driver) or jvm (Java driver)"
-    )
-    cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the JVM writer routes to (local DC)")
+    cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the rows' writer routes to (local DC)")
     cassandra_consistency: str = _f(
         "LOCAL_QUORUM", "Consistency level of every Cassandra read and write (rows, erasure register, audit)"
     )
-    cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the JVM writer")
+    cassandra_max_in_flight: int = _f(512, "Requests in flight per executor partition of the rows' writer")
     # MongoDB
     mongo_uri: str = _f("mongodb://127.0.0.1:27017", "MongoDB connection URI", secret=True)
     mongo_database: str = _f("user_profiles", "MongoDB database")
@@ -373,10 +370,10 @@ class Settings:
                 f"{self.env_name('cassandra_consistency')} must be one of {', '.join(CONSISTENCY_LEVELS)}, "
                 f"not {self.cassandra_consistency!r}"
             )
-        if self.cassandra_writer not in ("python", "jvm") or self.cassandra_max_in_flight < 1:
+        if self.cassandra_max_in_flight < 1:
             raise ValueError(
-                f"{self.env_name('cassandra_writer')} must be python or jvm "
-                f"(got {self.cassandra_writer!r}) and {self.env_name('cassandra_max_in_flight')} >= 1"
+                f"{self.env_name('cassandra_max_in_flight')} must be at least 1 "
+                f"(got {self.cassandra_max_in_flight})"
             )
         if self.store_profile not in contract.STORE_PROFILES:
             raise ValueError(

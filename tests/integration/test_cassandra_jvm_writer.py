@@ -1,12 +1,12 @@
-"""The JVM writer of the users table (``stores.cassandra_jvm``) against the running stack.
+"""The writer of the users table (``stores.cassandra_jvm``, the Java driver) against the running stack.
 
-The same rows (hand-made edge cases and generated users through the stream's transform) are
-written by the Python writer (``stores.cassandra.write_cassandra``) into one isolated table and by
-the JVM writer into another; read back with the Python driver, every column of every row must be
-equal: timestamps (UTC, millisecond precision, before 1970 too), dates (a leap day, 1900), nulls,
-non-ASCII text. A second JVM write is an upsert (same rows, same values) and the returned counts
-are the rows written. The JVM writer's jars come from ``stack fetch`` (the ``cassandra-writer``
-group); a session started without them gets them added (``cassandra_jvm._writer``).
+Rows (hand-made edge cases and generated users through the stream's transform) are written into
+an isolated table and read back with the Python driver; every column of every row must equal the
+value Spark holds: timestamps (the same instant, UTC, millisecond precision, before 1970 too),
+dates (a leap day, 1900), nulls, empty and non-ASCII text. A second write is an upsert (same rows,
+same values) and the returned counts are the rows written. The writer's jars come from the
+set-up's ``jars`` step (the ``cassandra-writer`` group); a session started without them gets
+them added (``cassandra_jvm._writer``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from cassandra.util import Date
 
 from profilepipe import contract
 from profilepipe.pipeline import transform
@@ -117,26 +118,44 @@ def rows(spark, settings):
 
 
 def _table(settings) -> dict[uuid.UUID, dict]:
+    """The table as the Python driver reads it, dates as ``datetime.date``."""
     session = cassandra.cassandra_session(settings)
     cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
-    return {r.user_id: dict(r._asdict()) for r in session.execute(cql, timeout=60)}
+    return {
+        r.user_id: {k: v.date() if isinstance(v, Date) else v for k, v in r._asdict().items()}
+        for r in session.execute(cql, timeout=60)
+    }
 
 
-def test_jvm_writer_stores_what_the_python_writer_stores(spark, rows, isolated):
-    by_python = isolated("cwpy", **FULL)
+def _expected(df) -> dict[uuid.UUID, dict]:
+    """What the table must hold for ``df``'s rows: the key a uuid, instants as naive UTC milliseconds."""
+    out = {}
+    for row in df.collect():
+        want = {}
+        for col, value in row.asDict().items():
+            if col == "user_id":
+                value = uuid.UUID(value)
+            elif isinstance(value, dt.datetime):
+                value = contract.from_spark(value).astimezone(UTC).replace(tzinfo=None)
+                value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+            want[col] = value
+        out[want["user_id"]] = want
+    return out
+
+
+def test_jvm_writer_stores_the_values_spark_holds(spark, rows, isolated):
     by_jvm = isolated("cwjvm", **FULL)
     total = rows.count()
 
-    assert cassandra.write_cassandra(rows, by_python) == total
     assert cassandra_jvm.write_cassandra_jvm(rows, by_jvm) == total
 
-    expected, got = _table(by_python), _table(by_jvm)
+    expected, got = _expected(rows), _table(by_jvm)
     assert len(got) == total
     assert set(got) == set(expected)
     for user_id, row in expected.items():
         assert got[user_id] == row, f"row {user_id} differs"
 
-    # the edge rows' values, independently of the Python writer
+    # the edge rows' values, from the Python tuples rather than Spark's copy of them
     edge = {uuid.UUID(r[0]): r for r in EDGE_ROWS}
     for user_id, source in edge.items():
         stored = got[user_id]
@@ -148,7 +167,7 @@ def test_jvm_writer_stores_what_the_python_writer_stores(spark, rows, isolated):
                 want = value.astimezone(UTC).replace(tzinfo=None)
                 assert stored[col] == want.replace(microsecond=want.microsecond // 1000 * 1000), col
             elif isinstance(value, dt.date):
-                assert stored[col].date() == value, col  # cassandra.util.Date
+                assert stored[col] == value, col
             else:
                 assert stored[col] == value, col
 
@@ -187,18 +206,18 @@ def test_jvm_writer_counts_an_empty_frame_and_refuses_other_columns(spark, rows,
         writer.write(rows.select(*reversed(USER_COLUMNS))._jdf, jmap)
 
 
-def test_both_writers_store_the_same_minimal_rows(spark, settings, isolated):
-    """The minimal profile's columns (``birth_year`` an int, no name) through both writers."""
-    by_python, by_jvm = isolated("cwminpy"), isolated("cwminjvm")
-    assert by_python.store_profile == by_jvm.store_profile == contract.MINIMAL
+def test_jvm_writer_stores_the_minimal_rows(spark, settings, isolated):
+    """The minimal profile's columns (``birth_year`` an int, no name)."""
+    by_jvm = isolated("cwminjvm")
+    assert by_jvm.store_profile == contract.MINIMAL
     users = generator.generate_users(50, seed="jvm-writer-minimal", minor_share=0.0, as_of=AS_OF)
     raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
-    shaped = transform.validate_and_shape(transform.parse(raw), by_python.replace(as_of=AS_OF))
+    shaped = transform.validate_and_shape(transform.parse(raw), by_jvm.replace(as_of=AS_OF))
     rows = transform.stored_rows(shaped).persist()
     assert tuple(rows.columns) == contract.user_columns(contract.MINIMAL)
-    assert cassandra.write_cassandra(rows, by_python) == cassandra_jvm.write_cassandra_jvm(rows, by_jvm) == 50
-    expected, got = _table(by_python), _table(by_jvm)
-    assert got == expected and len(got) == 50
+    assert cassandra_jvm.write_cassandra_jvm(rows, by_jvm) == 50
+    got = _table(by_jvm)
+    assert got == _expected(rows) and len(got) == 50
     assert {u["login"]["uuid"]: int(u["dob"]["date"][:4]) for u in users} == {
         str(k): r["birth_year"] for k, r in got.items()
     }

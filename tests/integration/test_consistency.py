@@ -1,9 +1,9 @@
 """``PROFILEPIPE_CASSANDRA_CONSISTENCY`` reaches every Cassandra request, on the running stack.
 
 The local stack is one node, so a level that needs three replicas cannot be met: Cassandra
-answers "unavailable" to the rows' writes of both writers and to the erasure register's read,
-which shows each of them sends the configured level (the default, LOCAL_QUORUM, is one replica
-of one here: every other integration test runs with it).
+answers "unavailable" to the rows' writes (the Java driver) and to the erasure register's read
+(cassandra-driver), which shows each of them sends the configured level (the default,
+LOCAL_QUORUM, is one replica of one here: every other integration test runs with it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from profilepipe import stores
 from profilepipe.pipeline import transform
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator
-from profilepipe.stores import cassandra, cassandra_jvm
+from profilepipe.stores import cassandra_jvm
 
 from support.frames import kafka_frame
 
@@ -37,15 +37,13 @@ def three(isolated):
     return base.replace(cassandra_consistency="THREE", sink_retry_seconds=1.0)
 
 
-def test_the_python_writer_and_the_register_use_the_level(rows, three):
-    with pytest.raises(Exception, match="(?i)unavailable|Cannot achieve consistency level THREE"):
-        cassandra.write_cassandra(rows, three)
+def test_the_register_uses_the_level(three):
     with pytest.raises(Exception, match="(?i)unavailable|Cannot achieve consistency level THREE"):
         stores.erased_keys(three)
     assert stores.erased_keys(three.replace(cassandra_consistency="ONE")) == set()
 
 
-def test_the_jvm_writer_uses_the_level(rows, three):
+def test_the_rows_writer_uses_the_level(rows, three):
     with pytest.raises(Exception, match="(?i)unavailable|Not enough replicas"):
         cassandra_jvm.write_cassandra_jvm(rows, three)
     assert cassandra_jvm.write_cassandra_jvm(rows, three.replace(cassandra_consistency="LOCAL_QUORUM")) == 5

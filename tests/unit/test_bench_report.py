@@ -22,7 +22,7 @@ def test_ours_is_compared_with_the_limit_and_the_peer_of_the_same_run():
     text = _report(
         limit=_run("limit", 1000, 1.0),
         peer=_run("peer", 1000, 2.0),
-        hmac_jvm=_run("ours", 1000, 4.0, wall=5.0),
+        hmac=_run("ours", 1000, 4.0, wall=5.0),
     )
     assert "| ours | 1,000 | 4.0 | 250 | 1 | 2.00 | ours/limit 0.25x, ours/peer 0.50x |" in text
     assert "| peer | 1,000 | 2.0 | 500 | 1 | 2.00 | peer/limit 0.50x |" in text
@@ -37,7 +37,7 @@ def test_bcrypt_runs_are_compared_with_bcrypts_own_bound_and_the_seed_style_run(
 
 
 def test_a_missing_run_leaves_its_ratio_out_instead_of_dividing_by_nothing():
-    text = _report(hmac_jvm=_run("ours", 1000, 4.0))
+    text = _report(hmac=_run("ours", 1000, 4.0))
     assert "ours/limit -, ours/peer -" in text
 
 

@@ -93,10 +93,9 @@ def test_the_stream_mode_sets_the_trigger_and_batch_size_unless_they_are_set():
         Settings.from_env({"PROFILEPIPE_STREAM_MODE": "fast"})
 
 
-def test_the_cassandra_writer_is_python_or_jvm():
+def test_the_writer_keeps_at_least_one_request_in_flight():
     from profilepipe.config import Settings
 
-    assert Settings.from_env({}).cassandra_writer == "python"
-    assert Settings.from_env({"PROFILEPIPE_CASSANDRA_WRITER": "jvm"}).cassandra_writer == "jvm"
-    with pytest.raises(ValueError, match="PROFILEPIPE_CASSANDRA_WRITER must be python or jvm"):
-        Settings.from_env({"PROFILEPIPE_CASSANDRA_WRITER": "scala"})
+    assert Settings.from_env({"PROFILEPIPE_CASSANDRA_MAX_IN_FLIGHT": "8"}).cassandra_max_in_flight == 8
+    with pytest.raises(ValueError, match="PROFILEPIPE_CASSANDRA_MAX_IN_FLIGHT must be at least 1"):
+        Settings.from_env({"PROFILEPIPE_CASSANDRA_MAX_IN_FLIGHT": "0"})

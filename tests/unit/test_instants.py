@@ -2,23 +2,21 @@
 
 PySpark hands Python a naive datetime in the process's local time; the Cassandra driver and
 pymongo hand back naive UTC. These tests move the process to Paris (UTC+1 in December) and
-check that a row bound for Cassandra, and one read back, keep the instant. ``.ci/run`` runs
-the whole suite under ``TZ=America/Los_Angeles`` as well.
+check that both rules keep the instant. The rows' writer takes Spark's instants in the JVM,
+without a wall clock (``tests/integration/test_cassandra_jvm_writer.py``). ``.ci/run`` runs the
+whole suite under ``TZ=America/Los_Angeles`` as well.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from pyspark.sql import Row
 
 from profilepipe import contract
 from profilepipe.config import project_root
-from profilepipe.stores import cassandra
 
 INSTANT = dt.datetime(2026, 12, 2, 12, 0, 5, tzinfo=dt.UTC)
 
@@ -48,16 +46,6 @@ def test_a_store_datetime_is_utc(paris):
     assert contract.from_store(INSTANT.replace(tzinfo=None)) == INSTANT
     assert contract.from_store(INSTANT) == INSTANT
     assert contract.from_store("2026-12-02") == "2026-12-02"
-
-
-def test_a_row_bound_for_cassandra_keeps_its_instants(paris):
-    columns = contract.user_columns(contract.FULL)
-    values = dict.fromkeys(columns)
-    values |= {"user_id": str(uuid.uuid4()), "registered_at": spark_naive(INSTANT)}
-    values["ingested_at"] = spark_naive(INSTANT + dt.timedelta(seconds=1))
-    bound = dict(zip(columns, cassandra._row_values(Row(**values), columns), strict=True))
-    assert bound["registered_at"] == INSTANT
-    assert bound["ingested_at"] == INSTANT + dt.timedelta(seconds=1)
 
 
 def test_no_module_converts_instants_itself():

@@ -122,8 +122,8 @@ def test_topics_and_keyspace_keep_the_topology_s_copies(replicated):
     assert "SimpleStrategy" in provision.schema_statements(single)[0]
 
 
-def test_the_jvm_writer_gets_every_contact_point(replicated):
-    options = cassandra_jvm.jvm_options(replicated.replace(cassandra_writer="jvm"))
+def test_the_rows_writer_gets_every_contact_point(replicated):
+    options = cassandra_jvm.jvm_options(replicated)
     assert options["contact_points"] == "127.0.0.1:9042,127.0.0.2:9042,127.0.0.3:9042"
     v6 = replicated.replace(cassandra_host="::1,127.0.0.2")
     assert cassandra_jvm.jvm_options(v6)["contact_points"] == "[::1]:9042,127.0.0.2:9042"

@@ -35,12 +35,12 @@ log = logging.getLogger(__name__)
 
 def spark_jars(settings) -> list[str]:
     """Every ``*.jar`` in ``<settings.jars_dir>/spark/`` (empty if the folder is absent), and the
-    JVM Cassandra writer's (``stores.cassandra_jvm``) when ``settings.cassandra_writer`` is ``jvm``."""
+    Cassandra writer's (``stores.cassandra_jvm``)."""
     from profilepipe.stores import cassandra_jvm
 
     folder = Path(settings.jars_dir) / "spark"
     jars = sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
-    return jars + (cassandra_jvm.writer_jars(settings) if settings.cassandra_writer == "jvm" else [])
+    return jars + cassandra_jvm.writer_jars(settings)
 
 
 def find_java17(settings) -> str | None:

@@ -4,10 +4,10 @@ All three are written from the same micro-batch (``pipeline.batch_writer.BatchWr
 which talks to them only through the ``Sinks`` interface below; ``StoreSinks`` is the
 real implementation over the three stores, a test passes a fake one.
 
-* **Cassandra** (``stores.cassandra``): the users table, written from the executors (by
-  cassandra-driver, or with ``cassandra_writer=jvm`` by the Java driver, ``stores.cassandra_jvm``);
-  an INSERT is an upsert by ``user_id``, so a replayed batch changes nothing. The erasure
-  register of forgotten users (``contract.erasure_key``).
+* **Cassandra**: the users table, written on the executors by the Java driver
+  (``stores.cassandra_jvm``); an INSERT is an upsert by ``user_id``, so a replayed batch changes
+  nothing. Read, erased and the erasure register of forgotten users (``contract.erasure_key``)
+  kept from Python (``stores.cassandra``).
 * **MongoDB** (``stores.mongo``): the aggregates, equal to a GROUP BY over the users table
   (``contract.AGGREGATE_RULE``): each batch writes its change ahead as a *plan* named by
   the batch key (``contract.batch_key``), computed before its rows overwrite the ones it
@@ -34,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
-from profilepipe.stores import cassandra, kafka, mongo
+from profilepipe.stores import cassandra, cassandra_jvm, kafka, mongo
 from profilepipe.stores.cassandra import (
     cassandra_session,
     check_profile,
@@ -47,7 +47,6 @@ from profilepipe.stores.cassandra import (
     table_columns,
     truncate_erasures,
     truncate_users,
-    write_cassandra,
 )
 from profilepipe.stores.kafka import Letter, delete_topics, read_dead_letters, read_to_end, write_dead_letters
 from profilepipe.stores.mongo import (
@@ -80,7 +79,6 @@ __all__ = [
     "table_columns",
     "truncate_erasures",
     "truncate_users",
-    "write_cassandra",
     "delete_topics",
     "read_dead_letters",
     "read_to_end",
@@ -160,11 +158,7 @@ class StoreSinks:
         return cassandra.erased_keys(self.settings)
 
     def write_rows(self, rows: Any) -> int:
-        if self.settings.cassandra_writer == "jvm":  # the Java driver on the executors
-            from profilepipe.stores import cassandra_jvm
-
-            return cassandra_jvm.write_cassandra_jvm(rows, self.settings)
-        return cassandra.write_cassandra(rows, self.settings)
+        return cassandra_jvm.write_cassandra_jvm(rows, self.settings)
 
     def delete_erased(self, user_ids: list[str]) -> None:
         cassandra.delete_erased(self.settings, user_ids)

@@ -1,8 +1,8 @@
-"""Cassandra: the users table (rows of stored users) and the erasure register.
+"""Cassandra from Python: the users table read, and the erasure register.
 
-Rows are written through cassandra-driver from the executors (one connection per Python
-worker, a prepared INSERT, concurrent execution). An INSERT is an upsert by ``user_id``,
-so a replayed batch writes the same values again and changes nothing.
+The stream's rows are written on the executors by the Java driver (``stores.cassandra_jvm``);
+this module reads them back (the previous rows of a batch, the notebooks, the audit), deletes
+the erased ones and keeps the register, through cassandra-driver.
 
 The erasure register (``<table>_erasures``) holds ``contract.erasure_key`` of every
 forgotten user (``forget_user``); the stream drops those users, also on a replay.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from profilepipe import contract, retry
@@ -45,85 +44,6 @@ def cassandra_session(settings: Settings):
         session = cluster.connect()  # consistency and request timeout: connections.cassandra_options
         _CASSANDRA[key] = session
     return session
-
-
-def _insert_cql(settings: Settings) -> str:
-    cols = ", ".join(settings.user_columns)
-    marks = ", ".join("?" for _ in settings.user_columns)
-    return f"INSERT INTO {settings.users_table} ({cols}) VALUES ({marks})"
-
-
-def _row_values(row, columns: tuple[str, ...]) -> tuple:
-    d = row.asDict() if hasattr(row, "asDict") else dict(row)
-    values = []
-    for col in columns:
-        v = d.get(col)
-        if col == "user_id":
-            v = uuid.UUID(v)
-        elif col in ("registered_at", "ingested_at"):
-            v = contract.from_spark(v)
-        values.append(v)
-    return tuple(values)
-
-
-# ------------------------------------------------------------------ rows
-def write_rows_partition(
-    settings: Settings, rows: Iterable, rows_per_request: int = 16, concurrency: int = 32
-) -> int:
-    """Upsert one partition's rows; runs on an executor. Returns the number written.
-
-    Rows go in small UNLOGGED batches of ``rows_per_request`` prepared INSERTs, many
-    requests in flight: the Python driver's cost is per request, so this writes several
-    times faster than one request per row. Each row is its own partition, so a batch
-    only saves round trips (no atomicity is implied or needed: every INSERT is an upsert).
-    """
-    from cassandra.concurrent import execute_concurrent
-    from cassandra.query import BatchStatement, BatchType
-
-    cql = _insert_cql(settings)
-    written = 0
-    pending: list[tuple] = []
-
-    def requests(chunk: list[tuple], prepared):
-        for i in range(0, len(chunk), rows_per_request):
-            part = chunk[i : i + rows_per_request]
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for values in part:
-                batch.add(prepared, values)
-            yield batch, len(part)
-
-    def attempt(chunk: list[tuple]) -> int:
-        session = cassandra_session(settings)
-        prepared = _prepared(session, cql)
-        reqs = list(requests(chunk, prepared))
-        results = execute_concurrent(
-            session, [(b, ()) for b, _ in reqs], concurrency=concurrency, raise_on_first_error=True
-        )
-        return sum(n for (ok, _), (_, n) in zip(results, reqs, strict=True) if ok)
-
-    def flush(chunk: list[tuple]) -> int:  # upserts: a retried chunk rewrites the same rows
-        what = f"cassandra: write {len(chunk)} rows"
-        return retry.call(lambda: attempt(chunk), what, settings.sink_retry_seconds)
-
-    columns = settings.user_columns
-    for row in rows:
-        pending.append(_row_values(row, columns))
-        if len(pending) >= 4000:
-            written += flush(pending)
-            pending = []
-    if pending:
-        written += flush(pending)
-    return written
-
-
-def write_cassandra(stored_df, settings: Settings) -> int:
-    """Write a DataFrame of stored rows from the executors; returns rows written."""
-    cols = stored_df.select(*settings.user_columns)
-
-    def per_partition(rows: Iterator) -> Iterator[int]:
-        yield write_rows_partition(settings, rows)
-
-    return int(cols.rdd.mapPartitions(per_partition).sum())
 
 
 def previous_rows(settings: Settings, user_ids: list[str]) -> list[dict]:

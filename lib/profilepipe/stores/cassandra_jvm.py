@@ -1,12 +1,14 @@
 """Cassandra rows written by the JVM: the Apache Cassandra Java driver on Spark's executors.
 
-Chosen by ``PROFILEPIPE_CASSANDRA_WRITER=jvm`` (``Settings.cassandra_writer``; default
-``python``): ``stores.StoreSinks.write_rows`` then calls :func:`write_cassandra_jvm`, and
-``pipeline.spark.spark_jars`` adds the writer's jars (``<jars_dir>/cassandra-writer/``, built by
-``stack fetch`` from ``stack/cassandra-writer/``) to ``spark.jars`` (and so to spark-submit's
-``--jars``), which ships them to the executors. The folder holds no Spark, Scala, netty,
-jackson or slf4j jar, so it sits beside pyspark's jars without a clash. A session started
-without them still works: the first call adds them to the running session (``_writer``).
+The stream's only writer of the users table: ``stores.StoreSinks.write_rows`` calls
+:func:`write_cassandra_jvm`, and ``pipeline.spark.spark_jars`` adds the writer's jars
+(``<jars_dir>/cassandra-writer/``, built by the set-up's ``jars`` step from
+``stack/cassandra-writer/``) to ``spark.jars`` (and so to spark-submit's ``--jars``), which ships
+them to the executors. The folder holds no Spark, Scala, netty, jackson or slf4j jar, so it sits
+beside pyspark's jars without a clash. A session started without them still works: the first
+call adds them to the running session (``_writer``). It replaced a cassandra-driver writer in
+the Python workers, which reached 40-47% of the store's own limit here against this one's
+87-107% (``docs/performance.md``).
 
 Failure semantics to keep in mind: a partition's requests retry for at most
 ``sink_retry_seconds`` each, then the task fails; in local mode the job fails at once, on a
@@ -20,14 +22,13 @@ calls ``profilepipe.cassandra.UsersWriter.write(df._jdf, options)`` through py4j
 ``user_id``: a replayed batch writes the same values), asynchronous executes with at most
 ``max_in_flight`` outstanding, token-aware routing, and retries of transient errors (server
 unreachable, timeouts, overloaded) with ``retry``'s backoff for at most
-``settings.sink_retry_seconds``; then the Spark job fails, as the Python writer does. Values are
-the ones the Python writer stores: ``user_id`` text -> uuid, TimestampType -> Instant (UTC),
-DateType -> LocalDate, nulls written as nulls.
+``settings.sink_retry_seconds``; then the Spark job fails and the query restarts. Values:
+``user_id`` text -> uuid, TimestampType -> Instant (UTC), DateType -> LocalDate, nulls as nulls.
 
 Connection options come from the same Settings fields as ``connections.cassandra_options``
 (host, port, credentials, TLS files, hostname check); :func:`jvm_options` builds them. The
-password is passed to the JVM (it travels in the Spark task, as the Settings do for the Python
-writer) and is never logged: :func:`describe` masks it.
+password is passed to the JVM (it travels in the Spark task with the other options) and is
+never logged: :func:`describe` masks it.
 """
 
 from __future__ import annotations

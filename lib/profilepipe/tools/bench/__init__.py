@@ -4,9 +4,9 @@ On the same generated users (``--users``, default 200,000) and the same micro-ba
 
 1. the producer (kafka-python) filling the topic;
 2. the store alone: the pipeline's finished rows inserted by the Java driver from memory;
-3. the limit: Kafka -> Cassandra of those rows with no transform, the JVM writer;
+3. the limit: Kafka -> Cassandra of those rows with no transform, the same writer;
 4. a peer-style pipeline: ``from_json`` straight into the same table (``peers.peer_rows``);
-5. ours in HMAC mode, with the JVM and with the Python Cassandra writer;
+5. ours in HMAC mode;
 6. ours in bcrypt mode at cost 4 over every user, and at cost 10 and 12 on subsets sized
    to about a minute; the seed's row-at-a-time bcrypt UDF at cost 4 (``peers.seed_hasher``);
 7. latency at 1,000 and 5,000 users/s input for 60 s each, in the latency mode;
@@ -69,7 +69,6 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     import psutil
 
     base = get_settings().in_mode("throughput")
-    jvm = base.replace(cassandra_writer="jvm")
     n = users or (4000 if quick else 200_000)
     cores = os.cpu_count() or 1
     info = {
@@ -80,7 +79,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         "users": n,
         "batch": base.max_offsets_per_trigger,
     }
-    get_spark(jvm)  # one session for every run, the JVM writer's jars on it
+    get_spark(base)  # one session for every run
     bound = {c: bcrypt_per_core(c, seconds=1.0 if quick else 3.0) for c in (4, 10, 12)}
     say(
         f"{n:,} users, {cores} cores; bcrypt per core "
@@ -92,32 +91,28 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
     say(f"producer {results['producer'].users_per_s:,.0f} users/s")
     warm = "bench_users_warmup"  # the first batches of a process pay for JIT and worker start
     runs.users_topic(base, warm, 2000)
-    runs.ours(isolated(jvm, "warmup", warm, **HMAC), "warm-up")
+    runs.ours(isolated(base, "warmup", warm, **HMAC), "warm-up")
 
-    _, rows = runs.rows_topic(isolated(jvm, "rows", topic, **HMAC), topic, rows_topic)
-    record(results, "alone", runs.cassandra_alone(isolated(jvm, "alone", topic), rows, "Cassandra alone"))
+    _, rows = runs.rows_topic(isolated(base, "rows", topic, **HMAC), topic, rows_topic)
+    record(results, "alone", runs.cassandra_alone(isolated(base, "alone", topic), rows, "Cassandra alone"))
     limit = peers.limit_rows(rows.schema)
     rows.unpersist()
     record(
-        results, "limit", runs.plain(isolated(jvm, "limit", rows_topic), "limit: Kafka -> Cassandra", limit)
+        results, "limit", runs.plain(isolated(base, "limit", rows_topic), "limit: Kafka -> Cassandra", limit)
     )
-    record(results, "peer", runs.plain(isolated(jvm, "peer", topic), "peer-style from_json", peers.peer_rows))
-    record(results, "hmac_jvm", runs.ours(isolated(jvm, "hmac_jvm", topic, **HMAC), "ours, hmac, jvm writer"))
-    python = base.replace(cassandra_writer="python")
     record(
-        results,
-        "hmac_python",
-        runs.ours(isolated(python, "hmac_py", topic, **HMAC), "ours, hmac, python writer"),
+        results, "peer", runs.plain(isolated(base, "peer", topic), "peer-style from_json", peers.peer_rows)
     )
+    record(results, "hmac", runs.ours(isolated(base, "hmac", topic, **HMAC), "ours, hmac"))
 
-    bcrypt4 = isolated(jvm, "bcrypt4", topic, pii_mode="bcrypt", bcrypt_cost=4)
+    bcrypt4 = isolated(base, "bcrypt4", topic, pii_mode="bcrypt", bcrypt_cost=4)
     record(results, "bcrypt4", runs.ours(bcrypt4, "ours, bcrypt cost 4"))
     if not skip_baseline:
         m = min(n, 2000 if quick else 40_000)
         sub = topic if m == n else f"bench_users_{m}"
         if m != n:
             runs.users_topic(base, sub, m)
-        seed = isolated(jvm, "seed4", sub, pii_mode="bcrypt", bcrypt_cost=4)
+        seed = isolated(base, "seed4", sub, pii_mode="bcrypt", bcrypt_cost=4)
         record(
             results,
             "seed4",
@@ -127,7 +122,7 @@ def main(quick: bool = False, users: int | None = None, skip_baseline: bool = Fa
         m = max(50, min(n, int(cores * bound[cost] / 2 * (10 if quick else 60))))
         sub = f"bench_users_{m}"
         runs.users_topic(base, sub, m)
-        s = isolated(jvm, f"bcrypt{cost}", sub, pii_mode="bcrypt", bcrypt_cost=cost)
+        s = isolated(base, f"bcrypt{cost}", sub, pii_mode="bcrypt", bcrypt_cost=cost)
         record(results, f"bcrypt{cost}", runs.ours(s, f"ours, bcrypt cost {cost}"))
 
     workshop = 10.0 if quick else 30.0  # seconds produced at a workshop's rate

@@ -16,7 +16,7 @@ from profilepipe.pipeline import batch_writer
 from profilepipe.tools.bench.meter import ROLES
 
 #: The runs of a full benchmark, in the order of the main table.
-KEYS = (*("alone", "limit", "peer", "hmac_jvm", "hmac_python", "bcrypt4", "seed4", "bcrypt10", "bcrypt12"),)
+KEYS = (*("alone", "limit", "peer", "hmac", "bcrypt4", "seed4", "bcrypt10", "bcrypt12"),)
 #: Stages of the pipeline's batches shown in the stage table (``batch_writer.STAGES``).
 STAGE_COLUMNS = (
     batch_writer.PARSED,
@@ -44,9 +44,8 @@ def comparisons(results: dict) -> dict[str, str]:
     """The ratio column of the main table, by run key."""
     r, bound = results.get, results["bound"]
     out = {}
-    for key in ("hmac_jvm", "hmac_python"):
-        if r(key):
-            out[key] = f"ours/limit {_ratio(r(key), r('limit'))}, ours/peer {_ratio(r(key), r('peer'))}"
+    if r("hmac"):
+        out["hmac"] = f"ours/limit {_ratio(r('hmac'), r('limit'))}, ours/peer {_ratio(r('hmac'), r('peer'))}"
     if r("limit") and r("alone"):
         out["limit"] = f"{_ratio(r('limit'), r('alone'))} of the store alone"
     if r("peer"):

@@ -5,9 +5,9 @@ its topic from the beginning with ``availableNow`` in micro-batches of the throu
 (``max_offsets_per_trigger``), and is measured from the start of its first micro-batch to
 the end of its last one, inside a ``meter.Meter`` (CPU seconds and peak RSS by process).
 
-* ``ours``: the pipeline itself (``stream.start``), any PII mode, any Cassandra writer;
+* ``ours``: the pipeline itself (``stream.start``), any PII mode;
 * ``plain``: a query whose ``foreachBatch`` turns the batch into table rows with a
-  given function and writes them with the JVM writer, nothing else; with ``peer.peer_rows``
+  given function and writes them with the pipeline's writer, nothing else; with ``peer.peer_rows``
   it is the peer-style pipeline, with ``peer.limit_rows`` on a topic of finished rows (made
   by ``rows_topic``) it is the limit: Kafka -> Cassandra with no transform;
 * ``latency``: the pipeline in the latency mode while users are produced at a steady rate;
@@ -139,7 +139,7 @@ def _batch(report: stream.BatchReport) -> dict:
 
 
 class TimedBatches:
-    """A ``foreachBatch`` function: ``to_rows(batch_df)`` written by the JVM writer, timed."""
+    """A ``foreachBatch`` function: ``to_rows(batch_df)`` written by the pipeline's writer, timed."""
 
     def __init__(self, settings: Settings, to_rows):
         self.settings, self.to_rows = settings, to_rows
@@ -162,7 +162,7 @@ class TimedBatches:
 
 
 def plain(settings: Settings, name: str, to_rows) -> Run:
-    """Kafka -> ``to_rows`` -> Cassandra (JVM writer), nothing else, over the whole topic."""
+    """Kafka -> ``to_rows`` -> Cassandra (the pipeline's writer), nothing else, over the whole topic."""
     stack.ensure_schema(settings)
     sink = TimedBatches(settings, to_rows)
     spark = get_spark(settings)
