@@ -127,6 +127,12 @@ def _table(settings) -> dict[uuid.UUID, dict]:
     }
 
 
+def _as_read(instant: dt.datetime) -> dt.datetime:
+    """An aware instant as the Python driver reads it back: naive UTC, millisecond precision."""
+    naive = instant.astimezone(UTC).replace(tzinfo=None)
+    return naive.replace(microsecond=naive.microsecond // 1000 * 1000)
+
+
 def _expected(df) -> dict[uuid.UUID, dict]:
     """What the table must hold for ``df``'s rows: the key a uuid, instants as naive UTC milliseconds."""
     out = {}
@@ -136,8 +142,7 @@ def _expected(df) -> dict[uuid.UUID, dict]:
             if col == "user_id":
                 value = uuid.UUID(value)
             elif isinstance(value, dt.datetime):
-                value = contract.from_spark(value).astimezone(UTC).replace(tzinfo=None)
-                value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+                value = _as_read(contract.from_spark(value))
             want[col] = value
         out[want["user_id"]] = want
     return out
@@ -163,9 +168,8 @@ def test_jvm_writer_stores_the_values_spark_holds(spark, rows, isolated):
         for col, value in zip(USER_COLUMNS, source, strict=True):
             if col == "user_id":
                 assert stored[col] == user_id
-            elif isinstance(value, dt.datetime):  # the driver reads naive UTC, millisecond precision
-                want = value.astimezone(UTC).replace(tzinfo=None)
-                assert stored[col] == want.replace(microsecond=want.microsecond // 1000 * 1000), col
+            elif isinstance(value, dt.datetime):
+                assert stored[col] == _as_read(value), col
             elif isinstance(value, dt.date):
                 assert stored[col] == value, col
             else:

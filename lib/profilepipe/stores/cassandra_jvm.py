@@ -54,18 +54,6 @@ def writer_jars(settings: Settings) -> list[str]:
     return sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
 
 
-def spark_config(settings: Settings, jars: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
-    """The Spark config entries the writer needs: ``spark.jars`` = ``jars`` + the writer's jars.
-
-    ``jars`` are the ones the session has already (``pipeline.spark.spark_jars``), so one
-    ``spark.jars`` carries both. Empty when the writer is not built.
-    """
-    mine = writer_jars(settings)
-    if not mine:
-        return {}
-    return {"spark.jars": ",".join([*jars, *[j for j in mine if j not in jars]])}
-
-
 def available(spark) -> bool:
     """Whether the writer's classes are on this session's classpath."""
     try:
@@ -161,8 +149,8 @@ def _writer(spark, settings: Settings):
         jars = [j for j in writer_jars(settings) if not j.endswith("-sources.jar")]
         if not any(Path(j).name.startswith(f"{JAR_GROUP}-") for j in jars):
             raise StackError(
-                f"{WRITER_CLASS} is not built: run `profilepipe stack fetch` (it builds "
-                f"<jars_dir>/{JAR_GROUP}/), or start the session with cassandra_jvm.spark_config(settings)"
+                f"{WRITER_CLASS} is not built: run `make setup` or `profilepipe stack fetch` "
+                f"(it builds <jars_dir>/{JAR_GROUP}/)"
             )
         jvm, gateway = sc._jvm, sc._gateway
         urls = gateway.new_array(jvm.java.net.URL, len(jars))
