@@ -106,7 +106,10 @@ def _executor_of(worker_pid: int):
 
 def _running_a_task(executor) -> bool:
     """Whether the executor's Python workers are busy (a task of the privacy UDF is running)."""
-    workers = [c for c in executor.children(recursive=True) if "python" in c.name()]
+    try:
+        workers = [c for c in executor.children(recursive=True) if "python" in c.name()]
+    except psutil.NoSuchProcess:
+        pytest.fail("the executor ended (the stream read everything) before a task ran: send more users")
     for w in workers:
         w.cpu_percent(None)
     time.sleep(0.3)
@@ -162,7 +165,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(isolated, cluste
 
     Its tasks rerun on worker 1; the stream finishes; `cluster up` then starts a replacement.
     """
-    users, bad = _users("kill", 1200)
+    users, bad = _users("kill", 2400)  # six batches: several still to run once the first is logged
     pipeline = _pipeline(isolated, "cl_kill", pii_mode="bcrypt", bcrypt_cost=8, max_offsets_per_trigger=400)
     send(pipeline, users, bad)
     env = environment(pipeline, PROFILEPIPE_SPARK_MASTER=cluster)

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.stack_lifecycle
 
 TOTAL = USERS + MALFORMED
 RATE = 25.0  # messages a second: the input arrives over ~40 s
-ROLLING_RATE = 12.0  # ~85 s: still arriving when the third node goes down
+ROLLING_RATE = 4.0  # users a second until the third node is back (at most ~250 s), then the rest at once
 COPIES = 3
 CAUGHT_UP = 180.0  # seconds the stream may take to read the rest once the producer is done
 RESTARTED = "restarting from the checkpoint"
@@ -264,7 +264,7 @@ def test_rolling_restart_of_the_cassandra_nodes_while_streaming(replicated_setti
     assert_three_copies(settings)
     users, bad = input_users("rolling")
     run = start_stream(settings, tmp_path)
-    producing = Producing(settings, users, bad, rate=ROLLING_RATE).start()
+    producing = Producing(settings, users, bad, rate=ROLLING_RATE, paced=True).start()
     wait_for_batches(settings, run, after=producing.started_at, n=2, what="before the first stop")
     windows = []
     for name in stack.nodes(settings, "cassandra"):
@@ -278,6 +278,7 @@ def test_rolling_restart_of_the_cassandra_nodes_while_streaming(replicated_setti
         healthy_at = time.time()
         all_replicas = wait_for_all_replicas(settings)  # before the next node goes
         windows.append((name, stopped_at, starting_at, healthy_at, all_replicas))
+    producing.release()
 
     assert_produced(producing.summary(run))
     expected = expected_state(settings, users, bad)

@@ -10,7 +10,8 @@ the input topic holds:
   (``$PROFILEPIPE_STAGE_EVENTS``, see ``pipeline.stage_events``) in a file, held at an exact
   stage with the hold file; ``no_stream_left_behind`` (an autouse fixture to import) kills
   whatever a test left running;
-* ``input_users``, ``produce_input`` and ``Producing`` (the same, in a thread, rate-limited);
+* ``input_users``, ``produce_input`` and ``Producing`` (the same, in a thread, rate-limited or paced
+  until the test releases it);
 * ``expected_state``: the expected adults, aggregates, dead-letter reasons, from the topic;
 * ``assert_stores_match``: Cassandra holds exactly the expected adults, every MongoDB
   aggregate equals the expected count and age sum (a replayed batch is not counted twice),
@@ -193,21 +194,38 @@ def produce_input(settings: Settings, users, bad, rate: float | None = None) -> 
 
 
 class Producing:
-    """``produce_input`` in a thread of its own: ``start()``, then ``summary()`` waits for it."""
+    """``produce_input`` in a thread of its own: ``start()``, then ``summary()`` waits for it.
 
-    def __init__(self, settings: Settings, users, bad, rate: float):
+    ``paced=True``: the users go out at ``rate`` until ``release()``, then the rest at once (the
+    malformed messages last), so the input lasts as long as the test needs it to, however slow
+    the machine, and no longer.
+    """
+
+    def __init__(self, settings: Settings, users, bad, rate: float, paced: bool = False):
         self.result: dict = {}
         self.started_at: float | None = None  # time.time() of start() and of the last acknowledgement
         self.finished_at: float | None = None
+        self.released = threading.Event()
+        if paced:
+            users, rate = self._paced(users, rate), None
         self.thread = threading.Thread(target=self._run, args=(settings, users, bad, rate), daemon=True)
 
-    def _run(self, settings: Settings, users, bad, rate: float) -> None:
+    def _paced(self, users, rate: float):
+        for user in users:
+            yield user
+            self.released.wait(1.0 / rate)
+
+    def _run(self, settings: Settings, users, bad, rate: float | None) -> None:
         try:
             self.result["summary"] = produce_input(settings, users, bad, rate=rate)
         except Exception as exc:  # reported by summary(), with the stream's output
             self.result["error"] = exc
         finally:
             self.finished_at = time.time()
+
+    def release(self) -> None:
+        """Send the rest of a paced input now."""
+        self.released.set()
 
     def start(self) -> Producing:
         self.started_at = time.time()
