@@ -1,8 +1,9 @@
 """Node loss on the replicated topology: a Kafka leader or a Cassandra node gone while streaming.
 
-Each test produces 1,000 users plus 24 malformed messages at a limited rate (so the stream,
+Each test produces 1,000 users plus 24 malformed messages, the users paced (so the stream,
 ``profilepipe stream`` in a process of its own on the Spark standalone cluster, runs many
-small batches while they arrive), takes a node away in the middle of it, and checks:
+small batches while they arrive) until the node is away, the rest then at once, however
+long the machine took to get there; it takes a node away in the middle of it, and checks:
 
 * nothing waited for the node: the stream read every input record while the node was down
   (``wait_until_read`` before the node is started again), and the batches that finished
@@ -49,7 +50,7 @@ from support.streaming import (
 pytestmark = pytest.mark.stack_lifecycle
 
 TOTAL = USERS + MALFORMED
-RATE = 25.0  # messages a second: the input arrives over ~40 s
+RATE = 10.0  # users a second until the node is gone (at most ~100 s), then the rest at once
 ROLLING_RATE = 4.0  # users a second until the third node is back (at most ~250 s), then the rest at once
 COPIES = 3
 CAUGHT_UP = 180.0  # seconds the stream may take to read the rest once the producer is done
@@ -171,7 +172,7 @@ def test_kafka_partition_leader_killed_while_producing_and_streaming(replicated_
     assert_three_copies(settings)
     users, bad = input_users("leader")
     run = start_stream(settings, tmp_path)
-    producing = Producing(settings, users, bad, rate=RATE).start()
+    producing = Producing(settings, users, bad, rate=RATE, paced=True).start()
     wait_for_batches(settings, run, after=producing.started_at, n=3, what="before the kill")
     leader = kafka_partitions(settings)[0]["leader_id"]
     victim = f"kafka-{leader}"  # broker node.id i is node kafka-i
@@ -180,6 +181,7 @@ def test_kafka_partition_leader_killed_while_producing_and_streaming(replicated_
     killed_at = time.time()
     pid = stack.kill(settings, victim)
     assert stack.process(settings, victim) is None
+    producing.release()  # the rest while the broker is down
 
     assert_produced(producing.summary(run))
     parts = kafka_partitions(settings)  # a new leader, elected from the in-sync replicas
@@ -219,12 +221,13 @@ def test_cassandra_node_killed_between_a_batchs_plan_and_its_rows(replicated_set
     users, bad = input_users("node")
     victim = stack.nodes(settings, "cassandra")[0]  # the first contact point
     run = start_stream(settings, tmp_path, hold=(AGGREGATES, 3))
-    producing = Producing(settings, users, bad, rate=RATE).start()
+    producing = Producing(settings, users, bad, rate=RATE, paced=True).start()
     held = run.wait_for_stage(AGGREGATES, 3, held=True)
     assert producing.running(), "the input was all sent before the kill: lower RATE"
     killed_at = time.time()
     pid = stack.kill(settings, victim)
     assert stack.process(settings, victim) is None and not stack.check(settings, victim)[0]
+    producing.release()  # the rest while the node is down
     run.release()
     rows = run.wait_for_event(
         lambda e: e["stage"] == ROWS and e["batch_id"] == held["batch_id"], "rows of the held batch"
