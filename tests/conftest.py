@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,13 @@ def pytest_collection_modifyitems(config, items):
         tier = tier_of(item.path)
         if tier is not None:
             item.add_marker(tier)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Cassandra sessions the tests opened, shut down before the interpreter exits."""
+    stores = sys.modules.get("profilepipe.stores")
+    if stores is not None:
+        stores.close_sessions()
 
 
 @pytest.fixture(scope="session")

@@ -151,6 +151,17 @@ def test_cassandra_write_read_delete_a_row(settings, cql):
     assert cql.execute(f"SELECT user_id FROM {table} WHERE user_id=%s", (user_id,)).one() is None
 
 
+def test_closed_sessions_end_their_cluster_and_a_new_one_opens(settings):
+    from profilepipe import stores
+
+    session = stores.cassandra_session(settings)
+    stores.close_sessions()
+    assert session.is_shutdown and session.cluster.is_shutdown
+    again = stores.cassandra_session(settings)
+    assert again is not session
+    assert again.execute("SELECT release_version FROM system.local").one() is not None
+
+
 def test_ensure_schema_is_idempotent(settings):
     stack.ensure_schema(settings)
     stack.ensure_schema(settings)

@@ -38,6 +38,7 @@ from profilepipe.stores import cassandra, cassandra_jvm, kafka, mongo
 from profilepipe.stores.cassandra import (
     cassandra_session,
     check_profile,
+    close_sessions,
     count_users,
     delete_erased,
     drop_users,
@@ -68,6 +69,7 @@ __all__ = [
     "mongo",
     "cassandra_session",
     "check_profile",
+    "close_sessions",
     "count_users",
     "delete_erased",
     "drop_users",

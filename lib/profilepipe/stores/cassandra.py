@@ -46,6 +46,18 @@ def cassandra_session(settings: Settings):
     return session
 
 
+def close_sessions() -> None:
+    """Shut this process's cached sessions down, while the interpreter still runs their threads.
+
+    Left to interpreter exit, the driver's scheduler thread may submit to an executor that
+    Python has already shut down and print "cannot schedule new futures after shutdown".
+    """
+    for session in list(_CASSANDRA.values()):
+        session.cluster.shutdown()
+    _CASSANDRA.clear()
+    _PREPARED.clear()
+
+
 def previous_rows(settings: Settings, user_ids: list[str]) -> list[dict]:
     """The rows the table holds now for these users: their ``CONTRIBUTION_COLUMNS`` as dicts.
 
