@@ -502,9 +502,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # a bad argument or setting
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if "profilepipe.stores" in sys.modules:  # a command that opened Cassandra sessions
-            sys.modules["profilepipe.stores"].close_sessions()
 
 
 if __name__ == "__main__":
