@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,17 @@ def test_without_any_go_root_installs_debians_golang_first(monkeypatch):
     with pytest.raises(StackError, match=r"install it with: sudo apt-get install golang-go"):
         ferretdb._installed_go(lines.append)
     assert installed == []
+
+
+def test_the_builds_copy_of_the_read_only_module_cache_can_be_deleted(tmp_path):
+    """Go's module cache is read-only, folders included. The build's copy of a module must not stay
+    so, or a user who is not root could delete neither the copy nor the checkout around it."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f.go").write_text("package x\n")
+    for path, mode in ((src / "sub" / "f.go", 0o444), (src / "sub", 0o555), (src, 0o555)):
+        path.chmod(mode)
+    ferretdb._writable(src)
+    assert all(p.stat().st_mode & 0o200 for p in (src, src / "sub", src / "sub" / "f.go"))
+    shutil.rmtree(src)  # without the above, PermissionError for a user who is not root
+    assert not src.exists()

@@ -310,6 +310,13 @@ def _apply(patch: Path, src: Path) -> None:
         raise StackError(f"{patch} does not apply to FerretDB {version()}: {out.stderr.strip()}")
 
 
+def _writable(tree: Path) -> None:
+    """Give the owner write permission on ``tree`` and everything under it (symbolic links aside)."""
+    for path in (tree, *tree.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+
+
 def build(settings: Settings, echo: Echo = print) -> Path:
     """Build the pinned FerretDB into :func:`binary` unless it is there; returns its path.
 
@@ -335,8 +342,7 @@ def build(settings: Settings, echo: Echo = print) -> Path:
     work = Path(tempfile.mkdtemp(prefix="ferretdb-build-", dir=target.parent))
     try:
         shutil.copytree(info["Dir"], work / "src")
-        for path in (work / "src").rglob("*"):  # the module cache is read-only
-            path.chmod(path.stat().st_mode | 0o200)
+        _writable(work / "src")  # the module cache is read-only, and so is the copy
         (work / "src" / "build" / "version" / "version.txt").write_text(pin + "\n")
         for patch in patches():
             _apply(patch, work / "src")
@@ -353,6 +359,7 @@ def build(settings: Settings, echo: Echo = print) -> Path:
             raise StackError(f"the FerretDB just built says {reported.strip()!r}, not version {pin}")
         out.replace(target)
     finally:
+        _writable(work)  # or a user who is not root could not delete the copy, nor the checkout
         shutil.rmtree(work, ignore_errors=True)
     echo(f"ferretdb: {pin} built in {time.monotonic() - started:.0f}s ({target})")
     return target
