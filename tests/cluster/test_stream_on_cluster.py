@@ -109,7 +109,7 @@ def _running_a_task(executor) -> bool:
     try:
         workers = [c for c in executor.children(recursive=True) if "python" in c.name()]
     except psutil.NoSuchProcess:
-        pytest.fail("the executor ended (the stream read everything) before a task ran: send more users")
+        pytest.fail(f"executor {executor.pid} ended before a task was seen running on it")
     for w in workers:
         w.cpu_percent(None)
     time.sleep(0.3)
