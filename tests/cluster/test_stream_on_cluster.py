@@ -104,24 +104,6 @@ def _executor_of(worker_pid: int):
     return None
 
 
-def _running_a_task(executor) -> bool:
-    """Whether the executor's Python workers are busy (a task of the privacy UDF is running)."""
-    try:
-        workers = [c for c in executor.children(recursive=True) if "python" in c.name()]
-    except psutil.NoSuchProcess:
-        pytest.fail(f"executor {executor.pid} ended before a task was seen running on it")
-    for w in workers:
-        w.cpu_percent(None)
-    time.sleep(0.3)
-    busy = 0.0
-    for w in workers:
-        try:
-            busy += w.cpu_percent(None)
-        except psutil.NoSuchProcess:
-            continue
-    return busy > 30.0
-
-
 TASK = re.compile(r"(Running|Finished) task (\d+)\.(\d+) in stage (\d+)\.(\d+) \(TID (\d+)\)")
 
 
@@ -136,6 +118,13 @@ def _in_flight(executor_dir: Path) -> set[tuple[int, int]]:
     events = _tasks(executor_dir / "stderr")
     done = {tid for e, *_, tid in events if e == "Finished"}
     return {(stage, part) for e, part, _a, stage, _sa, tid in events if e == "Running" and tid not in done}
+
+
+def _running_a_task(executor, executor_dir: Path) -> set[tuple[int, int]]:
+    """The executor's in-flight tasks, read from its log; fails if the executor has ended."""
+    if not executor.is_running():
+        pytest.fail(f"executor {executor.pid} ended before a task was seen running on it")
+    return _in_flight(executor_dir)
 
 
 def _reruns(app_dirs: list[Path]) -> set[tuple[int, int]]:
@@ -182,10 +171,10 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(isolated, cluste
         victim = spark_cluster.worker_names(settings)[-1]
         worker_pid = spark_cluster.processes.read_pid(settings, victim)
         executor = _wait_for(lambda: _executor_of(worker_pid), 180, f"an executor on {victim}")
-        _wait_for(lambda: stores.read_batches(pipeline), 300, "the first batch in the batch log")
-        _wait_for(lambda: _running_a_task(executor), 120, f"a running task on {victim}")
-        done_before = len(stores.read_batches(pipeline))
         executor_dir = Path(executor.cwd())  # <work dir>/<app id>/<executor id>
+        _wait_for(lambda: stores.read_batches(pipeline), 300, "the first batch in the batch log")
+        _wait_for(lambda: _running_a_task(executor, executor_dir), 120, f"a running task on {victim}")
+        done_before = len(stores.read_batches(pipeline))
         os.killpg(os.getpgid(worker_pid), signal.SIGKILL)  # the worker, its executor and their Python workers
         killed_at = time.monotonic() - t0
         output, _ = proc.communicate(timeout=600)
