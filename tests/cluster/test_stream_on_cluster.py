@@ -158,6 +158,11 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(isolated, cluste
     pipeline = _pipeline(isolated, "cl_kill", pii_mode="bcrypt", bcrypt_cost=8, max_offsets_per_trigger=400)
     send(pipeline, users, bad)
     env = environment(pipeline, PROFILEPIPE_SPARK_MASTER=cluster)
+    victim = spark_cluster.worker_names(settings)[-1]
+    worker_pid = spark_cluster.processes.read_pid(settings, victim)
+    # The previous test's executor takes seconds to exit after its application ends: wait, so that
+    # the executor found below is this application's.
+    _wait_for(lambda: _executor_of(worker_pid) is None, 60, f"the last executor on {victim} to exit")
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [str(BIN / "profilepipe"), "cluster", "submit", "--until-idle"],
@@ -168,8 +173,6 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(isolated, cluste
         text=True,
     )
     try:
-        victim = spark_cluster.worker_names(settings)[-1]
-        worker_pid = spark_cluster.processes.read_pid(settings, victim)
         executor = _wait_for(lambda: _executor_of(worker_pid), 180, f"an executor on {victim}")
         executor_dir = Path(executor.cwd())  # <work dir>/<app id>/<executor id>
         _wait_for(lambda: stores.read_batches(pipeline), 300, "the first batch in the batch log")
