@@ -17,6 +17,10 @@ def test_run_executes_every_notebook_and_saves_the_figures(tmp_path, monkeypatch
     assert not leaked  # executed notebooks (outputs, injected parameters) and figures
     executed = sorted(p.name for p in run.glob("*.ipynb"))
     assert executed == [b.name for b in notebooks.list_notebooks()]
+    shown_as_text = {
+        p.name: notebooks.unrendered_figures(json.loads(p.read_text())) for p in run.glob("*.ipynb")
+    }
+    assert not any(shown_as_text.values()), shown_as_text  # figures are images (notebook 05's live view too)
     nb = json.loads((run / "02_stream_transform_store.ipynb").read_text())
     outputs = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert "read=156 " in outputs and "balanced: True" in outputs

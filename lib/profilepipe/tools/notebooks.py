@@ -239,3 +239,22 @@ def lab(start_stack: bool = True, port: int = 8888) -> int:
     if rc not in (0, -signal.SIGINT, 130):
         print(f"error: JupyterLab stopped (exit {rc}): {last}", file=sys.stderr)
     return rc
+
+
+def unrendered_figures(nb) -> list[str]:
+    """Outputs of a notebook (``nbformat`` node or its JSON) that show a figure only as text.
+
+    A matplotlib ``Figure`` displayed without a PNG formatter (pyplot never imported) is the
+    text ``<Figure size 1100x380 with 2 Axes>`` and no image; one entry per such output:
+    ``code cell N: <its text>``.
+    """
+    found = []
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for n, cell in enumerate(code):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if text.startswith("<Figure") and "image/png" not in data:
+                found.append(f"code cell {n}: {text.strip()[:80]}")
+    return found
