@@ -42,7 +42,7 @@ format: setup  ## apply ruff's formatting and safe fixes
 TEST_TIERS := tests/unit tests/spark tests/integration tests/cluster tests/faults
 
 test: lint up  ## the full suite: every test tier (tests/README.md) against the stack, then the notebooks
-	@$(BIN)/pytest $(TEST_TIERS) notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+	@$(BIN)/pytest $(TEST_TIERS) notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval/sanitize.cfg
 
 test-unit: setup  ## the no-Spark, no-server tier (under a minute)
 	@$(BIN)/pytest tests/unit

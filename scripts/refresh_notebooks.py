@@ -6,9 +6,9 @@ Run it with the stack up, after a change that alters what a notebook shows:
     .venv/bin/python scripts/refresh_notebooks.py 02 03      # some of them
 
 Outputs come from each notebook's parameters cell with the reference run's settings
-(``notebooks/reference.env``: seeded generator, fixed ``as_of``), the same values nbval
+(``tests/nbval/reference.env``: seeded generator, fixed ``as_of``), the same values nbval
 gives the kernels. stderr outputs (Spark's JVM start-up lines, progress bars)
-are dropped: nbval does not compare them (notebooks/conftest.py).
+are dropped: nbval does not compare them (the top conftest.py).
 """
 
 import os

@@ -43,13 +43,13 @@ def notebook_dir() -> Path:
 
 
 def reference_env() -> dict[str, str]:
-    """The reference run's pinned ``PROFILEPIPE_*`` values (``notebooks/reference.env``).
+    """The reference run's pinned ``PROFILEPIPE_*`` values (``tests/nbval/reference.env``).
 
-    nbval (``notebooks/conftest.py``) and ``scripts/refresh_notebooks.py`` put them in the
+    nbval (the repository's top ``conftest.py``) and ``scripts/refresh_notebooks.py`` put them in the
     kernels' environment, so the committed outputs do not depend on the caller's.
     """
     values = {}
-    for line in (notebook_dir() / "reference.env").read_text().splitlines():
+    for line in (project_root() / "tests" / "nbval" / "reference.env").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")

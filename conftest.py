@@ -1,11 +1,12 @@
-"""nbval settings for the notebooks (pytest --nbval).
+"""nbval settings for the notebooks (pytest --nbval), kept out of notebooks/ so that a student
+opening the folder in JupyterLab sees only the notebooks. The hooks act on notebooks only.
 
 Spark's JVM writes its start-up lines to stderr, with timestamps, sometimes attached to a
 later cell; tqdm's progress bars go to stderr too. Those are not part of what a notebook
 teaches, so stderr is left out of the comparison (nbval's documented ``skip_compare`` hook).
 Figures are compared through their text repr, not their pixels.
 
-The kernels run with the reference run's pinned settings (``notebooks/reference.env``),
+The kernels run with the reference run's pinned settings (``tests/nbval/reference.env``),
 whatever the caller's environment says, so nbval compares like with like.
 """
 
