@@ -198,6 +198,11 @@ class Settings:
     stream_restarts: int = _f(3, "Times `stream` restarts a failed query from its checkpoint")
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
+    spark_ui: bool = _f(
+        False,
+        "Spark's web UI with its Structured Streaming tab (port 4040 or the next free one); "
+        "`profilepipe lab` turns it on for its kernels",
+    )
     spark_shuffle_partitions: int = _f(4, "spark.sql.shuffle.partitions")
     spark_read_partitions: int = _f(
         0,

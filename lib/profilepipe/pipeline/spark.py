@@ -158,8 +158,10 @@ def _ship_package(spark) -> None:
     spark.sparkContext.addPyFile(str(package_zip()))
 
 
-def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, log_level: str = "WARN"):
+def get_spark(settings=None, app_name: str = "profilepipe", ui: bool | None = None, log_level: str = "WARN"):
     """The active SparkSession, or a new one configured from ``settings``.
+
+    ``ui``: Spark's web UI (default ``settings.spark_ui``; ``ui_address`` says where it is).
 
     Local mode as before; on a cluster also the executors' memory and the package zip
     (:func:`package_zip`); under spark-submit its ``--master`` wins over ``settings``.
@@ -197,7 +199,7 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.python.worker.reuse", "true")
-        .config("spark.ui.enabled", "true" if ui else "false")
+        .config("spark.ui.enabled", "true" if (settings.spark_ui if ui is None else ui) else "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.debug.maxToStringFields", "200")  # the user schema is wide: no truncation warning
         # Adaptive execution re-plans a query at each shuffle, one Spark job per stage: 0.1 s
@@ -219,6 +221,12 @@ def get_spark(settings=None, app_name: str = "profilepipe", ui: bool = False, lo
     if not is_local(spark.sparkContext.master):
         _ship_package(spark)
     return spark
+
+
+def ui_address(spark) -> str | None:
+    """The Structured Streaming tab of this session's web UI, or None when the UI is off."""
+    url = spark.sparkContext.uiWebUrl
+    return f"{url.rstrip('/')}/StreamingQuery/" if url else None
 
 
 def kafka_available(spark) -> bool:

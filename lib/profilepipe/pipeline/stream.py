@@ -1,10 +1,25 @@
 """The Structured Streaming query: Kafka -> ``BatchWriter`` -> the stores.
 
-``read_kafka`` is the source; ``start`` takes any streaming source of its shape
-(``contract.RAW_KAFKA_SCHEMA``; a test reads a folder of JSON lines). ``start`` returns a
-``StreamHandle``; ``run`` is the foreground loop of ``profilepipe stream`` and the
-notebooks: bounded runs always stop the query, a failed query is restarted from its
-checkpoint (docs/ARCHITECTURE.md, "Failure model"), Ctrl-C stops after the batch in flight.
+The query is composed of three public steps, which ``start`` (``profilepipe stream``) and
+notebook 02 put together the same way::
+
+    writer = batch_writer(settings)            # the foreachBatch function, ready
+    query = (
+        read_kafka(spark, settings)            # readStream.format("kafka").options(kafka_options)
+        .writeStream.queryName(QUERY_NAME)
+        .foreachBatch(writer)
+        .option("checkpointLocation", settings.checkpoint_dir)
+        .trigger(processingTime=...)           # or availableNow=True
+        .start()
+    )
+    ...
+    close(query, writer)                       # stop; the last batch's aggregates applied
+
+``start`` takes any streaming source of Kafka's shape (``contract.RAW_KAFKA_SCHEMA``; a test
+reads a folder of JSON lines) and returns a ``StreamHandle``; ``run`` is the foreground loop
+of ``profilepipe stream``: bounded runs always stop the query, a failed query is restarted
+from its checkpoint (docs/ARCHITECTURE.md, "Failure model"), Ctrl-C stops after the batch
+in flight.
 """
 
 from __future__ import annotations
@@ -33,6 +48,9 @@ __all__ = [
     "BatchWriter",
     "Counts",
     "StreamHandle",
+    "batch_writer",
+    "close",
+    "kafka_options",
     "read_kafka",
     "run",
     "start",
@@ -56,21 +74,71 @@ def read_partitions(spark, settings: Settings) -> int:
     return settings.spark_read_partitions or settings.kafka_partitions * spark.sparkContext.defaultParallelism
 
 
-def read_kafka(spark, settings: Settings):
-    return (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("subscribe", settings.kafka_topic)
-        .option("startingOffsets", settings.starting_offsets)
-        .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
-        .option("minPartitions", read_partitions(spark, settings))
-        .option("failOnDataLoss", "false")
+def kafka_options(spark, settings: Settings) -> dict[str, str]:
+    """The Kafka source's options: where to read, how much per micro-batch, and what to do
+    when offsets are gone (``failOnDataLoss``) or a broker restarts (``fetchOffset.*``)."""
+    return {
+        "kafka.bootstrap.servers": settings.kafka_bootstrap,
+        "subscribe": settings.kafka_topic,
+        "startingOffsets": settings.starting_offsets,  # a new checkpoint only; then the checkpoint's
+        "maxOffsetsPerTrigger": str(settings.max_offsets_per_trigger),
+        "minPartitions": str(read_partitions(spark, settings)),
+        "failOnDataLoss": "false",
         # ride out a broker restart (~10 s) before failing the query; a failed query is
         # restarted from its checkpoint by ``run``
-        .option("fetchOffset.numRetries", "15")
-        .option("fetchOffset.retryIntervalMs", "2000")
-        .load()
+        "fetchOffset.numRetries": "15",
+        "fetchOffset.retryIntervalMs": "2000",
+    }
+
+
+def read_kafka(spark, settings: Settings):
+    """The streaming DataFrame of the users topic (``contract.RAW_KAFKA_SCHEMA``)."""
+    return spark.readStream.format("kafka").options(**kafka_options(spark, settings)).load()
+
+
+def batch_writer(
+    settings: Settings,
+    on_batch: Callable[[BatchReport], object] | None = None,
+    hasher: Callable | None = None,
+    on_stage: StageHook | None = None,
+    sinks: Sinks | None = None,
+) -> BatchWriter:
+    """The query's ``foreachBatch`` function, ready to run.
+
+    Refuses bad settings early (e.g. hmac mode without a key) and a table of the other
+    storage profile; applies the batches a stopped stream wrote but did not apply
+    (``BatchWriter.recover``); pays the first batch's start-up costs on one in-memory user
+    (``BatchWriter.warm_up``: nothing is stored). ``on_batch`` receives each ``BatchReport``,
+    ``on_stage`` each finished step ``(stage, batch_id, detail)`` (``batch_writer.STAGES``).
+    """
+    privacy.check_settings(settings)
+    if sinks is None:  # the real table: never rows of one storage profile into the other's table
+        from profilepipe import retry, stores
+
+        what = f"cassandra: read the columns of {settings.users_table}"
+        retry.call(lambda: stores.check_profile(settings), what, settings.sink_retry_seconds)
+    spark = get_spark(settings, app_name="profilepipe-stream")
+    writer = BatchWriter(
+        settings,
+        sinks=sinks,
+        on_batch=on_batch,
+        hasher=hasher,
+        on_stage=on_stage,
+        background=True,  # each batch's aggregates applied while Spark runs the next batch
     )
+    writer.recover()
+    writer.warm_up(spark)
+    return writer
+
+
+def close(query, writer: BatchWriter, wait: float = 120.0) -> Counts:
+    """Stop ``query`` after the micro-batch in flight, wait until the last batch's aggregates
+    are applied, and return the totals of the batches ``writer`` wrote."""
+    stop_gracefully(query, wait)
+    error = writer.close()
+    if error:
+        raise QueryFailed(f"the aggregates of the last batch were not applied: {error}")
+    return Counts.total(writer.reports, sum(r.seconds for r in writer.reports))
 
 
 @dataclass
@@ -99,10 +167,7 @@ class StreamHandle:
     def stop(self, wait: float = 120.0) -> Counts:
         """Stop after the micro-batch in flight (if any) has finished and its aggregates are
         applied, then return the totals (``result``)."""
-        stop_gracefully(self.query, wait)
-        error = self.writer.close()
-        if error:
-            raise QueryFailed(f"the aggregates of the last batch were not applied: {error}")
+        close(self.query, self.writer, wait)
         return self.result()
 
     def result(self) -> Counts:
@@ -154,35 +219,25 @@ def start(
     """
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
-    privacy.check_settings(settings)  # refuse early, e.g. hmac mode without a key
-    if sinks is None:  # the real table: never rows of one storage profile into the other's table
-        from profilepipe import retry, stores
-
-        what = f"cassandra: read the columns of {settings.users_table}"
-        retry.call(lambda: stores.check_profile(settings), what, settings.sink_retry_seconds)
-    spark = get_spark(settings, app_name="profilepipe-stream")
     events = stage_hook_from_env()
-    writer = BatchWriter(
-        settings,
-        sinks=sinks,
-        on_batch=on_batch,
-        hasher=hasher,
-        on_stage=_chain(on_stage, events),
-        background=True,  # each batch's aggregates applied while Spark runs the next batch
-    )
-    writer.recover()  # batches a stopped stream wrote but did not apply
-    writer.warm_up(spark)  # the first batch's own start-up costs, paid before the query starts
-    stream_writer = (
+    writer = batch_writer(settings, on_batch, hasher, on_stage=_chain(on_stage, events), sinks=sinks)
+    spark = get_spark(settings, app_name="profilepipe-stream")  # the session batch_writer started
+    query = (
         (source or read_kafka)(spark, settings)
         .writeStream.queryName(QUERY_NAME)
         .foreachBatch(writer)
         .option("checkpointLocation", settings.checkpoint_dir)
+        .trigger(**_trigger(settings, trigger))
+        .start()
     )
+    return StreamHandle(query=query, writer=writer, started=time.monotonic(), events=events)
+
+
+def _trigger(settings: Settings, trigger: str) -> dict:
+    """``DataStreamWriter.trigger``'s keyword for ``trigger`` (``available_now`` or ``processing``)."""
     if trigger == "available_now":
-        stream_writer = stream_writer.trigger(availableNow=True)
-    else:
-        stream_writer = stream_writer.trigger(processingTime=f"{settings.trigger_seconds} seconds")
-    return StreamHandle(query=stream_writer.start(), writer=writer, started=time.monotonic(), events=events)
+        return {"availableNow": True}
+    return {"processingTime": f"{settings.trigger_seconds} seconds"}
 
 
 def run(

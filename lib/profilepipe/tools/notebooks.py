@@ -194,7 +194,8 @@ LAB_PAGE_CONFIG = {"buildCheck": False, "buildAvailable": False}
 
 
 def lab_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """JupyterLab's environment: its page config says no build check.
+    """JupyterLab's environment: Spark's web UI on for its kernels (unless the environment
+    says otherwise), and its page config says no build check.
 
     Dash ships a source JupyterLab extension (``@plotly/dash-jupyterlab``), so JupyterLab
     opens with a modal "Build Recommended" dialog over the notebook; a build needs Node.js
@@ -202,6 +203,7 @@ def lab_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     under ``.cache/jupyter-config``, first on ``JUPYTER_CONFIG_PATH``) turns the check off.
     """
     env = dict(os.environ if environ is None else environ)
+    env.setdefault(Settings.env_name("spark_ui"), "true")  # interactive: the UI's streaming tab
     config = project_root() / ".cache" / "jupyter-config"
     page = config / "labconfig" / "page_config.json"
     page.parent.mkdir(parents=True, exist_ok=True)
