@@ -81,7 +81,8 @@ def stored_fields_markdown() -> str:
         "**Cassandra, the erasure register** (`<table>_erasures`), both profiles: `user_key` (SHA-256 of",
         "the forgotten user's id, never the id) and `erased_at`.",
         "",
-        "**MongoDB, the aggregates**, both profiles: per dimension and group, `count` and `age_sum`",
+        "**MongoDB, the aggregates**, both profiles: per dimension and group, `count`, `age_sum` and",
+        "`age_sq_sum` (the sum of squared ages, for the spread of the ages)",
         f"(dimensions: {', '.join(f'`{d}`' for d in contract.DIMENSIONS)}); no user id, no row.",
         "",
         "**The dead-letter topic**, both profiles: the source message's key and "

@@ -31,8 +31,10 @@ profiles that keep it, where it comes from, in what form and why); ``user_column
 are a profile's columns in table order. ``minimal`` (the default) keeps only what an aggregate,
 a figure or a notebook uses: no name, no username, the birth year instead of the birth date.
 
-**Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count`` and
-``age_sum``; ``AGE_BANDS`` cut the ages. A batch is named by ``batch_key`` of its offsets.
+**Aggregates** (MongoDB): one document per ``DIMENSIONS`` and key, with ``count``, ``age_sum``
+and ``age_sq_sum`` (the sum of squared ages: with the other two, the spread of the ages, so an
+average can carry its confidence interval); ``AGE_BANDS`` cut the ages into equal-width bands.
+A batch is named by ``batch_key`` of its offsets.
 **The aggregate rule** (``AGGREGATE_RULE``): the aggregates are a GROUP BY over the users
 table, one contribution per stored row (``dimension_keys`` of its ``CONTRIBUTION_COLUMNS``;
 ``group_rows`` is that GROUP BY in plain Python): a user sent again replaces its earlier
@@ -157,7 +159,16 @@ DIMENSIONS = (
     *("nationality", "country", "gender", "age_band", "country_gender", "nationality_gender"),
     *("email_domain", "registered_year", "ingested_minute"),
 )
-AGE_BANDS = ((18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64"), (65, "65+"))
+#: Equal-width bands of ``AGE_BAND_WIDTH`` years (so bar heights compare), from 18: the closed
+#: ones cover every adult age the sources give (randomuser.me about 20-77, the generator 18-80);
+#: the last, ``OPEN_AGE_BAND`` (``88+``), is open-ended, and the figures say so.
+AGE_BAND_WIDTH = 10
+AGE_BANDS_OPEN_FROM = 88
+AGE_BANDS = (
+    *((low, f"{low}-{low + AGE_BAND_WIDTH - 1}") for low in range(18, AGE_BANDS_OPEN_FROM, AGE_BAND_WIDTH)),
+    (AGE_BANDS_OPEN_FROM, f"{AGE_BANDS_OPEN_FROM}+"),
+)
+OPEN_AGE_BAND = AGE_BANDS[-1][1]
 UNDER_18 = "under 18"
 #: The columns of a stored row that its contribution to the aggregates depends on.
 CONTRIBUTION_COLUMNS = (
@@ -258,7 +269,7 @@ def age_on(birth: dt.date, as_of: dt.date) -> int:
 
 
 def age_band(age: int | None) -> str | None:
-    """``18-24``, ``25-34``, ..., ``65+``; ``under 18`` below; ``None`` for ``None``."""
+    """``18-27``, ``28-37``, ..., ``78-87``, ``88+`` (``AGE_BANDS``); ``under 18`` below; None for None."""
     if age is None:
         return None
     label = UNDER_18
@@ -302,32 +313,44 @@ def dimension_keys(row: Mapping[str, Any]) -> dict[str, str]:
     return {d: keys[d] for d in DIMENSIONS if keys[d] is not None}
 
 
-def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
-    """``{(dimension, key): (count, age_sum)}`` over stored rows: the aggregate rule's GROUP BY."""
+def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """``{(dimension, key): (count, age_sum, age_sq_sum)}`` over stored rows: the aggregate rule's
+    GROUP BY (``age_sq_sum``: the sum of the squared ages)."""
     out: dict[tuple[str, str], list[int]] = {}
     for row in rows:
         age = int(row.get("age") or 0)
         for dimension, key in dimension_keys(row).items():
-            total = out.setdefault((dimension, key), [0, 0])
+            total = out.setdefault((dimension, key), [0, 0, 0])
             total[0] += 1
             total[1] += age
-    return {k: (c, s) for k, (c, s) in out.items()}
+            total[2] += age * age
+    return {k: (c, s, q) for k, (c, s, q) in out.items()}
 
 
 class PlanRow(NamedTuple):
-    """One group's change in a plan: ``count`` users and ``age_sum`` years added (negative: removed)."""
+    """One group's change in a plan: ``count`` users, ``age_sum`` years and ``age_sq_sum`` squared
+    years added (negative: removed). ``age_sq_sum`` None: unknown (a part stored by a version
+    before it existed); applying it leaves the group's ``age_sq_sum`` unknown (``stores.mongo``)."""
 
     dimension: str  # one of ``contract.DIMENSIONS``
     group: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality``
     count: int
     age_sum: int
+    age_sq_sum: int | None = None
 
     @classmethod
     def of(cls, row: PlanRow | Mapping[str, Any]) -> PlanRow:
         """``row`` as is, or from a stored part (``dimension``, ``key``, ...)."""
         if isinstance(row, PlanRow):
             return row
-        return cls(row["dimension"], str(row["key"]), int(row["count"]), int(row["age_sum"]))
+        sq = row.get("age_sq_sum")
+        return cls(
+            row["dimension"],
+            str(row["key"]),
+            int(row["count"]),
+            int(row["age_sum"]),
+            None if sq is None else int(sq),
+        )
 
     @property
     def merged_id(self) -> str:
@@ -343,12 +366,12 @@ def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]
     A batch's plan is ``delta_rows(its rows, the rows the table holds for those users)``; a
     ``forget`` is ``delta_rows([], [the user's row])``.
     """
-    change: dict[tuple[str, str], tuple[int, int]] = {}
+    change: dict[tuple[str, str], tuple[int, int, int]] = {}
     for sign, rows in ((1, new), (-1, old)):
-        for group, (count, age_sum) in group_rows(rows).items():
-            c, a = change.get(group, (0, 0))
-            change[group] = (c + sign * count, a + sign * age_sum)
-    return [PlanRow(d, k, c, a) for (d, k), (c, a) in sorted(change.items()) if c or a]
+        for group, (count, age_sum, age_sq_sum) in group_rows(rows).items():
+            c, a, q = change.get(group, (0, 0, 0))
+            change[group] = (c + sign * count, a + sign * age_sum, q + sign * age_sq_sum)
+    return [PlanRow(d, k, c, a, q) for (d, k), (c, a, q) in sorted(change.items()) if c or a or q]
 
 
 def erasure_key(user_id: str) -> str:

@@ -31,13 +31,14 @@ def _adults(users):
 
 def _aggregates(settings):
     return [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"], d["age_sq_sum"])
+        for d in stores.read_raw_aggregates(settings)
     ]
 
 
 def _table_groups(settings):
     groups = contract.group_rows(stores.read_users(settings, limit=10**6))
-    return sorted((d, k, c, a) for (d, k), (c, a) in groups.items())
+    return sorted((d, k, c, a, q) for (d, k), (c, a, q) in groups.items())
 
 
 def test_forget_deletes_and_a_replay_does_not_bring_the_user_back(run, tmp_path, monkeypatch, capsys):

@@ -111,6 +111,7 @@ def test_aggregates_match_the_input(run):
     ]
     doc = docs[("country_gender", f"{country}|{gender}")]
     assert doc["count"] == len(group) and doc["age_sum"] == sum(group)
+    assert doc["age_sq_sum"] == sum(a * a for a in group)
     assert doc["suppressed"] == (len(group) < settings.k_anonymity)
     published = {(d["dimension"], d["key"]): d for d in stores.read_aggregates(settings)}
     protected = disclosure.protect(stores.read_raw_aggregates(settings), settings.k_anonymity)
@@ -124,7 +125,8 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     settings, users, _bad, first = run
     before_rows = stores.count_users(settings)
     before_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"], d["age_sq_sum"])
+        for d in stores.read_raw_aggregates(settings)
     ]
     again = stream.run(settings, until_idle=True, timeout=600)  # same checkpoint: nothing new
     assert again.read == 0
@@ -134,6 +136,7 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     assert replay.read == first.read  # every offset read a second time ...
     assert stores.count_users(settings) == before_rows  # ... and nothing changed
     after_aggs = [
-        (d["dimension"], d["key"], d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+        (d["dimension"], d["key"], d["count"], d["age_sum"], d["age_sq_sum"])
+        for d in stores.read_raw_aggregates(settings)
     ]
     assert after_aggs == before_aggs  # ingested_at is the Kafka timestamp, so even per-minute counts hold

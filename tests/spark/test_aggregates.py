@@ -47,10 +47,10 @@ def test_compute_on_a_known_input(spark):
         ("country", "United Kingdom"): (2, 94),
         ("gender", "female"): (3, 72),
         ("gender", "male"): (2, 115),
-        ("age_band", "18-24"): (2, 42),
-        ("age_band", "25-34"): (1, 30),
-        ("age_band", "45-54"): (1, 45),
-        ("age_band", "65+"): (1, 70),
+        ("age_band", "18-27"): (2, 42),
+        ("age_band", "28-37"): (1, 30),
+        ("age_band", "38-47"): (1, 45),
+        ("age_band", "68-77"): (1, 70),
         ("country_gender", "Germany|female"): (2, 48),
         ("country_gender", "Germany|male"): (1, 45),
         ("country_gender", "United Kingdom|male"): (1, 70),
@@ -68,6 +68,11 @@ def test_compute_on_a_known_input(spark):
         ("ingested_minute", "2026-01-15T10:31"): (2, 115),
     }
     assert out == expected
+    squares = {
+        (r["dimension"], r["key"]): r["age_sq_sum"] for r in aggregates.compute(stored_df(spark)).collect()
+    }
+    assert squares[("nationality", "DE")] == 18**2 + 30**2 + 45**2
+    assert squares[("gender", "female")] == 18**2 + 30**2 + 24**2
     # every dimension totals the 5 users, except email_domain (one null domain is left out)
     for dim in contract.DIMENSIONS:
         total = sum(c for (d, _), (c, _) in out.items() if d == dim)
@@ -76,19 +81,25 @@ def test_compute_on_a_known_input(spark):
 
 def test_columns_and_types(spark):
     df = aggregates.compute(stored_df(spark))
-    assert df.columns == ["dimension", "key", "count", "age_sum"]
-    assert dict(df.dtypes) == {"dimension": "string", "key": "string", "count": "bigint", "age_sum": "bigint"}
+    assert df.columns == ["dimension", "key", "count", "age_sum", "age_sq_sum"]
+    assert dict(df.dtypes) == {
+        "dimension": "string",
+        "key": "string",
+        "count": "bigint",
+        "age_sum": "bigint",
+        "age_sq_sum": "bigint",
+    }
 
 
 def test_batches_merge_exactly(spark):
     # counts and age sums of two halves add up to those of the whole
     df = stored_df(spark)
-    whole = {(r[0], r[1]): (r[2], r[3]) for r in aggregates.compute(df).collect()}
+    whole = {(r[0], r[1]): (r[2], r[3], r[4]) for r in aggregates.compute(df).collect()}
     merged: dict = {}
     for part in (df.where(F.col("age") < 40), df.where(F.col("age") >= 40)):
         for r in aggregates.compute(part).collect():
-            c, s = merged.get((r[0], r[1]), (0, 0))
-            merged[(r[0], r[1])] = (c + r[2], s + r[3])
+            c, s, q = merged.get((r[0], r[1]), (0, 0, 0))
+            merged[(r[0], r[1])] = (c + r[2], s + r[3], q + r[4])
     assert merged == whole
 
 
@@ -106,20 +117,11 @@ def test_ingested_minute_is_utc_whatever_the_session_time_zone(spark):
 
 
 def test_age_band_python_and_spark_agree(spark):
-    assert [contract.age_band(a) for a in (17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 99)] == [
+    ages = (17, 18, 27, 28, 37, 38, 47, 48, 57, 58, 67, 68, 77, 78, 87, 88, 99)
+    assert [contract.age_band(a) for a in ages] == [
         "under 18",
-        "18-24",
-        "18-24",
-        "25-34",
-        "25-34",
-        "35-44",
-        "35-44",
-        "45-54",
-        "45-54",
-        "55-64",
-        "55-64",
-        "65+",
-        "65+",
+        *("18-27", "18-27", "28-37", "28-37", "38-47", "38-47", "48-57", "48-57"),
+        *("58-67", "58-67", "68-77", "68-77", "78-87", "78-87", "88+", "88+"),
     ]
     assert contract.age_band(None) is None
     df = spark.range(0, 121).select(F.col("id").cast("int").alias("age"))
@@ -147,7 +149,7 @@ def test_compute_on_transformed_rows(raw, settings, users):
 
 
 def _groups(df) -> dict:
-    return {(r["dimension"], r["key"]): (r["count"], r["age_sum"]) for r in df.collect()}
+    return {(r["dimension"], r["key"]): (r["count"], r["age_sum"], r["age_sq_sum"]) for r in df.collect()}
 
 
 def _contributions(df) -> list[dict]:
@@ -170,5 +172,10 @@ def test_delta_takes_the_replaced_rows_away_and_adds_the_new_ones(spark):
     assert change[("country", "Norway")] == (3, 18 + 30 + 24 + 3)
     assert change[("country", "Germany")] == (-2, -48)
     assert change[("nationality", "DE")] == (0, 2)  # same group, one year older each
+    squares = {
+        (r.dimension, r.group): r.age_sq_sum
+        for r in contract.delta_rows(_contributions(new), _contributions(old))
+    }
+    assert squares[("nationality", "DE")] == (19**2 + 31**2) - (18**2 + 30**2)
     assert ("gender", "male") not in change  # untouched groups are left out
     assert contract.delta_rows(_contributions(old), _contributions(old)) == []  # the same rows again

@@ -13,7 +13,7 @@ class FakeSinks:
     """The ``Sinks`` a micro-batch needs, in memory; ``calls`` lists the operations in order.
 
     ``table`` is the users table (user_id -> row), ``merged`` the aggregates
-    ((dimension, key) -> [count, age_sum]) that applied plans add up to.
+    ((dimension, key) -> [count, age_sum, age_sq_sum]) that applied plans add up to.
     """
 
     def __init__(self, register=(), on_write_rows=None, lose_rows: int = 0):
@@ -51,14 +51,15 @@ class FakeSinks:
         self.calls.append("apply_plan")
         if not plan.applied:
             for r in plan.rows:
-                total = self.merged.setdefault((r.dimension, r.group), [0, 0])
+                total = self.merged.setdefault((r.dimension, r.group), [0, 0, 0])
                 total[0] += r.count
                 total[1] += r.age_sum
+                total[2] += r.age_sq_sum
             plan.applied = True
         return len(plan.rows)
 
-    def nonzero(self) -> dict[tuple[str, str], tuple[int, int]]:
-        return {k: (c, a) for k, (c, a) in self.merged.items() if c}
+    def nonzero(self) -> dict[tuple[str, str], tuple[int, int, int]]:
+        return {k: (c, a, q) for k, (c, a, q) in self.merged.items() if c}
 
     def table_groups(self) -> dict:
         """The aggregates the table implies (``contract.group_rows``): what ``nonzero`` must equal."""

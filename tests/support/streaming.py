@@ -284,7 +284,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
     return {
         "records": records,
         "adults": set(adults),
-        "aggregates": {k: (len(v), sum(v)) for k, v in groups.items()},
+        "aggregates": {k: (len(v), sum(v), sum(a * a for a in v)) for k, v in groups.items()},
         "reasons": reasons,
     }
 
@@ -302,7 +302,8 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     assert not missing and not extra, (len(missing), len(extra))
 
     docs = {
-        (d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+        (d["dimension"], d["key"]): (d["count"], d["age_sum"], d["age_sq_sum"])
+        for d in stores.read_raw_aggregates(settings)
     }
     wrong = {k: (docs.get(k), v) for k, v in expected["aggregates"].items() if docs.get(k) != v}
     assert not wrong, list(wrong.items())[:5]
@@ -319,7 +320,7 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     assert sum(b["stored"] for b in batches) == len(expected["adults"])
 
 
-def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int]]:
+def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int, int]]:
     """The aggregates the table implies, computed here in plain Python from its rows (not the library's)."""
     session = stores.cassandra_session(settings)
     cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
@@ -338,15 +339,17 @@ def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int]
         }
         for dim, key in keys.items():
             if key is not None:
-                total = groups.setdefault((dim, key), [0, 0])
+                total = groups.setdefault((dim, key), [0, 0, 0])
                 total[0] += 1
                 total[1] += r.age
-    return {k: (c, a) for k, (c, a) in groups.items()}
+                total[2] += r.age * r.age
+    return {k: (c, a, q) for k, (c, a, q) in groups.items()}
 
 
 def assert_aggregates_equal_the_table(settings: Settings) -> None:
     docs = {
-        (d["dimension"], d["key"]): (d["count"], d["age_sum"]) for d in stores.read_raw_aggregates(settings)
+        (d["dimension"], d["key"]): (d["count"], d["age_sum"], d["age_sq_sum"])
+        for d in stores.read_raw_aggregates(settings)
     }
     table = _group_by_table(settings)
     wrong = {k: (docs.get(k), table.get(k)) for k in set(docs) | set(table) if docs.get(k) != table.get(k)}

@@ -477,7 +477,10 @@ def _row(nat="DE", country="Germany", gender="female", age=30):
 
 
 def _docs(groups):
-    return [{"dimension": d, "key": k, "count": c, "age_sum": a} for (d, k), (c, a) in groups.items()]
+    return [
+        {"dimension": d, "key": k, "count": c, "age_sum": a, "age_sq_sum": q}
+        for (d, k), (c, a, q) in groups.items()
+    ]
 
 
 def test_aggregates_equal_to_the_tables_group_by_are_no_difference():

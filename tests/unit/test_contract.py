@@ -102,4 +102,4 @@ def test_keys_and_codes():
     assert contract.check_nats("gb, fr") == ("GB", "FR") and contract.check_nats(None) == ()
     with pytest.raises(ValueError, match="XX"):
         contract.check_nats("GB,XX")
-    assert contract.age_band(17) == contract.UNDER_18 and contract.age_band(65) == "65+"
+    assert contract.age_band(17) == contract.UNDER_18 and contract.age_band(65) == "58-67"

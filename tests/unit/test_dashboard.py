@@ -31,9 +31,9 @@ def batch(batch_id: int, read: int, stored: int, minors: int = 0, erased: int = 
 AGGREGATES = [
     agg("gender", "female", 6, 6 * 40),  # average 40
     agg("gender", "male", 4, 4 * 30),  # 4 < k: suppressed
-    agg("age_band", "65+", 5, 5 * 70),
-    agg("age_band", "25-34", 3, 3 * 30),
-    agg("age_band", "18-24", 2, 2 * 20),
+    agg("age_band", "68-77", 5, 5 * 70),
+    agg("age_band", "28-37", 3, 3 * 30),
+    agg("age_band", "18-27", 2, 2 * 20),
     agg("nationality_gender", "DE|female", 6, 240),
     agg("nationality_gender", "DE|male", 4, 120),
     agg("nationality_gender", "FR|male", 7, 210),
@@ -134,10 +134,10 @@ def test_k_is_recomputed_not_read_from_the_stored_flag():
 
 def test_age_bands_in_band_order_empty_bands_zero_small_ones_suppressed():
     bands = dict(dashboard.snapshot(AGGREGATES, BATCHES, K)["age_bands"])
-    assert list(bands) == ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
-    assert bands["65+"]["count"] == 5
-    assert bands["18-24"]["suppressed"] and bands["25-34"]["suppressed"]
-    assert bands["35-44"] == {"count": 0, "avg_age": None, "suppressed": False}
+    assert list(bands) == ["18-27", "28-37", "38-47", "48-57", "58-67", "68-77", "78-87", "88+"]
+    assert bands["68-77"]["count"] == 5
+    assert bands["18-27"]["suppressed"] and bands["28-37"]["suppressed"]
+    assert bands["38-47"] == {"count": 0, "avg_age": None, "suppressed": False}
 
 
 def test_nationality_by_gender_and_minutes():
@@ -185,7 +185,7 @@ def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count()
         "avg-age-overall": "36.0", "group-size-overall": "10",
         "avg-age-female": "suppressed", "group-size-female": "suppressed",
         "avg-age-male": "suppressed", "group-size-male": "suppressed",
-        "age-band-65plus": "5", "age-band-18-24": "suppressed", "age-band-35-44": "0",
+        "age-band-68-77": "5", "age-band-18-27": "suppressed", "age-band-38-47": "0", "age-band-88plus": "0",
         "ng-DE-female": "suppressed", "ng-DE-male": "suppressed", "ng-FR-male": "7", "ng-FR-female": "0",
         "dead-letters-invalid_json": "2", "users-last-minute": "suppressed",
         "last-batch": "2026-01-15 12:00:10 UTC", "last-refresh": "2026-01-15 12:01:00 UTC",

@@ -28,13 +28,14 @@ NAMES = [
 ]
 
 
-def doc(dimension, key, count, age_sum=None, stored_k=5):
+def doc(dimension, key, count, age_sum=None, stored_k=5, age_sq_sum=None):
     age_sum = count * 40 if age_sum is None else age_sum
     return {
         "dimension": dimension,
         "key": key,
         "count": count,
         "age_sum": age_sum,
+        "age_sq_sum": age_sq_sum,  # None: not known (no interval)
         "avg_age": round(age_sum / count, 3),
         "suppressed": count < stored_k,
     }
@@ -51,18 +52,18 @@ DOCS = [
     doc("nationality_gender", "FR|male", 13),
     doc("nationality_gender", "IR|male", 3),
     doc("nationality_gender", "DE|female", 1),
-    doc("gender", "female", 41, 41 * 41),
-    doc("gender", "male", 48, 48 * 45),
-    doc("age_band", "65+", 2),
-    doc("age_band", "18-24", 10),
-    doc("age_band", "35-44", 30),
-    doc("age_band", "25-34", 47),
+    doc("gender", "female", 41, 41 * 41, age_sq_sum=41 * 41**2 + 40 * 121),  # sd 11
+    doc("gender", "male", 48, 48 * 45, age_sq_sum=48 * 45**2 + 47 * 100),  # sd 10
+    doc("age_band", "68-77", 2),
+    doc("age_band", "18-27", 10),
+    doc("age_band", "38-47", 30),
+    doc("age_band", "28-37", 47),
     doc("country_gender", "France|female", 12, 480),
     doc("country_gender", "France|male", 13, 546),
     doc("country_gender", "Iran|male", 3, 150),
     doc("country_gender", "Germany|female", 1, 70),
-    doc("country_gender", "United Kingdom|female", 28, 1232),
-    doc("country_gender", "United Kingdom|male", 32, 1296),
+    doc("country_gender", "United Kingdom|female", 28, 1232, age_sq_sum=28 * 44**2 + 27 * 100),  # sd 10
+    doc("country_gender", "United Kingdom|male", 32, 1296, age_sq_sum=52_488 + 31 * 144),  # sd 12
     doc("email_domain", "example.com", 89),
     doc("registered_year", "2021", 3),
     doc("registered_year", "2019", 40),
@@ -95,22 +96,26 @@ male       48  53.9%
 female     41  46.1%""",
     "avg_age_by_gender": """\
 Average age by gender (k=5)
-gender     avg age   n
-female        41.0  41
-male          45.0  48
-all shown     43.2  89""",
+gender     avg age     95% CI   n
+female        41.0  37.5-44.5  41
+male          45.0  42.1-47.9  48
+all shown     43.2  40.9-45.4  89""",
     "age_bands": """\
 Users by age band (k=5)
-age band       users
-18-24     suppressed
-25-34             47
-35-44             30
-65+       suppressed""",
+age band       users  note
+18-27     suppressed
+28-37             47
+38-47             30
+48-57              0
+58-67              0
+68-77     suppressed
+78-87              0
+88+                0  open-ended""",
     "avg_age_by_country_gender": """\
 Average age by country and gender (k=5)
-country         gender     avg age   n
-United Kingdom  female        44.0  28
-United Kingdom  male          40.5  32
+country         gender     avg age     95% CI   n
+United Kingdom  female        44.0  40.1-47.9  28
+United Kingdom  male          40.5  36.2-44.8  32
 France          female  suppressed
 France          male    suppressed
 Germany         female  suppressed
@@ -228,10 +233,10 @@ def hidden_of(docs, k):
 
 
 def test_a_group_that_would_give_a_small_one_away_is_hidden_with_it():
-    """65+ (2) is below k; 18-24 (10) is hidden too, since 89 - 47 - 30 - 10 would be 65+."""
+    """68-77 (2) is below k; 18-27 (10) is hidden too, since 89 - 47 - 30 - 10 would be 68-77."""
     data = plots.figure_data("age_bands", DOCS, k=5)
     why = {c.group: c.why for c in data.cells if c.suppressed}
-    assert why == {"65+": "below_k", "18-24": "complementary"}
+    assert why == {"68-77": "below_k", "18-27": "complementary"}
     assert all(c.count is None for c in data.cells if c.suppressed)
     assert sum(c.count for c in data.drawn) == 77 != 89  # the total less the shown is two groups
     # FR (25) is shown, but its two genders are hidden: female 41 - 28 - FR|female would be DE|female
@@ -386,7 +391,7 @@ def test_notebook_03_shows_every_figure_and_leaves_the_minutes_out_of_nbval():
     notebook, _ = plots.readme_figure_paths()
     nb = nbformat.read(notebook, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    shown = [name for name in NAMES for c in code if f'plots.show("{name}", docs, k)' in c.source]
+    shown = [name for name in NAMES for c in code if f'plots.show("{name}", docs, k, as_of)' in c.source]
     assert shown == NAMES
     minutes = next(c for c in code if '"ingested_per_minute"' in c.source)
     assert minutes.metadata.get("tags") == ["nbval-ignore-output"]

@@ -94,10 +94,10 @@ def fake(monkeypatch):
 def _store(sink: FakeSinks, rows: list[dict]) -> None:
     """Rows as the stream leaves them: in the table, their contribution in the aggregates."""
     sink.table.update({r["user_id"]: r for r in rows})
-    for (dim, key), (count, age_sum) in contract.group_rows(rows).items():
-        total = sink.merged.setdefault((dim, key), [0, 0])
-        total[0] += count
-        total[1] += age_sum
+    for (dim, key), sums in contract.group_rows(rows).items():
+        total = sink.merged.setdefault((dim, key), [0, 0, 0])
+        for i, value in enumerate(sums):
+            total[i] += value
 
 
 def test_retain_removes_the_old_rows_and_their_contribution_and_registers_nobody(fake, settings):
@@ -173,8 +173,8 @@ def test_days_must_be_a_positive_number(days, capsys):
 def test_the_audit_reports_rows_past_retention_by_count_and_oldest_instant():
     rows = [_row(40), _row(31, "GB", 50), _row(3)]
     aggregates = [
-        {"dimension": d, "key": k, "count": c, "age_sum": a}
-        for (d, k), (c, a) in contract.group_rows(rows).items()
+        {"dimension": d, "key": k, "count": c, "age_sum": a, "age_sq_sum": q}
+        for (d, k), (c, a, q) in contract.group_rows(rows).items()
     ]
     report = audit.build_report([], rows, {}, [], NOW.date(), 18, aggregates, retention_days=30, now=NOW)
     assert (report.past_retention, report.oldest_ingested_at) == (

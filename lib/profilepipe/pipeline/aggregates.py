@@ -1,12 +1,13 @@
 """Aggregates of one micro-batch of stored rows, computed in Spark.
 
-``compute`` returns long-format rows ``(dimension, key, count, age_sum)`` of a static frame:
+``compute`` returns long-format rows ``(dimension, key, count, age_sum, age_sq_sum)`` of a static frame:
 ``contract.group_rows`` in Spark (tests/spark/test_aggregates.py holds the two equal). The
 stream does not call it: a micro-batch's change, its rows' contributions minus those of the
 rows they replace, is ``contract.delta_rows`` (plain Python on the rows
 ``transform.batch_pass`` brings to the driver). Counts and age sums
 add up across batches, so the merged average age (``age_sum / count``) is exact however
-the stream was cut into batches; the MongoDB merge is ``stores.mongo``'s.
+the stream was cut into batches, and so do the sums of squared ages (``age_sq_sum``), which give
+the spread of the ages (``tools.figure_data.mean_interval``); the MongoDB merge is ``stores.mongo``'s.
 
 Dimensions (``contract.DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
 ``country_gender`` (``"Germany|female"``: average age by country and gender),
@@ -45,7 +46,7 @@ def utc_minute(ts: Column) -> Column:
 
 
 def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at") -> DataFrame:
-    """``(dimension, key, count, age_sum)`` for every dimension of ``stored_df``.
+    """``(dimension, key, count, age_sum, age_sq_sum)`` for every dimension of ``stored_df``.
 
     ``stored_df`` has the stored-row columns (``transform.stored_rows``, hashed or
     not); ``batch_ingested_minute_col`` is the timestamp column giving
@@ -76,5 +77,8 @@ def compute(stored_df: DataFrame, batch_ingested_minute_col: str = "ingested_at"
         .agg(
             F.count(F.lit(1)).cast("long").alias("count"),
             F.coalesce(F.sum("age"), F.lit(0)).cast("long").alias("age_sum"),
+            F.coalesce(F.sum(F.col("age").cast("long") * F.col("age").cast("long")), F.lit(0))
+            .cast("long")
+            .alias("age_sq_sum"),
         )
     )

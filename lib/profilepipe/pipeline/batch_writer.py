@@ -429,9 +429,10 @@ class BatchWriter:
 
 def _without(change: list[PlanRow], rows: list[dict]) -> list[PlanRow]:
     """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
-    total = {(r.dimension, r.group): [r.count, r.age_sum] for r in change}
-    for (dimension, group), (count, age_sum) in contract.group_rows(rows).items():
-        t = total.setdefault((dimension, group), [0, 0])
+    total = {(r.dimension, r.group): [r.count, r.age_sum, r.age_sq_sum] for r in change}
+    for (dimension, group), (count, age_sum, age_sq_sum) in contract.group_rows(rows).items():
+        t = total.setdefault((dimension, group), [0, 0, 0])
         t[0] -= count
         t[1] -= age_sum
-    return [PlanRow(d, g, c, a) for (d, g), (c, a) in total.items() if c or a]
+        t[2] = None if t[2] is None else t[2] - age_sq_sum  # unknown stays unknown
+    return [PlanRow(d, g, c, a, q) for (d, g), (c, a, q) in total.items() if c or a or q]

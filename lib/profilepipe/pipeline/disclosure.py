@@ -30,9 +30,10 @@ tells the attacker the relation does not hold there). Absent groups are known to
 **Determined.** Given the published cells, a hidden cell is *determined* when it has the
 same value in every solution of the relations: exactly when its unit vector lies in the row
 space of the relations restricted to the hidden cells (``determined``: exact Gaussian
-elimination over ``fractions.Fraction``). ``count`` and ``age_sum`` obey the same relations,
-so a cell's count is determined iff its age sum is; its average age is then not determined
-either (the two vary independently in the solutions).
+elimination over ``fractions.Fraction``). ``count``, ``age_sum`` and ``age_sq_sum`` obey the same
+relations, so a cell's count is determined iff its age sum is, and iff its sum of squared ages
+is; its average age (and the spread of its ages) is then not determined either (they vary
+independently in the solutions). Whatever hides a count hides the two sums with it.
 
 **What is hidden** (``protect``):
 
@@ -58,8 +59,8 @@ user (and fewer than k if it is below k), and that counts are whole numbers; tha
 intervals, and in a corner case (two hidden cells known to sum to 2) an exact value. Only
 values derivable from the linear relations are protected.
 
-A protected document keeps its fields; a hidden one has ``count``, ``age_sum`` and ``avg_age``
-None, ``suppressed`` True and ``suppression`` ``BELOW_K`` or ``COMPLEMENTARY`` (so a reader can
+A protected document keeps its fields; a hidden one has ``count``, ``age_sum``, ``age_sq_sum`` and
+``avg_age`` None, ``suppressed`` True and ``suppression`` ``BELOW_K`` or ``COMPLEMENTARY`` (so a reader can
 see that a group of 40 is hidden with the small one it would give away); a shown one has
 ``suppressed`` False and ``suppression`` None. Every document carries ``dimension_count``, the
 published total of its dimension (None when withheld). Protecting protected documents changes
@@ -90,6 +91,9 @@ MARGINS = (
     ("nationality_gender", "gender", 1),
 )
 SEPARATOR = "|"
+#: What a hidden document holds in place of its numbers (every field a value could be worked
+#: back from: the sums, and what is derived from them).
+HIDDEN_FIELDS = {"count": None, "age_sum": None, "age_sq_sum": None, "avg_age": None}
 
 
 @functools.cache
@@ -231,7 +235,7 @@ def protect(docs: Iterable[dict], k: int | None, nat_country: Mapping[str, str] 
         cell = (d["dimension"], str(d["key"]))
         total = totals.get(d["dimension"]) if d["dimension"] in public else None
         if cell in hidden:
-            d.update(count=None, age_sum=None, avg_age=None, suppressed=True, suppression=hidden[cell])
+            d.update(**HIDDEN_FIELDS, suppressed=True, suppression=hidden[cell])
         else:
             d.update(suppressed=False, suppression=None)
         d["dimension_count"] = total

@@ -1,8 +1,12 @@
 """MongoDB: the merged aggregates, the plans written ahead of them, and the batch log.
 
-The merged documents (``_id`` ``<dimension>|<group>``: ``count``, ``age_sum``) follow
-``contract.AGGREGATE_RULE``; ``read_raw_aggregates`` reads them exactly (``avg_age`` and
-``suppressed`` derived), ``read_aggregates`` as they may be published (``pipeline.disclosure``). A
+The merged documents (``_id`` ``<dimension>|<group>``: ``count``, ``age_sum``, ``age_sq_sum``)
+follow ``contract.AGGREGATE_RULE``; ``read_raw_aggregates`` reads them exactly (``avg_age`` and
+``suppressed`` derived), ``read_aggregates`` as they may be published (``pipeline.disclosure``).
+``age_sq_sum`` is exact only in a document created with it: one created by a version before it
+lacks the field, and a later ``$inc`` would start it part way, so a document created here carries
+``AGE_SQ_KNOWN`` (set on insert) and the read functions give ``age_sq_sum`` None (unknown: no
+confidence interval) without it; ``profilepipe reset`` rebuilds them all. A
 batch changes them only by a ``Plan``: written ahead (``write_plan``: one *part* per group,
 ``_id`` ``<dimension>|<group>|<batch key>``, then a header in the batch log), applied
 exactly once (``apply_plan``), ended by ``record_batch``. Why in that order, and what a
@@ -33,6 +37,9 @@ from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError
 
 BULK_CHUNK = 64  # operations per bulk-write command (see the module docstring)
+#: Field of a merged document whose ``age_sq_sum`` has counted every contribution since its
+#: creation (see the module docstring); never returned by the read functions.
+AGE_SQ_KNOWN = "age_sq_known"
 
 _MONGO: dict[str, Any] = {}
 
@@ -139,21 +146,14 @@ def apply_plan(settings: Settings, plan: Plan) -> int:
     colls = collections(settings)
     key = plan.batch_key
     dks = {r.merged_id: r for r in plan.rows}
+    new = {"count": 0, "age_sum": 0, "age_sq_sum": 0, AGE_SQ_KNOWN: True}
     start = [
         UpdateOne(
-            {"_id": dk},
-            {"$setOnInsert": {"dimension": r.dimension, "key": r.group, "count": 0, "age_sum": 0}},
-            upsert=True,
+            {"_id": dk}, {"$setOnInsert": {"dimension": r.dimension, "key": r.group, **new}}, upsert=True
         )
         for dk, r in dks.items()
     ]
-    guarded = [
-        UpdateOne(
-            {"_id": dk, "applied": {"$ne": key}},
-            {"$inc": {"count": r.count, "age_sum": r.age_sum}, "$push": {"applied": key}},
-        )
-        for dk, r in dks.items()
-    ]
+    guarded = [UpdateOne({"_id": dk, "applied": {"$ne": key}}, _increment(r, key)) for dk, r in dks.items()]
 
     def add() -> None:
         # most groups of a batch exist already: the guarded $inc first; when some did not
@@ -214,6 +214,15 @@ def drop_plan(settings: Settings, batch_key: str, log_too: bool = False) -> None
     retry.call(once, "mongodb: drop a finished plan", settings.sink_retry_seconds)
 
 
+def _increment(row: PlanRow, key: str) -> dict:
+    """The guarded update of one merged document by plan ``key``'s ``row``: its three sums added
+    (a row of unknown ``age_sq_sum``, from an older part, makes the document's unknown too)."""
+    sums = {"count": row.count, "age_sum": row.age_sum}
+    if row.age_sq_sum is None:
+        return {"$inc": sums, "$set": {AGE_SQ_KNOWN: False}, "$push": {"applied": key}}
+    return {"$inc": {**sums, "age_sq_sum": row.age_sq_sum}, "$push": {"applied": key}}
+
+
 def _part(row: PlanRow, batch_key: str) -> dict:
     """The part document of one row of batch ``batch_key``'s plan (stored field names: see the module)."""
     return {
@@ -224,12 +233,22 @@ def _part(row: PlanRow, batch_key: str) -> dict:
         "batch": batch_key,
         "count": row.count,
         "age_sum": row.age_sum,
+        "age_sq_sum": row.age_sq_sum,
     }
 
 
 def _derived(count: int, age_sum: int, k_anonymity: int) -> dict:
     """A merged document's fields derived from its ``count`` and ``age_sum``."""
     return {"avg_age": round(age_sum / count, 3) if count else None, "suppressed": count < k_anonymity}
+
+
+def _merged(doc: dict, k_anonymity: int) -> dict:
+    """A merged document as the read functions give it: ``age_sq_sum`` None unless known
+    (``AGE_SQ_KNOWN``), ``avg_age`` and ``suppressed`` derived."""
+    doc = dict(doc)
+    known = doc.pop(AGE_SQ_KNOWN, False) is True and doc.get("age_sq_sum") is not None
+    doc["age_sq_sum"] = int(doc["age_sq_sum"]) if known else None
+    return {**doc, **_derived(int(doc["count"]), int(doc["age_sum"]), k_anonymity)}
 
 
 def _bulk_write(collection, ops: list) -> int:
@@ -261,7 +280,8 @@ def read_raw_aggregates(settings: Settings, dimension: str | None = None) -> lis
 
     Of one ``dimension``, or all; largest groups first; empty groups left out. ``avg_age`` and
     ``suppressed`` (``count < k_anonymity``, the primary rule alone) are derived here from
-    ``count`` and ``age_sum`` (so they are exact even while a plan is being settled). The audit and
+    ``count`` and ``age_sum`` (so they are exact even while a plan is being settled); ``age_sq_sum``
+    is None where unknown (a document from before it existed: see the module). The audit and
     the tests that compare the aggregates with the table read this; what is shown reads
     ``read_aggregates``.
     """
@@ -269,7 +289,7 @@ def read_raw_aggregates(settings: Settings, dimension: str | None = None) -> lis
     query = {"dimension": dimension} if dimension else {}
     query["count"] = {"$gt": 0}
     docs = merged.find(query, {"_id": 0, "applied": 0}).sort([("dimension", 1), ("count", -1), ("key", 1)])
-    return [{**d, **_derived(int(d["count"]), int(d["age_sum"]), settings.k_anonymity)} for d in docs]
+    return [_merged(d, settings.k_anonymity) for d in docs]
 
 
 def clear_aggregates(settings: Settings) -> None:

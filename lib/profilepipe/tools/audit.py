@@ -556,22 +556,38 @@ def profile_violations(rows: Iterable, profile: str) -> list[str]:
 def aggregate_differences(rows: Iterable, aggregates: Iterable[Mapping], exact: bool = True) -> list[str]:
     """Where the aggregates are not the table's GROUP BY (``contract.group_rows``), one line each.
 
-    ``aggregates``: the merged documents (``dimension``, ``key``, ``count``, ``age_sum``).
-    ``exact`` False (``Settings.erase_contribution`` off: forgotten users stay counted):
-    only a group that counts fewer users than the table is a difference.
+    ``aggregates``: the merged documents (``dimension``, ``key``, ``count``, ``age_sum``,
+    ``age_sq_sum``). A document's ``age_sq_sum`` is compared too unless it is unknown (None or
+    missing: a document from before the field, ``stores.mongo``). ``exact`` False
+    (``Settings.erase_contribution`` off: forgotten users stay counted): only a group that counts
+    fewer users than the table is a difference.
     """
     table = contract.group_rows(_as_dict(r) for r in rows)
-    stored = {(a["dimension"], str(a["key"])): (int(a["count"]), int(a["age_sum"])) for a in aggregates}
+    stored = {(a["dimension"], str(a["key"])): _sums(a) for a in aggregates}
     stored = {k: v for k, v in stored.items() if v[0]}
     out = []
     for k in sorted(set(table) | set(stored)):
-        want, got = table.get(k, (0, 0)), stored.get(k, (0, 0))
-        if want != got and (exact or got[0] < want[0]):
+        want, got = table.get(k, (0, 0, 0)), stored.get(k, (0, 0, 0))
+        squares_differ = got[2] is not None and got[2] != want[2]
+        if not (exact or got[0] < want[0]):
+            continue
+        if want[:2] != got[:2]:
             out.append(
                 f"{k[0]} {k[1]}: table {want[0]} users (age sum {want[1]}), "
                 f"aggregates {got[0]} (age sum {got[1]})"
             )
+        elif squares_differ:  # the same users and years, other ages
+            out.append(
+                f"{k[0]} {k[1]}: table {want[0]} users (sum of squared ages {want[2]}), "
+                f"aggregates {got[0]} (sum of squared ages {got[2]})"
+            )
     return out
+
+
+def _sums(doc: Mapping) -> tuple[int, int, int | None]:
+    """``(count, age_sum, age_sq_sum)`` of an aggregate document (``age_sq_sum`` None: unknown)."""
+    sq = doc.get("age_sq_sum")
+    return int(doc["count"]), int(doc["age_sum"]), None if sq is None else int(sq)
 
 
 # ------------------------------------------------------------------ retention

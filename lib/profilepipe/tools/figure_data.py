@@ -1,7 +1,8 @@
 """What each figure of the aggregates draws: its numbers, as data and as a text table.
 
 Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
-dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any
+dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
+``suppressed`` (``age_sq_sum`` may be missing or None: unknown, the interval is then not given). Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
 some dimensions too. ``tools.plots`` draws exactly this data; nothing here imports matplotlib.
 
@@ -17,7 +18,15 @@ some dimensions too. ``tools.plots`` draws exactly this data; nothing here impor
   ``FigureData.table()`` is the same numbers as a small text table (rows in drawing order,
   deterministic, no timestamps but the per-minute keys).
 * **Averages** are ``age_sum / count`` (exact however the stream was cut into batches), and
-  every bar of an average carries its group size ``n``.
+  every bar of an average carries its group size ``n`` and its 95% confidence interval
+  (``mean_interval``: from ``count``, ``age_sum`` and ``age_sq_sum``, with Student's t), so an
+  average over 6 users shows how little it says.
+* **Context.** ``figure_data(name, docs, k, as_of)`` gives every figure its ``caption``: the
+  users counted (n), k and the processing date (``as_of``, from the batch log:
+  ``processing_dates``). The processing date also decides the last registration year, drawn as a
+  partial year, as is the first year when the source's registrations start within it.
+* **Age bands** are ``contract.AGE_BANDS``: equal widths, every band drawn (an empty one as 0)
+  and the open top band marked as open-ended.
 * **Nothing to draw** (no document of the dimension, every group suppressed, or all users in
   one minute for the per-minute figure): ``FigureData.message`` says so in one line.
 """
@@ -25,15 +34,18 @@ some dimensions too. ``tools.plots`` draws exactly this data; nothing here impor
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
-from profilepipe.contract import AGE_BANDS, DIMENSIONS
+from profilepipe.contract import AGE_BANDS, DIMENSIONS, OPEN_AGE_BAND
 from profilepipe.pipeline import disclosure
 
 #: The fields of an aggregate document.
-DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "avg_age", "suppressed")
+DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "age_sq_sum", "avg_age", "suppressed")
 #: The fields of a published one: also why it is hidden (``below_k``, ``complementary``).
 PUBLISHED_FIELDS = (*DOCUMENT_FIELDS, "suppression")
 #: What a table shows in place of a suppressed group's value.
@@ -55,7 +67,143 @@ TITLES = {
     "registered_year": "Registrations by year",
     "ingested_minute": "Users ingested per minute (UTC)",
 }
-#: Figure sizes in inches (width, height); others are ``DEFAULT_SIZE``.
+#: The first registration date of randomuser.me's users (and of the generator's,
+#: ``sources.generator``): the year it falls in is a partial year of registrations.
+FIRST_REGISTRATION = dt.date(2002, 3, 21)
+#: What a drawn bar that is not a like-for-like group is marked with (hatched, and in the table).
+PARTIAL_YEAR, OPEN_BAND = "partial year", "open-ended"
+#: Confidence level of the intervals of average ages.
+LEVEL = 0.95
+
+
+# ----------------------------------------------------------------------------- statistics
+def _betacf(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularized incomplete beta function (modified Lentz)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        for aa in (
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ):
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for Student's t with ``df`` degrees of freedom."""
+    tail = 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (``t(0.975, 5)`` = 2.5706).
+
+    Pure Python (no scipy): ``t_cdf`` inverted by bisection, to about 1e-10.
+    """
+    if not 0.0 < p < 1.0 or df < 1:
+        raise ValueError(f"t_quantile needs 0 < p < 1 and df >= 1, not p={p}, df={df}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    lo, hi = 0.0, 1.0
+    while t_cdf(hi, df) < p:
+        lo, hi = hi, hi * 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return (lo + hi) / 2.0
+
+
+class Interval(NamedTuple):
+    """An average age and its confidence interval (``mean_interval``)."""
+
+    n: int
+    mean: float
+    sd: float  #: sample standard deviation of the ages
+    low: float
+    high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2.0
+
+
+def mean_interval(count: int, age_sum: int, age_sq_sum: int | None, level: float = LEVEL) -> Interval | None:
+    """The average age of a group and its ``level`` confidence interval, from its three sums.
+
+    From n = ``count``, S = ``age_sum`` and Q = ``age_sq_sum``: mean = S/n, sample variance
+    (Q - S^2/n)/(n - 1) (computed exactly, in integers), interval mean +- t((1+level)/2, n-1)
+    * sd/sqrt(n). None when it cannot be given: fewer than two users, or Q unknown (None, a
+    document from before the field existed) or inconsistent with S (a negative variance).
+    """
+    if age_sq_sum is None or count is None or age_sum is None or count < 2:
+        return None
+    n, s, q = int(count), int(age_sum), int(age_sq_sum)
+    numerator = n * q - s * s  # n(n-1) * variance, exact
+    if numerator < 0:
+        return None
+    sd = math.sqrt(numerator / (n * (n - 1)))
+    mean = s / n
+    half = t_quantile((1.0 + level) / 2.0, n - 1) * sd / math.sqrt(n)
+    return Interval(n, mean, sd, mean - half, mean + half)
+
+
+def doc_interval(doc: Mapping, level: float = LEVEL) -> Interval | None:
+    """``mean_interval`` of an aggregate document (None for a hidden one or without ``age_sq_sum``)."""
+    return mean_interval(doc.get("count"), doc.get("age_sum"), doc.get("age_sq_sum"), level)
+
+
+# ----------------------------------------------------------------------------- context
+def processing_dates(batches: Iterable[Mapping]) -> str | None:
+    """The processing date(s) of the batch log (``stores.read_batches``): ``2026-06-01``, or
+    ``2026-06-01 to 2026-06-03`` when batches computed ages on several dates; None without any."""
+    dates = sorted({str(b["as_of"]) for b in batches if b.get("as_of")})
+    if not dates:
+        return None
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+
+
+def published_users(docs: list[dict], k: int | None = None) -> int | None:
+    """The users the aggregates count, as they may be published: the largest published total over
+    the dimensions (None: fewer than k, withheld)."""
+    known = [d["dimension_count"] for d in protected(docs, k) if d.get("dimension_count") is not None]
+    return max(known) if known else None
+
+
+def caption(docs: list[dict], k: int | None, as_of: str | None) -> str:
+    """The line every figure carries: ``n = 450 users · k = 5 · processing date 2026-06-01``."""
+    users = published_users(docs, k) if docs else 0
+    n = f"n = {users} users" if users is not None else f"n < {k if k is not None else 'k'} users (withheld)"
+    rule = f"k = {k}" if k is not None else "k: the stored flags"
+    return f"{n} · {rule} · processing date {as_of or 'not known'}"
 
 
 # ----------------------------------------------------------------------------- documents
@@ -132,6 +280,8 @@ class Cell:
     value: float  #: what is drawn: the count, or the average age
     suppressed: bool
     why: str | None = None  #: a hidden cell's ``suppression``: ``below_k`` or ``complementary``
+    interval: tuple[float, float] | None = None  #: an average's 95% interval (None: not known)
+    mark: str | None = None  #: not like the others: ``PARTIAL_YEAR``, ``OPEN_BAND`` (drawn hatched)
 
 
 @dataclass(frozen=True)
@@ -153,6 +303,8 @@ class FigureData:
     omitted: int = 0  #: visible groups beyond the top N, not drawn
     message: str | None = None  #: nothing to draw: this line instead of a figure
     headline: str | None = None  #: a line ``show`` prints above the figure (the KPI)
+    caption: str | None = None  #: n, k and the processing date (``caption``), under the figure
+    overall_interval: tuple[float, float] | None = None  #: the 95% interval of ``overall``
 
     @property
     def drawn(self) -> list[Cell]:
@@ -176,25 +328,26 @@ class FigureData:
         rule = f"k={self.k}" if self.k is not None else "stored suppression flags"
         if self.message:
             return f"{self.title} ({rule}): {self.message}"
-        head = [self.group_label] + ([self.series_label or "series"] if self.kind == "grouped" else [])
-        head += (
-            [self.value_label] + (["n"] if self.average else []) + (["share"] if self.kind == "pie" else [])
-        )
+        grouped, pie, marks = self.kind == "grouped", self.kind == "pie", any(c.mark for c in self.cells)
+        head = [self.group_label] + ([self.series_label or "series"] if grouped else [])
+        head += [self.value_label] + (["95% CI", "n"] if self.average else []) + (["share"] if pie else [])
         total = sum(c.count for c in self.drawn)
         rows = []
         for c in self.cells:
-            row = [c.group] + ([c.series or ""] if self.kind == "grouped" else [])
+            row = [c.group] + ([c.series or ""] if grouped else [])
             if c.suppressed:
-                row += [SUPPRESSED] + ([""] if self.average else []) + ([""] if self.kind == "pie" else [])
+                row += [SUPPRESSED] + (["", ""] if self.average else []) + ([""] if pie else [])
             else:
-                row += [_fmt(c.value, self.average)] + ([str(c.count)] if self.average else [])
-                row += [f"{100 * c.count / total:.1f}%"] if self.kind == "pie" else []
-            rows.append(row)
+                row += [_fmt(c.value, self.average)]
+                row += [_fmt_interval(c.interval), str(c.count)] if self.average else []
+                row += [f"{100 * c.count / total:.1f}%"] if pie else []
+            rows.append(row + ([c.mark or ""] if marks else []))
         if self.overall:
             avg, n = self.overall
-            rows.append(["all shown"] + [_fmt(avg, True), str(n)])
-        labels = len(head) - 1 - int(self.average) - int(self.kind == "pie")
-        lines = [f"{self.title} ({rule})", *_align([head, *rows], labels)]
+            rows.append(["all shown"] + [_fmt(avg, True), _fmt_interval(self.overall_interval), str(n)])
+        head += ["note"] if marks else []
+        labels = 2 if grouped else 1
+        lines = [f"{self.title} ({rule})", *_align([head, *rows], labels, len(head) - 1 if marks else None)]
         if self.omitted:
             lines.append(f"({self.omitted} more groups not drawn)")
         return "\n".join(lines)
@@ -204,12 +357,20 @@ def _fmt(value: float, average: bool) -> str:
     return f"{value:.1f}" if average else str(int(value))
 
 
-def _align(rows: list[list[str]], labels: int) -> list[str]:
+def _fmt_interval(interval: tuple[float, float] | None) -> str:
+    """``38.2-45.9``, or ``-`` when not known (fewer than 2 users, or no sum of squares)."""
+    return f"{interval[0]:.1f}-{interval[1]:.1f}" if interval else "-"
+
+
+def _align(rows: list[list[str]], labels: int, note: int | None = None) -> list[str]:
+    """Columns padded: the first ``labels`` and the ``note`` column to the left, numbers to the right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def cell(i: int, v: str, w: int) -> str:
+        return v.ljust(w) if i < labels or i == note else v.rjust(w)
+
     return [
-        "  ".join(
-            v.ljust(w) if i < labels else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))
-        ).rstrip()
+        "  ".join(cell(i, v, w) for i, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip()
         for r in rows
     ]
 
@@ -334,7 +495,8 @@ def grouped_data(
     for d in mine:
         group, series = parts[d["key"]]
         value = ((average_age(d) or 0.0) if average else d["count"]) if not is_suppressed(d) else 0
-        cells.append(Cell(group, series, d["count"], value, is_suppressed(d), d.get("suppression")))
+        interval = _bounds(d) if average and not is_suppressed(d) else None
+        cells.append(Cell(group, series, d["count"], value, is_suppressed(d), d.get("suppression"), interval))
     hidden = sum(c.suppressed for c in cells)
     return FigureData(
         name=name or dimension,
@@ -359,12 +521,25 @@ def avg_age_by_gender_data(docs: list[dict], k: int | None = None) -> FigureData
     """
     mine = sorted(by_dimension(protected(docs, k), "gender"), key=lambda d: d["key"])
     cells = tuple(
-        Cell(d["key"], None, d["count"], average_age(d) or 0.0, is_suppressed(d), d.get("suppression"))
+        Cell(
+            d["key"],
+            None,
+            d["count"],
+            average_age(d) or 0.0,
+            is_suppressed(d),
+            d.get("suppression"),
+            None if is_suppressed(d) else _bounds(d),
+        )
         for d in mine
     )
     drawn = [c for c in cells if not c.suppressed]
     n = sum(c.count for c in drawn)
     overall = (sum(c.value * c.count for c in drawn) / n, n) if n else None
+    shown = [d for d in mine if not is_suppressed(d)]
+    squares = [d.get("age_sq_sum") for d in shown]
+    sums = [d.get("age_sum") for d in shown]
+    both = None not in squares and None not in sums
+    pooled = {"count": n, "age_sum": sum(sums), "age_sq_sum": sum(squares)} if both and n else None
     hidden = len(cells) - len(drawn)
     return FigureData(
         name="avg_age_by_gender",
@@ -379,7 +554,13 @@ def avg_age_by_gender_data(docs: list[dict], k: int | None = None) -> FigureData
         overall=overall,
         message=_nothing("gender", mine, k),
         headline=_kpi(cells, overall),
+        overall_interval=_bounds(pooled) if pooled else None,
     )
+
+
+def _bounds(doc: Mapping) -> tuple[float, float] | None:
+    interval = doc_interval(doc)
+    return (interval.low, interval.high) if interval else None
 
 
 def _kpi(cells: tuple[Cell, ...], overall: tuple[float, int] | None) -> str | None:
@@ -422,6 +603,52 @@ def per_minute_data(docs: list[dict], k: int | None = None) -> FigureData:
     return data
 
 
+def age_bands_data(docs: list[dict], k: int | None = None) -> FigureData:
+    """Users per age band (``contract.AGE_BANDS``, equal widths) in band order: every band drawn,
+    an empty one as 0 (an absent group is known to be empty), the open top band marked."""
+    order = [label for _, label in AGE_BANDS]
+    data = counts_data(docs, "age_band", k, name="age_bands", order=order)
+    if data.message:
+        return data
+    present = {c.group for c in data.cells}
+    cells = [*data.cells, *(Cell(label, None, 0, 0, False) for label in order if label not in present)]
+    rank = {label: i for i, label in enumerate(order)}
+    cells.sort(key=lambda c: (rank.get(c.group, len(rank)), c.group))
+    cells = [dataclasses.replace(c, mark=OPEN_BAND) if c.group == OPEN_AGE_BAND else c for c in cells]
+    width = AGE_BANDS[1][0] - AGE_BANDS[0][0]
+    note = f"bands of {width} years; {OPEN_AGE_BAND} is open-ended (hatched)"
+    return dataclasses.replace(data, cells=tuple(cells), notes=(note, *data.notes))
+
+
+def _last_day(as_of: str | None) -> dt.date | None:
+    """The last processing date of ``processing_dates``' text (``a`` or ``a to b``), or None."""
+    if not as_of:
+        return None
+    return dt.date.fromisoformat(str(as_of).split(" to ")[-1][:10])
+
+
+def mark_partial_years(data: FigureData, as_of: str | None) -> FigureData:
+    """Registrations by year with the partial years marked: the first year of the source's
+    registrations (``FIRST_REGISTRATION``) and the processing date's year (registrations up to it)."""
+    if data.message:
+        return data
+    last = _last_day(as_of)
+    partial_years = {}
+    if FIRST_REGISTRATION.timetuple().tm_yday > 1:
+        partial_years[str(FIRST_REGISTRATION.year)] = f"from {FIRST_REGISTRATION:%d %B}"
+    if last is not None and (last.month, last.day) != (12, 31):
+        partial_years[str(last.year)] = f"up to the processing date {last.isoformat()}"
+    cells = tuple(
+        dataclasses.replace(c, mark=PARTIAL_YEAR) if c.group in partial_years and not c.suppressed else c
+        for c in data.cells
+    )
+    marked = [f"{c.group} ({partial_years[c.group]})" for c in cells if c.mark]
+    notes = (f"partial years (hatched): {', '.join(marked)}",) if marked else ()
+    if last is None:
+        notes += ("processing date not known: the last year may be partial",)
+    return dataclasses.replace(data, cells=cells, notes=(*notes, *data.notes))
+
+
 BUILDERS: dict[str, Callable[[list[dict], int | None], FigureData]] = {
     "users_by_nationality": partial(counts_data, dimension="nationality", name="users_by_nationality"),
     "users_by_nationality_gender": partial(
@@ -432,9 +659,7 @@ BUILDERS: dict[str, Callable[[list[dict], int | None], FigureData]] = {
     ),
     "gender_split": partial(counts_data, dimension="gender", name="gender_split", kind="pie"),
     "avg_age_by_gender": avg_age_by_gender_data,
-    "age_bands": partial(
-        counts_data, dimension="age_band", name="age_bands", order=[label for _, label in AGE_BANDS]
-    ),
+    "age_bands": age_bands_data,
     "avg_age_by_country_gender": partial(
         grouped_data,
         dimension="country_gender",
@@ -448,13 +673,19 @@ BUILDERS: dict[str, Callable[[list[dict], int | None], FigureData]] = {
 }
 
 
-def figure_data(name: str, docs: list[dict], k: int | None = None) -> FigureData:
-    """What figure ``name`` (a key of ``FIGURES``) draws from ``docs``."""
+def figure_data(name: str, docs: list[dict], k: int | None = None, as_of: str | None = None) -> FigureData:
+    """What figure ``name`` (a key of ``FIGURES``) draws from ``docs``, with its ``caption``.
+
+    ``as_of``: the processing date (``processing_dates`` of the batch log; None: not known).
+    """
     if name not in BUILDERS:
         raise KeyError(f"unknown figure {name!r}; figures: {', '.join(BUILDERS)}")
-    return BUILDERS[name](docs, k=k)
+    data = BUILDERS[name](docs, k=k)
+    if name == "registrations_by_year":
+        data = mark_partial_years(data, as_of)
+    return dataclasses.replace(data, caption=caption(docs, k, as_of))
 
 
-def table(name: str, docs: list[dict], k: int | None = None) -> str:
+def table(name: str, docs: list[dict], k: int | None = None, as_of: str | None = None) -> str:
     """The text table of figure ``name``: exactly the values it draws."""
-    return figure_data(name, docs, k).table()
+    return figure_data(name, docs, k, as_of).table()

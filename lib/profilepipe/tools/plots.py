@@ -1,7 +1,8 @@
 """matplotlib figures of the aggregates stored in MongoDB, and the numbers each one draws.
 
 Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
-dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``avg_age`` and ``suppressed``. Any
+dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
+``suppressed``. Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
 some dimensions too. What is hidden, and why more than the small groups: ``tools.figure_data``.
 
@@ -11,7 +12,12 @@ The contract of every figure in ``FIGURES``:
   the text table) is what figure ``name`` draws, and the drawing code draws exactly that.
   ``show`` prints the table under the figure, so nbval compares the data of every figure.
 * **Layout.** Legends sit outside the axes, on the right; notes (suppressed groups, why the
-  email figure is one bar) sit above the axes under the title: neither covers a bar.
+  email figure is one bar, partial years) sit above the axes under the title: neither covers a
+  bar. Both axes are labelled. Averages carry their 95% confidence interval as an error bar.
+  A bar that is not like the others (a partial year, the open-ended age band) is hatched.
+* **Context.** Every figure says n (users), k and the processing date in a footnote
+  (``footnote``, with ``figure_data.caption``'s line); ``as_of`` is the batch log's processing
+  date (``figure_data.processing_dates``).
 * **Nothing to draw** (no document of the dimension, every group suppressed, or all users in
   one minute for the per-minute figure): ``FigureData.message`` says so in one line. ``show``
   prints that line instead of a figure; ``figure`` and ``save_all`` draw a PNG carrying it, so
@@ -45,8 +51,11 @@ from profilepipe.tools.figure_data import (
     FigureData,
     average_age_line,
     by_dimension,
+    caption,
     counts_data,
+    doc_interval,
     figure_data,
+    processing_dates,
     summary,
     table,
 )
@@ -96,6 +105,40 @@ def _titles(ax: Axes, title: str, notes: Iterable[str]) -> None:
         )
 
 
+def footnote(fig: Figure, text: str | None) -> None:
+    """The figure's context line (``caption``: n, k, processing date) in small grey type under
+    the axes; the constrained layout keeps it clear of the axis labels."""
+    if text:
+        fig.supxlabel(text, fontsize=8, color="dimgray")
+
+
+def _error_bars(ax: Axes, xs: list[float], cells: list) -> None:
+    """95% intervals (``Cell.interval``) as black error bars on average bars; none where unknown."""
+    known = [(x, c) for x, c in zip(xs, cells, strict=True) if c.interval]
+    if known:
+        ax.errorbar(
+            [x for x, _ in known],
+            [c.value for _, c in known],
+            yerr=[[c.value - c.interval[0] for _, c in known], [c.interval[1] - c.value for _, c in known]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=1,
+            capsize=3,
+        )
+
+
+def _hatch_marked(ax: Axes, bars, cells: list) -> None:
+    """Hatch the bars whose cell carries a ``mark`` and write the mark above them."""
+    for bar, c in zip(bars, cells, strict=True):
+        if c.mark:
+            bar.set_hatch("//")
+            bar.set_facecolor("lightsteelblue")
+            bar.set_edgecolor("tab:blue")
+            x, top = bar.get_x() + bar.get_width() / 2, bar.get_height()
+            ax.annotate(c.mark, (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=7, color="dimgray")  # fmt: skip
+
+
 def _legend(ax: Axes, title: str | None = None) -> None:
     """Legend outside the axes, right of them: it never covers a bar."""
     ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
@@ -132,13 +175,18 @@ def _draw_bars(data: FigureData, ax: Axes) -> None:
         ax.barh(labels, values, color="tab:blue")
         ax.invert_yaxis()
         ax.set_xlabel(data.value_label)
+        ax.set_ylabel(data.group_label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         return
     days = {label.partition("T")[0] for label in labels}
+    ax.set_xlabel(data.group_label)
     if data.name == "ingested_per_minute" and len(days) == 1:
         ax.set_xlabel(f"minute (UTC) on {days.pop()}")
         labels = [label.partition("T")[2] for label in labels]
-    ax.bar(range(len(labels)), values, color="tab:blue")
+    bars = ax.bar(range(len(labels)), values, color="tab:blue")
+    _hatch_marked(ax, bars, data.drawn)
+    if any(c.mark for c in data.drawn):
+        ax.set_ylim(0, max(values, default=0) * 1.12 or 1)  # room for the marks
     _xticks(ax, labels)
     ax.set_ylabel(data.value_label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -157,6 +205,7 @@ def _draw_grouped(data: FigureData, ax: Axes) -> None:
         xs = [x[c.group] + offset[s] for c in cells]
         ax.bar(xs, [c.value for c in cells], width, label=s, color=_colors(data, [s])[0])
         if data.average:
+            _error_bars(ax, xs, cells)
             for xi, c in zip(xs, cells, strict=True):
                 ax.text(xi, 1, f"n={c.count}", ha="center", va="bottom", color="white", **label_style)
     for c in data.cells:
@@ -175,7 +224,8 @@ def _draw_grouped(data: FigureData, ax: Axes) -> None:
     if not data.average:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_ylabel("average age (years)" if data.average else data.value_label)
+    ax.set_xlabel(data.group_label)
+    ax.set_ylabel("average age (years), 95% CI" if data.average else data.value_label)
     _legend(ax, data.series_label)
 
 
@@ -189,6 +239,7 @@ def _draw_pie(data: FigureData, ax: Axes) -> None:
         counterclock=False,
         wedgeprops={"linewidth": 1, "edgecolor": "white"},
     )
+    ax.set_xlabel(f"{data.group_label}: users (share of those shown)")
 
 
 def _draw_average(data: FigureData, ax: Axes) -> None:
@@ -206,16 +257,18 @@ def _draw_average(data: FigureData, ax: Axes) -> None:
         color="white",
         fontsize=9,
     )
+    _error_bars(ax, list(range(len(drawn))), drawn)
     if data.overall:
         avg, n = data.overall
         ax.axhline(avg, color="black", linestyle="--", linewidth=1, label=f"all shown\n{avg:.1f} (n={n})")
         _legend(ax)
-    ax.set_ylabel("average age (years)")
-    ax.set_ylim(0, max(c.value for c in drawn) * 1.1)
+    ax.set_xlabel(data.group_label)
+    ax.set_ylabel("average age (years), 95% CI")
+    ax.set_ylim(0, max(c.interval[1] if c.interval else c.value for c in drawn) * 1.1)
 
 
-def _draw_named(name: str, docs: list[dict], ax: Axes, k: int | None) -> Axes:
-    return draw(figure_data(name, docs, k), ax)
+def _draw_named(name: str, docs: list[dict], ax: Axes, k: int | None, as_of: str | None = None) -> Axes:
+    return draw(figure_data(name, docs, k, as_of), ax)
 
 
 #: name -> ``draw(docs, ax, k)``; every figure is saved as ``<name>.png`` by ``save_all``.
@@ -253,12 +306,15 @@ def plot_avg_age_by_country_gender(docs: list[dict], ax: Axes | None = None, k: 
 def _figure_of(data: FigureData) -> Figure:
     fig = Figure(figsize=SIZES.get(data.name, DEFAULT_SIZE), layout="constrained")
     draw(data, fig.add_subplot())
+    footnote(fig, data.caption)
     return fig
 
 
-def figure(name: str, docs: list[dict], k: int | None = None) -> Figure:
-    """One named figure (see ``FIGURES``), outside pyplot (nothing to close, never auto-shown)."""
-    return _figure_of(figure_data(name, docs, k))
+def figure(name: str, docs: list[dict], k: int | None = None, as_of: str | None = None) -> Figure:
+    """One named figure (see ``FIGURES``), outside pyplot (nothing to close, never auto-shown).
+
+    ``as_of``: the processing date for the footnote and the partial last year (None: not known)."""
+    return _figure_of(figure_data(name, docs, k, as_of))
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -282,15 +338,15 @@ class _FigureOutput:
         return f"<figure {self.name}: {self.title}>"
 
 
-def show(name: str, docs: list[dict], k: int | None = None) -> None:
+def show(name: str, docs: list[dict], k: int | None = None, as_of: str | None = None) -> None:
     """In a notebook: display figure ``name`` and print its table under it.
 
     A figure with a headline (the average-age KPI) prints it first. When there is nothing to
-    draw, print the one-line reason instead.
+    draw, print the one-line reason instead. ``as_of``: as for ``figure``.
     """
     from IPython.display import display
 
-    data = figure_data(name, docs, k)
+    data = figure_data(name, docs, k, as_of)
     if data.message:
         print(data.message)
         return
@@ -301,7 +357,7 @@ def show(name: str, docs: list[dict], k: int | None = None) -> None:
 
 
 def save_all(
-    docs: list[dict], out_dir: str | Path, k: int | None = None, close: bool = True
+    docs: list[dict], out_dir: str | Path, k: int | None = None, close: bool = True, as_of: str | None = None
 ) -> dict[str, Path]:
     """Draw every figure and save it as ``<out_dir>/<name>.png``; returns the paths.
 
@@ -313,7 +369,7 @@ def save_all(
     paths = {}
     for name in FIGURES:
         path = out / f"{name}.png"
-        path.write_bytes(png_bytes(figure(name, docs, k)))
+        path.write_bytes(png_bytes(figure(name, docs, k, as_of)))
         paths[name] = path
     return paths
 
@@ -367,6 +423,10 @@ __all__ = [
     "FIGURES",
     "by_dimension",
     "average_age_line",
+    "caption",
+    "doc_interval",
+    "footnote",
+    "processing_dates",
     "export_figure",
     "export_readme_figure",
     "figure",
