@@ -17,8 +17,9 @@
 Keeping up (``BatchRate.keeps_up``, ``LiveResult.kept_up``): a batch keeps up when Spark
 processed its records at least as fast as they arrived, that is when it took no longer than
 the time in which its records arrived (so the next batch has no more to read). The run kept
-up when that holds over all its batches together (one slow batch only makes the next one a
-little larger; a stream that falls behind makes every batch larger than the one before).
+up when that holds over its batches together while the producer was sending (one slow batch
+only makes the next one a little larger; a stream that falls behind makes every batch larger
+than the one before).
 
 The caller checks first that nothing else waits in the topic
 (``workshop.require_no_backlog``), so the counts are this run's own. ``LiveResult.describe``
@@ -116,13 +117,29 @@ class LiveResult:
     def rates(self) -> list[BatchRate]:
         return batch_rates(self.reports, self.opened_at, self.sent_at)
 
-    @property
-    def kept_up(self) -> bool:
-        """Over all batches, processed at least as fast as the records arrived: the batches
-        together took no longer than the time in which their records arrived."""
+    def _while_sending(self) -> list[BatchRate]:
+        """The batches that read something and started while the producer was still sending
+        (all of them if that is not known): a batch started after it stopped waited for
+        records that no longer came, its input rate says nothing about the stream."""
         rows = [row for row in self.rates() if row.report.read]
+        if self.sent_at:
+            sending = [row for row in rows if row.report.started_at <= self.sent_at[-1]]
+            rows = sending or rows
+        return rows
+
+    def _busy_and_arrived(self) -> tuple[int, float, float]:
+        """Records, seconds the batches took, seconds in which their records arrived (``_while_sending``)."""
+        rows = self._while_sending()
+        read = sum(row.report.read for row in rows)
         busy = sum(row.report.seconds for row in rows)
         arrived = sum(row.report.read / row.input_per_s for row in rows if row.input_per_s)
+        return read, busy, arrived
+
+    @property
+    def kept_up(self) -> bool:
+        """Over the batches while the producer was sending, processed at least as fast as the
+        records arrived: together they took no longer than the time in which their records arrived."""
+        _read, busy, arrived = self._busy_and_arrived()
         return busy <= arrived
 
     def table(self) -> list[dict]:
@@ -157,9 +174,7 @@ class LiveResult:
         rows = [row for row in self.rates() if row.report.read]
         if not rows:
             return "kept up: nothing was read"
-        busy = sum(row.report.seconds for row in rows)
-        arrived = sum(row.report.read / row.input_per_s for row in rows if row.input_per_s)
-        read = sum(row.report.read for row in rows)
+        read, busy, arrived = self._busy_and_arrived()
         parts = [f"input {read / arrived:.1f}/s, processed {read / busy:.1f}/s" if busy and arrived else ""]
         if self.sent_at:
             stopped = self.sent_at[-1]
@@ -319,10 +334,11 @@ class NotebookView:
             )
         if self.rate:
             ax.axhline(self.rate, color="grey", linestyle="--", label=f"producer's target ({self.rate:g}/s)")
-        ax.set_ylim(bottom=0)
+        top = max([self.rate or 0.0] + [max(row.input_per_s, row.processing_per_s) for row in rows])
+        ax.set_ylim(0, top * 1.45 or 1.0)  # room above the lines for the legend
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="upper left", ncols=2, fontsize="small")
         docs = [d for d in stores.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
         docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]
         ax = self.nat_ax
