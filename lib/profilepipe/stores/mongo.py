@@ -6,7 +6,7 @@ follow ``contract.AGGREGATE_RULE``; ``read_raw_aggregates`` reads them exactly (
 ``age_sq_sum`` is exact only in a document created with it: one created by a version before it
 lacks the field, and a later ``$inc`` would start it part way, so a document created here carries
 ``AGE_SQ_KNOWN`` (set on insert) and the read functions give ``age_sq_sum`` None (unknown: no
-confidence interval) without it; ``profilepipe reset`` rebuilds them all. A
+confidence interval) without it; after ``profilepipe reset`` and a new run, all have it. A
 batch changes them only by a ``Plan``: written ahead (``write_plan``: one *part* per group,
 ``_id`` ``<dimension>|<group>|<batch key>``, then a header in the batch log), applied
 exactly once (``apply_plan``), ended by ``record_batch``. Why in that order, and what a

@@ -127,8 +127,10 @@ def _error_bars(ax: Axes, xs: list[float], cells: list) -> None:
         )
 
 
-def _hatch_marked(ax: Axes, bars, cells: list) -> None:
-    """Hatch the bars whose cell carries a ``mark`` and write the mark above them."""
+def _hatch_marked(ax: Axes, bars, cells: list) -> float:
+    """Hatch the bars whose cell carries a ``mark`` and write the mark above them (upright when the
+    bars are too narrow for it); returns the headroom the marks need, as a factor of the top."""
+    narrow = len(cells) > 10
     for bar, c in zip(bars, cells, strict=True):
         if c.mark:
             bar.set_hatch("//")
@@ -136,7 +138,8 @@ def _hatch_marked(ax: Axes, bars, cells: list) -> None:
             bar.set_edgecolor("tab:blue")
             x, top = bar.get_x() + bar.get_width() / 2, bar.get_height()
             ax.annotate(c.mark, (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
-                        va="bottom", fontsize=7, color="dimgray")  # fmt: skip
+                        va="bottom", fontsize=7, color="dimgray", rotation=90 if narrow else 0)  # fmt: skip
+    return 1.35 if narrow else 1.12
 
 
 def _legend(ax: Axes, title: str | None = None) -> None:
@@ -184,9 +187,9 @@ def _draw_bars(data: FigureData, ax: Axes) -> None:
         ax.set_xlabel(f"minute (UTC) on {days.pop()}")
         labels = [label.partition("T")[2] for label in labels]
     bars = ax.bar(range(len(labels)), values, color="tab:blue")
-    _hatch_marked(ax, bars, data.drawn)
+    headroom = _hatch_marked(ax, bars, data.drawn)
     if any(c.mark for c in data.drawn):
-        ax.set_ylim(0, max(values, default=0) * 1.12 or 1)  # room for the marks
+        ax.set_ylim(0, max(values, default=0) * headroom or 1)  # room for the marks
     _xticks(ax, labels)
     ax.set_ylabel(data.value_label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
