@@ -281,7 +281,10 @@ class StepResult:
         lines = [f"sent: {sent}"]
         described = {mode: p.describe() for mode, p in self.progress.items()}
         if len(set(described.values())) == 1:
-            lines.append(next(iter(described.values())) + " (both queries)")
+            lines.append(
+                next(iter(described.values()))
+                + (" (both queries)" if len(described) == 2 else " (all queries)")
+            )
         else:
             lines += [f"{mode}: {text}" for mode, text in described.items()]
         return lines
