@@ -4,7 +4,6 @@ context every figure carries (n, k, the processing date, partial registration ye
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 
@@ -16,18 +15,11 @@ from profilepipe.sources import generator
 from profilepipe.stores import mongo
 from profilepipe.tools import audit, figure_data, plots
 
+from support.rows import aggregate_row
+
 
 def row(age: int, nat: str = "DE", country: str = "Germany", gender: str = "female") -> dict:
-    return {
-        "user_id": f"{nat}-{gender}-{age}",
-        "nationality": nat,
-        "country": country,
-        "gender": gender,
-        "age": age,
-        "email_domain": "example.com",
-        "registered_at": dt.datetime(2015, 6, 1, 12, 0),
-        "ingested_at": dt.datetime(2026, 1, 15, 10, 30, 5),
-    }
+    return {**aggregate_row(nat, country, gender, age), "user_id": f"{nat}-{gender}-{age}"}
 
 
 # ------------------------------------------------------------------ the t quantile and the interval

@@ -16,6 +16,8 @@ from profilepipe.sources import generator
 from profilepipe.tools import audit
 from profilepipe.tools.audit import OWNER, SOURCE
 
+from support.rows import aggregate_row
+
 AS_OF = dt.date(2026, 1, 15)
 
 
@@ -464,16 +466,7 @@ def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(
 
 
 # ------------------------------------------------------------------ aggregates = the table
-def _row(nat="DE", country="Germany", gender="female", age=30):
-    return {
-        "nationality": nat,
-        "country": country,
-        "gender": gender,
-        "age": age,
-        "email_domain": "example.com",
-        "registered_at": dt.datetime(2015, 6, 1, 12, 0),
-        "ingested_at": dt.datetime(2026, 1, 15, 10, 30, 5),
-    }
+_row = aggregate_row
 
 
 def _docs(groups):
