@@ -127,3 +127,15 @@ def test_suppressed_groups_are_left_out_and_announced():
     note = "1 group(s) with fewer than 5 users suppressed, 1 more that would give one away"
     assert any(note in t.get_text() for t in ax.texts)
     assert ax.get_title() == "Users by nationality"
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
+def test_the_test_harness_stays_out_of_the_students_path(path):
+    """What nbval needs is cell metadata (``nbval-ignore-output``), never a comment or a word a
+    student reads; the reference settings and sanitizers live in tests/nbval/, not notebooks/."""
+    nb = nbformat.read(path, as_version=4)
+    harness = re.compile(r"(?i)nbval|papermill|reference\.env|sanitiz|conftest")
+    for n, cell in enumerate(nb.cells):
+        found = harness.search(cell.source)
+        assert not found, f"cell {n} ({cell.cell_type}) mentions {found.group()!r}"
+    assert sorted(p.name for p in path.parent.iterdir() if p.is_file() and p.suffix != ".ipynb") == []
