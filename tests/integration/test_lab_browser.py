@@ -118,7 +118,9 @@ def _open(driver, url: str, token: str, path: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(f"{url}/lab/tree/{path}?token={token}")
+    # reset: the lab's workspace restores the tabs an earlier test opened, and one of them
+    # could take the focus (and "Run All Cells") from this notebook while it loads
+    driver.get(f"{url}/lab/tree/{path}?reset&token={token}")
     try:
         WebDriverWait(driver, 120, poll_frequency=0.5).until(
             lambda d: (
