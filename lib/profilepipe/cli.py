@@ -220,6 +220,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lag(args: argparse.Namespace) -> int:
+    from profilepipe.tools import lag
+
+    report = lag.read(_settings(args))  # NotReady when Kafka does not answer: one line, exit 2
+    print(report.table())
+    print(report.line())
+    return 0
+
+
 def cmd_transform(args: argparse.Namespace) -> int:
     from profilepipe.pipeline import file_job
 
@@ -403,6 +412,13 @@ def _add_pipeline_commands(sub) -> None:
     )
     _add_privacy_args(p)
     p.set_defaults(func=cmd_stream)
+
+    p = sub.add_parser(
+        "lag",
+        help="messages waiting in Kafka for the stream, the oldest one's age against retention, lost ones",
+    )
+    p.add_argument("--checkpoint-dir", help="the stream's checkpoint folder (default under .stack/)")
+    p.set_defaults(func=cmd_lag)
 
     p = sub.add_parser("transform", help="run the stream's transform on a file, no services needed")
     p.add_argument("file", help="API response: envelope, single user, or JSON lines")

@@ -1,6 +1,8 @@
 """Kafka clients shared by what writes to Kafka and what reads it back: the tuned,
 idempotent producer (``acks="all"``), raw sends with a count of every acknowledgement
-and failure (``send_all``, ``produce_raw``), and a topic's end offsets.
+and failure (``send_all``, ``produce_raw``), a topic's end offsets, and what ``tools.lag``
+reads: each partition's log start and end (``log_offsets``), the timestamp of the message
+at an offset (``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``).
 
 Below both ``sources.producer`` (users) and ``stores.kafka`` (dead letters), so neither
 imports the other. (The ``kafka`` imports below are kafka-python, not this module.)
@@ -287,3 +289,94 @@ def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
         return {tp.partition: off for tp, off in sorted(offsets.items(), key=lambda kv: kv[0].partition)}
     finally:
         consumer.close()
+
+
+# --------------------------------------------------------------------------- lag (tools.lag)
+def _reader(settings: Settings, timeout_s: float):
+    """A group-less consumer that gives up after ``timeout_s`` when no broker answers."""
+    from kafka import KafkaConsumer
+
+    from profilepipe.connections import kafka_options
+
+    ms = int(timeout_s * 1000)
+    return KafkaConsumer(
+        **kafka_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="profilepipe-lag",
+        bootstrap_timeout_ms=ms,
+        request_timeout_ms=max(ms, 1000),
+    )
+
+
+def log_offsets(settings: Settings, topic: str, timeout_s: float = 5.0) -> dict[int, tuple[int, int]]:
+    """``{partition: (log start, end)}`` of ``topic``: the first offset still in the log
+    (``beginning_offsets``: retention or DeleteRecords move it) and the next offset to be written.
+
+    ``{}`` when the topic does not exist; kafka-python's ``KafkaError`` when Kafka does not answer.
+    """
+    from kafka import TopicPartition
+
+    consumer = _reader(settings, timeout_s)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not tps:
+            return {}
+        ms = int(timeout_s * 1000)
+        starts, ends = consumer.beginning_offsets(tps, ms), consumer.end_offsets(tps, ms)
+        return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def timestamps_at(
+    settings: Settings, topic: str, offsets: dict[int, int], timeout_s: float = 5.0
+) -> dict[int, int]:
+    """``{partition: timestamp in ms}`` of the first message at or after ``offsets[partition]``.
+
+    A partition with no message there (the offset is the end) is left out, as is one not
+    read within ``timeout_s``.
+    """
+    from kafka import TopicPartition
+
+    if not offsets:
+        return {}
+    consumer = _reader(settings, timeout_s)
+    found: dict[int, int] = {}
+    try:
+        tps = {TopicPartition(topic, p): off for p, off in offsets.items()}
+        consumer.assign(list(tps))
+        for tp, off in tps.items():
+            consumer.seek(tp, off)
+        deadline = time.monotonic() + timeout_s
+        while len(found) < len(tps) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                if records and tp.partition not in found:
+                    found[tp.partition] = records[0].timestamp
+                    consumer.pause(tp)
+        return found
+    finally:
+        consumer.close()
+
+
+def retention_ms(settings: Settings, topic: str, timeout_s: float = 5.0) -> int | None:
+    """The topic's ``retention.ms`` as the broker applies it (its own or the broker's default);
+    -1 means no time limit, None that the broker did not say."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from profilepipe.connections import kafka_options
+
+    ms = int(timeout_s * 1000)
+    admin = KafkaAdminClient(
+        **kafka_options(settings),
+        client_id="profilepipe-lag",
+        bootstrap_timeout_ms=ms,
+        request_timeout_ms=max(ms, 1000),
+    )
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"])
+        found = admin.describe_configs([resource], config_filter="all")
+    finally:
+        admin.close()
+    value = found.get("topic", {}).get(topic, {}).get("retention.ms", {}).get("value")
+    return int(value) if value not in (None, "") else None
