@@ -3,8 +3,9 @@
 ``profilepipe dashboard`` runs as a subprocess against an isolated pipeline (its own topic,
 table and collections); generated users are produced and streamed; headless Chromium
 (Selenium, ``/usr/bin/chromedriver``) reads the numbers off the page and compares them with
-MongoDB. A second batch must then appear on the open page by itself, without a reload, and
-a forgotten user must leave the users held and appear as forgotten beside them.
+MongoDB (and the Kafka lag with the stream's checkpoint). A second batch must then appear on
+the open page by itself, without a reload, and a forgotten user must leave the users held and
+appear as forgotten beside them.
 The delay from the batch's ``finished_at`` to the page showing it, and the refresh period,
 are printed (``pytest -s``), never asserted.
 """
@@ -21,8 +22,8 @@ import time
 
 import pytest
 
-from profilepipe import stores
-from profilepipe.pipeline import disclosure, stream
+from profilepipe import kafka_client, stores
+from profilepipe.pipeline import disclosure, gaps, stream
 from profilepipe.sources import generator, producer
 
 from support.browser import chromium, free_port, interrupt, wait_until_served
@@ -44,6 +45,8 @@ def server(pipeline):
         **os.environ,
         "PROFILEPIPE_MONGO_COLLECTION": pipeline.mongo_collection,
         "PROFILEPIPE_CASSANDRA_TABLE": pipeline.cassandra_table,  # its erasure register: "forgotten"
+        "PROFILEPIPE_KAFKA_TOPIC": pipeline.kafka_topic,  # the lag: its topic and the stream's checkpoint
+        "PROFILEPIPE_CHECKPOINT_DIR": pipeline.checkpoint_dir,
         "PROFILEPIPE_DASHBOARD_REFRESH_SECONDS": str(REFRESH),
     }
     cmd = [sys.executable, "-m", "profilepipe.cli", "dashboard", "--port", str(port)]
@@ -116,6 +119,9 @@ def _expected_on_page(settings) -> dict[str, str]:
         "balance": "balanced",
         "avg-age-overall": f"{age_sum / total:.1f}",
         "last-batch": max(b["finished_at"] for b in batches).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "lag-waiting": f"{_waiting(settings):,}",
+        "lag-lost": "0",
+        "messages-lost": f"{sum(b.get('lost', 0) for b in batches):,}",
     }
     for d in disclosure.protect(raw, k):  # small groups, and those that would give one away
         if d["dimension"] != "gender":
@@ -124,6 +130,13 @@ def _expected_on_page(settings) -> dict[str, str]:
         want[f"avg-age-{d['key']}"] = "suppressed" if hidden else f"{d['age_sum'] / d['count']:.1f}"
         want[f"group-size-{d['key']}"] = "suppressed" if hidden else f"{d['count']:,}"
     return want
+
+
+def _waiting(settings) -> int:
+    """Messages in the topic past the checkpoint's committed offsets."""
+    done = gaps.committed_offsets(settings.checkpoint_dir) or {}
+    ends = kafka_client.end_offsets(settings)
+    return sum(end - done.get((settings.kafka_topic, p), 0) for p, end in ends.items())
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +192,7 @@ def test_a_new_batch_appears_without_a_reload(pipeline, browser, first_batch):
     finally:
         worker.join(timeout=900)
     assert outcome and outcome[0].stored == adults
+    _wait_for(browser, "lag-waiting", "0")  # the checkpoint's commit comes after the batch log
     delay = seen - batch["finished_at"].timestamp()
     print(f"\ndashboard: batch {batch['batch_id']} finished, on the page {delay:.2f} s later")
     assert {k: _text(browser, k) for k in _expected_on_page(pipeline)} == _expected_on_page(pipeline)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from profilepipe.tools import dashboard
+from profilepipe.tools import dashboard, lag
 
 K = 5
 T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
@@ -195,6 +195,79 @@ def test_the_page_shows_every_number_under_its_id_and_never_a_suppressed_count()
     assert " 4 " not in f" {all_text} ".replace(",", " ")  # the male group's size appears nowhere
 
 
+LAG = lag.report(
+    "users",
+    {0: (30, 100), 1: (0, 40)},
+    {0: 10, 1: 40},
+    {0: int((T0 - dt.timedelta(hours=2, minutes=5)).timestamp() * 1000)},
+    7 * 24 * 3600 * 1000,
+    T0,
+)  # partition 0: 20 deleted before the stream read them, 70 wait; partition 1 read to its end
+
+
+def test_the_kafka_lag_is_shown_under_its_ids():
+    snap = dashboard.snapshot(AGGREGATES, BATCHES, K, lag=LAG)
+    assert snap["lag"]["waiting"] == 70 and snap["lag"]["lost"] == 20
+    assert snap["lag"]["oldest"] == dt.timedelta(hours=2, minutes=5)
+    shown = texts(dashboard.page(snap, T0))
+    assert {k: shown[k] for k in ("lag-waiting", "lag-oldest", "lag-margin", "lag-lost")} == {
+        "lag-waiting": "70", "lag-oldest": "2 h 05 min", "lag-margin": "6 d 21 h", "lag-lost": "20",
+    }  # fmt: skip
+    assert shown["lag-summary"] == LAG.line() and "20 already lost" in shown["lag-summary"]
+    unread = texts(dashboard.page(dashboard.snapshot(AGGREGATES, BATCHES, K), T0))  # Kafka not read now
+    assert [unread[k] for k in ("lag-waiting", "lag-oldest", "lag-margin", "lag-lost")] == ["-"] * 4
+    assert unread["lag-summary"] == "Kafka cannot be read now"
+
+
+def test_a_margin_past_retention_is_highlighted():
+    old = lag.report("users", {0: (0, 5)}, {0: 0}, {0: int((T0 - dt.timedelta(days=8)).timestamp() * 1000)},
+                     7 * 24 * 3600 * 1000, T0)  # fmt: skip
+    page = dashboard.page(dashboard.snapshot(AGGREGATES, BATCHES, K, lag=old), T0)
+    assert texts(page)["lag-margin"] == "-1 d" and "warn" in classes(page)["lag-margin"]
+    assert (
+        "warn"
+        not in classes(dashboard.page(dashboard.snapshot(AGGREGATES, BATCHES, K, lag=LAG), T0))["lag-margin"]
+    )
+
+
+def test_messages_lost_before_the_stream_read_them_from_the_batch_log():
+    lost = [
+        *BATCHES,  # written before the fields existed: no loss
+        batch(
+            2,
+            read=5,
+            stored=5,
+            covered=12,
+            messages=5,
+            lost=7,
+            lost_acknowledged=True,
+            lost_ranges=[
+                {"topic": "users", "partition": 0, "start": 3, "end": 10, "cause": "retention", "lost": 7}
+            ],
+        ),  # fmt: skip
+        batch(3, read=2, stored=2, covered=5, messages=2, lost=3, lost_acknowledged=False),
+        batch(4, read=1, stored=1, covered=5, messages=1, lost=4),  # not acknowledged when absent
+    ]
+    snap = dashboard.snapshot(AGGREGATES, lost, K)
+    assert snap["losses"] == {"lost": 14, "unacknowledged": 7}
+    page = dashboard.page(snap, T0)
+    shown, cls = texts(page), classes(page)
+    assert shown["messages-lost"] == "14" and shown["messages-lost-unacknowledged"] == "7"
+    assert "warn" in cls["messages-lost"] and "warn" in cls["messages-lost-unacknowledged"]
+    acked = [*lost[:3]]
+    snap = dashboard.snapshot(AGGREGATES, acked, K)
+    assert snap["losses"] == {"lost": 7, "unacknowledged": 0}
+    cls = classes(dashboard.page(snap, T0))
+    assert "warn" in cls["messages-lost"] and "warn" not in cls["messages-lost-unacknowledged"]
+    none = dashboard.page(dashboard.snapshot(AGGREGATES, BATCHES, K), T0)
+    assert texts(none)["messages-lost"] == "0" and "warn" not in classes(none)["messages-lost"]
+
+
+def test_the_empty_page_still_shows_what_waits_in_kafka():
+    shown = texts(dashboard.page(dashboard.snapshot([], [], K, lag=LAG), T0))
+    assert "empty" in shown and shown["lag-waiting"] == "70" and "users-held" not in shown
+
+
 def test_slug_makes_keys_into_element_ids():
     assert dashboard.slug("65+") == "65plus"
     assert dashboard.slug("DE|female") == "DE-female"
@@ -224,6 +297,26 @@ def texts(component) -> dict[str, str]:
         element_id = getattr(node, "id", None)
         if isinstance(element_id, str):
             out[element_id] = text_of(node)
+        walk(getattr(node, "children", None))
+
+    walk(component)
+    return out
+
+
+def classes(component) -> dict[str, str]:
+    """``{element id: its className}`` of every component with an id."""
+    out = {}
+
+    def walk(node) -> None:
+        if isinstance(node, list | tuple):
+            for n in node:
+                walk(n)
+            return
+        if not hasattr(node, "to_plotly_json"):
+            return
+        element_id = getattr(node, "id", None)
+        if isinstance(element_id, str):
+            out[element_id] = getattr(node, "className", None) or ""
         walk(getattr(node, "children", None))
 
     walk(component)

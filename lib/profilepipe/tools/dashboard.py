@@ -6,12 +6,13 @@ Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it e
 and the batch log (``stores.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
 ``seconds``, ``finished_at``, ...), the batches written whose aggregates are not applied yet
-(``stores.mongo.written_batches``), and the size of the erasure register (``stores.erased_keys``,
-Cassandra: the users forgotten by ``profilepipe forget``). It only reads.
+(``stores.mongo.written_batches``), the size of the erasure register (``stores.erased_keys``,
+Cassandra: the users forgotten by ``profilepipe forget``) and the Kafka lag (``tools.lag.read``:
+what waits for the stream, how old, against the topic's retention). It only reads.
 
 Contract:
 
-* ``snapshot(aggregate_docs, batch_docs, k, forgotten, behind)`` is pure and returns every number
+* ``snapshot(aggregate_docs, batch_docs, k, forgotten, behind, lag)`` is pure and returns every number
   the page shows; ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
 * k-anonymity: ``snapshot`` protects the documents with its k, every dimension together
   (``pipeline.disclosure.protect``): a group of 1 to k-1 users (``count < k``, recomputed
@@ -22,7 +23,9 @@ Contract:
   overall average are withheld too.
 * Every number has a stable element id: ``users-held``, ``users-forgotten``, ``batches``, ``balance``,
   ``avg-age-overall``, ``avg-age-<gender>``, ``group-size-<gender>``, ``age-band-<band>``,
-  ``ng-<nat>-<gender>``, ``dead-letters-<reason>``, ``last-refresh``, ``last-batch``... (``slug``).
+  ``ng-<nat>-<gender>``, ``dead-letters-<reason>``, ``lag-waiting``, ``lag-oldest``, ``lag-margin``,
+  ``lag-lost``, ``messages-lost``, ``messages-lost-unacknowledged``, ``last-refresh``, ``last-batch``...
+  (``slug``).
 * Users held: one number, the users the aggregates count now (their ``gender`` groups summed,
   so it equals the table's rows and the average-age table's ``all``), with the forgotten users
   beside it. Not the batch log's ``stored`` summed: a forgotten user stays in it, and a user
@@ -31,7 +34,14 @@ Contract:
   ``contract.BALANCE_RULE`` for every batch. Aggregates behind (id ``aggregates-behind``):
   the batches whose rows are stored and whose change to the aggregates is not applied yet
   (0 or 1 while a stream runs: ``pipeline.batch_writer``'s applier), beside the batches.
-* No batch logged yet: one line says what to run first (``EMPTY_HINT``).
+* Kafka lag (``tools.lag``): the messages waiting in the topic for the stream (``lag-waiting``),
+  the age of the oldest of them (``lag-oldest``), how long until retention may delete it
+  (``lag-margin``; negative: past retention) and the messages deleted before the stream read them
+  (``lag-lost``), with the one line of ``profilepipe lag`` (``lag-summary``); ``-`` when Kafka
+  cannot be read now. Beside them, from the batch log, the messages the stream recorded as lost
+  (``lost``, summed; ``messages-lost``) and those of them not acknowledged (``lost_acknowledged``
+  not set; ``messages-lost-unacknowledged``), in a warning style when there are any.
+* No batch logged yet: one line says what to run first (``EMPTY_HINT``), and the Kafka lag.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.contract import AGE_BANDS
 from profilepipe.pipeline import disclosure
+from profilepipe.tools import lag as kafka_lag
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SUPPRESSED = "suppressed"
@@ -172,16 +183,41 @@ def _rate(records: int, seconds: float) -> float | None:
     return round(records / seconds, 1) if seconds > 0 else None
 
 
+def _losses(batches: list[dict]) -> dict:
+    """Messages the batch log records as lost before the stream read them, and how many of
+    those are not acknowledged (documents without the fields: none)."""
+    lost = sum(_int(b, "lost") for b in batches)
+    unacknowledged = sum(_int(b, "lost") for b in batches if not b.get("lost_acknowledged"))
+    return {"lost": lost, "unacknowledged": unacknowledged}
+
+
+def _lag(report: kafka_lag.LagReport | None) -> dict | None:
+    """The Kafka lag's numbers (None: not read now)."""
+    if report is None:
+        return None
+    return {
+        "topic": report.topic,
+        "waiting": report.waiting,
+        "oldest": report.age,
+        "margin": report.margin,
+        "lost": report.lost,
+        "retention": report.retention_text(),
+        "line": report.line(),
+    }
+
+
 def snapshot(
     aggregate_docs: Iterable[dict],
     batch_docs: Iterable[dict],
     k: int,
     forgotten: int | None = None,
     behind: int | None = 0,
+    lag: kafka_lag.LagReport | None = None,
 ) -> dict:
     """Every number the page shows, from the aggregate documents, the batch log, the number of
-    users in the erasure register (``forgotten``; None when it could not be read) and of
-    batches written whose aggregates are not applied yet (``behind``; None: not read).
+    users in the erasure register (``forgotten``; None when it could not be read), of
+    batches written whose aggregates are not applied yet (``behind``; None: not read) and the
+    Kafka lag (``lag``, ``tools.lag.report``'s; None: not read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
     newest). ``aggregate_docs``: exact (``stores.read_raw_aggregates``) or already protected;
@@ -200,6 +236,8 @@ def snapshot(
         "forgotten": forgotten,
         "behind": behind,
         **_health(batches),
+        "lag": _lag(lag),
+        "losses": _losses(batches),
         "ages": _ages(raw, docs),
         "age_bands": _age_bands(docs),
         "nationality_gender": _nationality_gender(docs),
@@ -223,6 +261,7 @@ th, td { padding: 3px 8px; border-bottom: 1px solid #eef0f3; text-align: right; 
 th { color: #5f6b7a; }
 .suppressed { color: #8a94a3; font-style: italic; }
 .ok { color: #1a7f37; } .bad { color: #cf222e; }
+.warn { color: #9a6700; background: #fff8c5; font-weight: 600; padding: 0 4px; border-radius: 4px; }
 """
 
 
@@ -395,6 +434,46 @@ def _nationality_card(snap: dict) -> Any:
     return _card("Users by nationality and gender", html.Div(tables, className="tables"))
 
 
+def _lag_card(snap: dict) -> Any:
+    """Kafka lag against retention, and the messages the batch log records as lost."""
+    lag, losses = snap["lag"] or {}, snap["losses"]
+
+    def span(label: str, text: str, element_id: str, cls: str = "") -> Any:
+        return html.Span(
+            [html.Span(f"{label}: ", className="muted"), _value(html.Span, text, element_id, cls)]
+        )
+
+    def duration(value: dt.timedelta | None) -> str:
+        return "-" if value is None else kafka_lag.human(value)
+
+    margin = lag.get("margin")
+    past = margin is not None and margin <= dt.timedelta(0)
+    unacknowledged = losses["unacknowledged"]
+    title = f"Kafka lag: topic {lag['topic']}, {lag['retention']}" if lag else "Kafka lag"
+    items = [
+        span("messages waiting", _num(lag.get("waiting")), "lag-waiting"),
+        span("oldest unread", duration(lag.get("oldest")), "lag-oldest"),
+        span("retention margin", duration(margin), "lag-margin", "warn" if past else ""),
+        span("already lost", _num(lag.get("lost")), "lag-lost", "warn" if lag.get("lost") else ""),
+        span(
+            "lost before read (batch log)",
+            _num(losses["lost"]),
+            "messages-lost",
+            "warn" if losses["lost"] else "",
+        ),  # fmt: skip
+        span(
+            "not acknowledged",
+            _num(unacknowledged),
+            "messages-lost-unacknowledged",
+            "warn" if unacknowledged else "",
+        ),  # fmt: skip
+    ]
+    line = lag.get("line") or "Kafka cannot be read now"
+    return _card(
+        title, html.Div(items, className="strip"), html.Div(line, id="lag-summary", className="muted")
+    )
+
+
 def page(snap: dict, refreshed_at: dt.datetime, source: str = "") -> Any:
     """The page's content for one snapshot (``snapshot``), refreshed at ``refreshed_at``."""
     times = html.Div(
@@ -412,9 +491,18 @@ def page(snap: dict, refreshed_at: dt.datetime, source: str = "") -> Any:
         style={"marginBottom": "14px"},
     )
     if snap["empty"]:
-        return html.Div([times, html.P(EMPTY_HINT, id="empty", style={"fontSize": "18px"})])
+        hint = html.P(EMPTY_HINT, id="empty", style={"fontSize": "18px"})
+        return html.Div([times, hint, _lag_card(snap)])
     left = html.Div([_ages_card(snap), _health_card(snap)], className="grid", style={"marginBottom": 0})
-    return html.Div([times, _kpis(snap), _charts(snap), _grid([left, _nationality_card(snap)], "1fr 2fr")])
+    return html.Div(
+        [
+            times,
+            _kpis(snap),
+            _grid([_lag_card(snap)], "1fr"),
+            _charts(snap),
+            _grid([left, _nationality_card(snap)], "1fr 2fr"),
+        ]
+    )
 
 
 # ------------------------------------------------------------------ server
@@ -433,7 +521,9 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"
         )
         return html.Div([html.Span(_when(now), id="last-refresh"), html.P(text, id="error")])
-    snap = snapshot(aggregates, batches, settings.k_anonymity, forgotten(settings), behind(settings))
+    snap = snapshot(
+        aggregates, batches, settings.k_anonymity, forgotten(settings), behind(settings), lag(settings, now)
+    )
     return page(snap, now, source)
 
 
@@ -449,6 +539,14 @@ def behind(settings: Settings) -> int | None:
     from profilepipe.stores import mongo
 
     return _count_now(settings, mongo.written_batches)
+
+
+def lag(settings: Settings, now: dt.datetime | None = None) -> kafka_lag.LagReport | None:
+    """The Kafka lag now (``tools.lag.read``, short timeouts), or None when Kafka cannot be read now."""
+    try:
+        return kafka_lag.read(settings, now, timeout_s=2.0)
+    except Exception:  # noqa: BLE001 - Kafka down, the topic missing, ...: the page says "-"
+        return None
 
 
 def _count_now(settings: Settings, read: Callable[[Settings], Iterable]) -> int | None:
