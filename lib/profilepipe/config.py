@@ -22,6 +22,7 @@ from profilepipe import contract
 
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
+DATA_LOSS_POLICIES = ("stop", "record")  # what PROFILEPIPE_ON_DATA_LOSS may name (pipeline.gaps)
 MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (localstack.services)
 #: What PROFILEPIPE_CASSANDRA_CONSISTENCY may name (the drivers' levels, the serial ones excepted).
 CONSISTENCY_LEVELS = (
@@ -196,6 +197,11 @@ class Settings:
         180.0, "How long a write keeps retrying while a store is unreachable (backoff up to 10 s)"
     )
     stream_restarts: int = _f(3, "Times `stream` restarts a failed query from its checkpoint")
+    on_data_loss: str = _f(
+        "stop",
+        "Offsets Kafka dropped before the stream read them: stop (name them; `stream --accept-loss` "
+        "goes on) or record (go on; `audit` exits 3 until acknowledged): docs/ARCHITECTURE.md",
+    )
     spark_master: str = _f("local[*]", "Spark master URL")
     spark_driver_memory: str = _f("2g", "Spark driver memory")
     spark_ui: bool = _f(
@@ -400,6 +406,11 @@ class Settings:
             raise ValueError(
                 f"{self.env_name('dashboard_port')} must be a port (1..65535) and "
                 f"{self.env_name('dashboard_refresh_seconds')} above 0"
+            )
+        if self.on_data_loss not in DATA_LOSS_POLICIES:
+            raise ValueError(
+                f"{self.env_name('on_data_loss')} must be {' or '.join(DATA_LOSS_POLICIES)}, "
+                f"not {self.on_data_loss!r}"
             )
         if self.mongo_server not in MONGO_SERVERS:
             choices = " or ".join(MONGO_SERVERS)

@@ -379,7 +379,11 @@ def erasure_key(user_id: str) -> str:
     return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()
 
 
-def batch_key(offset_ranges: Mapping[tuple[str, int], tuple[int, int]]) -> str:
-    """A batch's stable name: a digest of the Kafka offset ranges ``{(topic, partition): (lo, hi)}``."""
+def batch_key(offset_ranges: Mapping[tuple[str, int], tuple[int, int]], topic_id: str = "") -> str:
+    """A batch's stable name: a digest of the Kafka offset ranges ``{(topic, partition): (lo, hi)}``.
+
+    ``topic_id``: the topic's Kafka id once the topic was recreated under the same name
+    (``pipeline.gaps.TopicMarker``), so that its batches' names differ from the old topic's."""
     text = ";".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offset_ranges.items()))
+    text += f"@{topic_id}" if topic_id else ""
     return hashlib.sha256(text.encode()).hexdigest()[:20]

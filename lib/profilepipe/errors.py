@@ -16,6 +16,8 @@ other modules import them from here::
     ├── ProfileMismatch                 the users table was made in the other storage profile
     ├── BatchError                      a micro-batch broke one of its invariants
     ├── QueryFailed                     the streaming query stopped with an error
+    ├── DataLoss                        Kafka dropped offsets the stream had not read (policy
+    │                                   ``stop``); exit code 3
     ├── AuditFindings                   the audit found personal data, a minor or an aggregate
     │                                   that differs from the table; exit code 3
     └── NotebookFailed                  a notebook failed under papermill; exit code 1
@@ -110,6 +112,19 @@ class BatchError(ProfilepipeError):
 
 class QueryFailed(ProfilepipeError):
     """The streaming query stopped with an error; the message holds Spark's."""
+
+
+class DataLoss(ProfilepipeError):
+    """Offsets the stream was to read are gone from Kafka; the message names them and what to run."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, gaps: list | None = None):
+        super().__init__(message)
+        self.gaps = gaps or []
+
+    def _render_traceback_(self) -> list[str]:  # IPython: the one line, as for NotReady
+        return [f"DataLoss: {self}"]
 
 
 class AuditFindings(ProfilepipeError):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from profilepipe.pipeline import gaps
 from profilepipe.tools import timeline
 
 OFFSETS_FILE = (
@@ -58,7 +59,7 @@ def test_an_offsets_file_gives_its_metadata_and_the_kafka_offsets_per_partition(
 
 def test_a_file_that_is_not_an_offsets_file_is_refused():
     with pytest.raises(ValueError, match="offsets file"):
-        timeline.parse_offsets('{"users": {"0": 1}}')
+        gaps.parse_offsets('{"users": {"0": 1}}')
 
 
 def test_the_watermark_is_the_highest_event_time_less_the_delay_and_never_goes_back():

@@ -38,8 +38,8 @@ from pyspark.sql import functions as F
 from profilepipe import contract
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
-from profilepipe.errors import BatchError
-from profilepipe.pipeline import privacy, transform
+from profilepipe.errors import BatchError, DataLoss
+from profilepipe.pipeline import gaps, privacy, transform
 from profilepipe.pipeline.template import Template
 from profilepipe.stores import Letter, Sinks, StoreSinks
 from profilepipe.stores.mongo import Plan
@@ -68,6 +68,7 @@ class Counts:
     dead_letter: int = 0
     seconds: float = 0.0
     batches: int = 1
+    lost: int = 0  # offsets planned but gone from Kafka before they were read (``gaps``): not records
 
     @property
     def balanced(self) -> bool:
@@ -86,7 +87,8 @@ class Counts:
     def describe(self) -> str:
         """``<what> <outcomes> in <seconds>s (<rate> records/s)``: ``batches=N`` or ``batch <id>:``."""
         rate = f"{self.records_per_s:,.0f} records/s"
-        return f"{self._what()} {self.outcomes()} in {self.seconds:.1f}s ({rate})"
+        lost = f" LOST={self.lost}" if self.lost else ""
+        return f"{self._what()} {self.outcomes()}{lost} in {self.seconds:.1f}s ({rate})"
 
     def _what(self) -> str:
         return f"batches={self.batches}"
@@ -95,7 +97,7 @@ class Counts:
     def total(cls, parts: Iterable[Counts], seconds: float) -> Counts:
         """The sum of ``parts`` (batches), over ``seconds``."""
         parts = list(parts)
-        sums = {name: sum(getattr(p, name) for p in parts) for name in ("read", *contract.OUTCOMES)}
+        sums = {name: sum(getattr(p, name) for p in parts) for name in ("read", *contract.OUTCOMES, "lost")}
         return cls(**sums, seconds=seconds, batches=len(parts))
 
 
@@ -110,13 +112,39 @@ class BatchReport(Counts):
     stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
     dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
     jobs: int | None = None  # Spark jobs this batch ran (``JobCounter``; None: not countable)
+    lost_ranges: list[gaps.Gap] = field(default_factory=list)  # where ``lost`` was, and why
 
     def _what(self) -> str:
-        return f"batch {self.batch_id}:"
+        return f"batch {self.batch_id}:" if self.batch_id >= 0 else "before the first batch:"
+
+    def describe(self) -> str:
+        """``Counts.describe``, and the line of ``gaps.describe`` when the batch met a gap."""
+        line = super().describe()
+        return f"{line}\n  LOST: {gaps.describe(self.lost_ranges)}" if self.lost_ranges else line
 
 
-def batch_log(settings: Settings, report: BatchReport, offsets: dict, as_of: dt.date) -> dict:
-    """The batch-log document of a written batch (``Sinks.mark_written``, then ``record_batch``)."""
+def batch_log(
+    settings: Settings,
+    report: BatchReport,
+    offsets: dict,
+    as_of: dt.date,
+    planned: gaps.Ranges | None = None,
+    messages: int = 0,
+    acknowledged: bool = False,
+) -> dict:
+    """The batch-log document of a written batch (``Sinks.mark_written``, then ``record_batch``).
+
+    With ``planned`` (the checkpoint's ranges; None: not a Kafka source): ``covered`` offsets =
+    ``messages`` read + ``lost`` (``gaps.balanced``), the gaps as ``lost_ranges``, and whether
+    the loss was accepted (``lost_acknowledged``: ``stream --accept-loss``; else ``audit`` reports it).
+    """
+    books: dict = {}
+    if planned is not None:
+        books = {"covered": gaps.covered(planned), "messages": messages}
+    if planned is not None or report.lost_ranges:
+        books["lost"] = report.lost
+    if report.lost_ranges:
+        books |= {"lost_ranges": [g.to_doc() for g in report.lost_ranges], "lost_acknowledged": acknowledged}
     return {
         "batch_id": report.batch_id,
         "read": report.read,
@@ -132,7 +160,17 @@ def batch_log(settings: Settings, report: BatchReport, offsets: dict, as_of: dt.
         "pii_mode": settings.pii_mode,
         "offsets": {f"{t}:{p}": [lo, hi] for (t, p), (lo, hi) in sorted(offsets.items())},
         "finished_at": dt.datetime.now(dt.UTC),
+        **books,
     }
+
+
+def loss_line(settings: Settings, lost: list[gaps.Gap]) -> str:
+    """The one line of a stream stopped on a gap: what was lost, and the command that goes on."""
+    return (
+        f"{gaps.describe(lost)}. The stream stopped ({Settings.env_name('on_data_loss')}="
+        f"{settings.on_data_loss}): `profilepipe stream --accept-loss` records the loss and goes on"
+        + (" from the new topic's first message" if any(g.cause == gaps.RECREATED for g in lost) else "")
+    )
 
 
 def dead_letter_messages(dlq_df) -> list[Letter]:
@@ -203,6 +241,10 @@ class BatchWriter:
     on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
     hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
     background: bool = False  # the applier in a thread of its own (the stream), else in the batch
+    checkpoint_dir: str | None = None  # the query's: its planned offsets find the gaps (``gaps``)
+    accept_loss: bool = False  # gaps recorded as acknowledged and the batch goes on, whatever the policy
+    topic_id: str = ""  # ``gaps.TopicMarker.key_id``: in the batch keys of a recreated topic
+    data_loss: DataLoss | None = field(default=None, init=False)  # why the writer stopped the query
 
     # (as_of, erased, supersede) -> Template
     _templates: dict = field(default_factory=dict, init=False, repr=False)
@@ -222,9 +264,12 @@ class BatchWriter:
         erased = self.sinks.erased_keys()  # forgotten users are dropped, also on a replay
         shaped, seen = self._pass(batch_df, as_of, erased)  # the one pass over Kafka's rows
         try:
-            if not seen.offsets:
+            planned = gaps.planned_ranges(self.checkpoint_dir, batch_id) if self.checkpoint_dir else None
+            lost = gaps.find(planned, seen.read) if planned else []
+            if not seen.offsets and not lost:
                 return
-            key = contract.batch_key(seen.offsets)
+            self.check_loss(lost)
+            key = self._key(seen.offsets, planned if not seen.offsets else None)
             plan = self.sinks.read_plan(key)  # written by an attempt killed before it was recorded
             if plan is not None and plan.as_of and plan.as_of != as_of.isoformat():
                 shaped.unpersist()  # a replay on another day: the ages must be those of its plan
@@ -233,6 +278,8 @@ class BatchWriter:
             counts, offsets = seen.counts, seen.offsets
             stages = {OFFSETS: 0.0, PARSED: time.monotonic() - started}  # one pass gives both
             self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
+            if lost:
+                self.stage(OFFSETS, batch_id, f"LOST: {gaps.describe(lost)}")
             outcomes = ", ".join(f"{k}={v}" for k, v in counts.items())
             self.stage(PARSED, batch_id, f"{outcomes} ({stages[PARSED]:.1f}s)")
             written, reasons, plan = self._write(batch_id, shaped, seen, erased, as_of, key, stages, plan)
@@ -253,17 +300,56 @@ class BatchWriter:
             stages={k: round(v, 3) for k, v in stages.items()},
             dead_letter_reasons=reasons,
             jobs=jobs.count(),
+            lost=sum(g.lost for g in lost),
+            lost_ranges=lost,
         )
         if written != counts[contract.STORED]:
             raise BatchError(f"batch {batch_id}: {counts['stored']} rows to store but {written} written")
         if not report.balanced:
             raise BatchError(f"batch {batch_id}: counts do not add up: {report}")
-        doc = batch_log(self.settings, report, offsets, as_of)
+        messages = sum(len(o) for o in seen.read.values())
+        doc = batch_log(self.settings, report, offsets, as_of, planned, messages, self.accept_loss)
+        if not gaps.balanced(doc):
+            raise BatchError(
+                f"batch {batch_id}: offsets covered != messages read + lost: {doc['covered']}, "
+                f"{doc['messages']} + {doc['lost']}"
+            )
         self.sinks.mark_written(key, doc)
         self.reports.append(report)
         if self.on_batch:
             self.on_batch(report)
         self._hand_over(batch_id, key, plan, doc, report)
+
+    # ------------------------------------------------------------------ offsets Kafka no longer has
+    def check_loss(self, lost: list[gaps.Gap]) -> None:
+        """Stop the query on a gap (policy ``stop``) unless the loss is accepted: raise ``DataLoss``
+        before anything of the batch is written, so the next start meets the same gap."""
+        if not lost or self.accept_loss or self.settings.on_data_loss != "stop":
+            return
+        self.data_loss = DataLoss(loss_line(self.settings, lost), lost)
+        raise self.data_loss
+
+    def record_loss(self, lost: list[gaps.Gap], key: str) -> None:
+        """Record gaps found outside a batch (a recreated topic: ``stream.check_topic``) in a
+        batch-log document of their own, which read nothing."""
+        assert self.sinks is not None  # set by __post_init__
+        report = BatchReport(
+            batch_id=-1, lost=sum(g.lost for g in lost), lost_ranges=lost, finished_at=time.time()
+        )
+        as_of = transform.resolve_as_of(self.settings)
+        doc = batch_log(self.settings, report, {}, as_of, acknowledged=self.accept_loss)
+        self.sinks.mark_written(key, doc)
+        self._apply(None, key, None, doc)
+        if self.on_batch:
+            self.on_batch(report)
+
+    def _key(self, offsets: dict, planned: gaps.Ranges | None) -> str:
+        """The batch's key (``contract.batch_key``); a batch that read nothing but met a gap is
+        named by its plan instead, apart from any batch that read those offsets."""
+        if planned is not None:
+            spans = {tp: (lo, hi - 1) for tp, (lo, hi) in planned.items()}
+            return "lost-" + contract.batch_key(spans, self.topic_id)
+        return contract.batch_key(offsets, self.topic_id)
 
     # ------------------------------------------------------------------ the applier
     def _hand_over(self, batch_id: int | None, key: str, plan: Plan | None, doc: dict, report=None) -> None:

@@ -33,10 +33,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from profilepipe import kafka_client
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
-from profilepipe.pipeline import privacy
-from profilepipe.pipeline.batch_writer import BatchReport, BatchWriter, Counts, StageHook, stage_line
+from profilepipe.pipeline import gaps, privacy
+from profilepipe.pipeline.batch_writer import OFFSETS, BatchReport, BatchWriter, Counts, StageHook, stage_line
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.pipeline.stage_events import StageEventFile, stage_hook_from_env
 from profilepipe.stores import Sinks
@@ -102,14 +103,18 @@ def batch_writer(
     hasher: Callable | None = None,
     on_stage: StageHook | None = None,
     sinks: Sinks | None = None,
+    accept_loss: bool = False,
 ) -> BatchWriter:
-    """The query's ``foreachBatch`` function, ready to run.
+    """The query's ``foreachBatch`` function, ready to run on ``settings.checkpoint_dir``.
 
     Refuses bad settings early (e.g. hmac mode without a key) and a table of the other
     storage profile; applies the batches a stopped stream wrote but did not apply
-    (``BatchWriter.recover``); pays the first batch's start-up costs on one in-memory user
+    (``BatchWriter.recover``); checks that the checkpoint's offsets are of the topic there
+    now (``check_topic``); pays the first batch's start-up costs on one in-memory user
     (``BatchWriter.warm_up``: nothing is stored). ``on_batch`` receives each ``BatchReport``,
     ``on_stage`` each finished step ``(stage, batch_id, detail)`` (``batch_writer.STAGES``).
+    ``accept_loss``: offsets Kafka no longer has are recorded as accepted and the stream goes
+    on (``profilepipe stream --accept-loss``), whatever ``on_data_loss`` says.
     """
     privacy.check_settings(settings)
     if sinks is None:  # the real table: never rows of one storage profile into the other's table
@@ -125,10 +130,78 @@ def batch_writer(
         hasher=hasher,
         on_stage=on_stage,
         background=True,  # each batch's aggregates applied while Spark runs the next batch
+        checkpoint_dir=settings.checkpoint_dir,
+        accept_loss=accept_loss,
     )
     writer.recover()
+    if sinks is None:  # the real topic
+        writer.topic_id = check_topic(settings, writer, kafka_topic_id(settings))
+        check_positions(settings, writer)
     writer.warm_up(spark)
     return writer
+
+
+def kafka_topic_id(settings: Settings) -> str:
+    """The users topic's id in Kafka ("" if the broker does not say: then no check)."""
+    from kafka import KafkaAdminClient
+
+    from profilepipe import connections
+
+    admin = KafkaAdminClient(**connections.kafka_options(settings), client_id="profilepipe-stream")
+    try:
+        found = admin.describe_topics([settings.kafka_topic])
+    finally:
+        admin.close()
+    return next((str(t.get("topic_id") or "") for t in found if t.get("name") == settings.kafka_topic), "")
+
+
+def check_positions(settings: Settings, writer: BatchWriter) -> None:
+    """Before the query starts: stop (``DataLoss``, policy ``stop``) when Kafka's log start has
+    passed where the checkpoint goes on from, with the same line the first batch would give.
+
+    Accepted or ``record``, the first batch counts and records the loss exactly (``gaps.find``).
+    """
+    positions = gaps.committed_offsets(settings.checkpoint_dir)
+    if not positions:
+        return
+    logs = kafka_client.log_offsets(settings, settings.kafka_topic)
+    lost = [
+        gaps.Gap(topic, partition, at, logs[partition][0])
+        for (topic, partition), at in sorted(positions.items())
+        if topic == settings.kafka_topic and partition in logs and logs[partition][0] > at
+    ]
+    writer.check_loss(lost)
+
+
+def check_topic(settings: Settings, writer: BatchWriter, topic_id: str) -> str:
+    """Whether the checkpoint's offsets are of the topic there now; the id batch keys take.
+
+    A topic deleted and created again under the same name (outside ``profilepipe reset``)
+    starts its offsets at 0 while the checkpoint holds the old topic's: Spark would skip the
+    new topic's messages up to the old offsets, or read them under old batch keys. So the
+    checkpoint records the topic's id (``gaps.TopicMarker``); on another id the stream stops
+    (``on_data_loss`` stop: ``DataLoss``), or, accepted or ``record``, records the old topic's
+    unread remainder as lost, moves the checkpoint aside (``<checkpoint>.topic-<old id>``) and
+    reads the new topic from its first message, under batch keys of its own.
+    """
+    checkpoint = Path(settings.checkpoint_dir)
+    marker = gaps.TopicMarker.read(checkpoint)
+    positions = gaps.committed_offsets(checkpoint)
+    lost = gaps.recreated(marker, topic_id, positions)
+    if lost:
+        assert marker is not None  # recreated() finds gaps only against a marker
+        writer.stage(OFFSETS, None, f"LOST: {gaps.describe(lost)}")
+        writer.check_loss(lost)
+        writer.record_loss(lost, "recreated-" + marker.topic_id)
+        aside = checkpoint.with_name(f"{checkpoint.name}.topic-{marker.topic_id}")
+        shutil.rmtree(aside, ignore_errors=True)
+        checkpoint.rename(aside)
+        marker = gaps.TopicMarker(settings.kafka_topic, topic_id, recreated_from=marker.topic_id)
+    if topic_id and (marker is None or marker.topic_id != topic_id):
+        marker = gaps.TopicMarker(settings.kafka_topic, topic_id)
+    if marker is not None and topic_id:
+        marker.write(checkpoint)
+    return marker.key_id if marker is not None else ""
 
 
 def close(query, writer: BatchWriter, wait: float = 120.0) -> Counts:
@@ -208,6 +281,7 @@ def start(
     on_stage: StageHook | None = None,
     sinks: Sinks | None = None,
     source: Callable | None = None,
+    accept_loss: bool = False,
 ) -> StreamHandle:
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``.
 
@@ -215,12 +289,14 @@ def start(
     ``(stage, batch_id, detail)`` (``batch_writer.STAGES``; also written to
     ``$PROFILEPIPE_STAGE_EVENTS`` when that is set). ``sinks``: where the batches go
     (default ``stores.StoreSinks(settings)``). ``source(spark, settings)``: the streaming
-    DataFrame read (default ``read_kafka``), in the Kafka rows' shape.
+    DataFrame read (default ``read_kafka``), in the Kafka rows' shape. ``accept_loss``: as
+    ``batch_writer``'s.
     """
     if reset and Path(settings.checkpoint_dir).exists():
         shutil.rmtree(settings.checkpoint_dir)
     events = stage_hook_from_env()
-    writer = batch_writer(settings, on_batch, hasher, on_stage=_chain(on_stage, events), sinks=sinks)
+    hook = _chain(on_stage, events)
+    writer = batch_writer(settings, on_batch, hasher, on_stage=hook, sinks=sinks, accept_loss=accept_loss)
     spark = get_spark(settings, app_name="profilepipe-stream")  # the session batch_writer started
     query = (
         (source or read_kafka)(spark, settings)
@@ -248,6 +324,7 @@ def run(
     progress=None,
     timeout: float = 3600.0,
     verbose: bool = False,
+    accept_loss: bool = False,
 ) -> Counts:
     """Run the query in the foreground, restarting it from its checkpoint when it fails.
 
@@ -257,7 +334,9 @@ def run(
     ``verbose``: ``batch_writer.stage_line``).
 
     A failed query is started again at most ``stream_restarts`` times, waiting 5 s, 10 s,
-    20 s... (max 60 s); the query is stopped in every case.
+    20 s... (max 60 s); the query is stopped in every case. Offsets gone from Kafka before
+    they were read stop it for good (``DataLoss``, policy ``on_data_loss`` stop), unless
+    ``accept_loss``: then they are recorded and the stream goes on (``pipeline.gaps``).
     """
     say = progress or (lambda _line: None)
 
@@ -277,6 +356,7 @@ def run(
                 on_batch=show,
                 reset=reset and restarts == 0,
                 on_stage=(lambda stage, b, detail: say(stage_line(stage, b, detail))) if verbose else None,
+                accept_loss=accept_loss,
             )
             say(f"stream: query {QUERY_NAME} started")
             if handle.events:
@@ -288,6 +368,8 @@ def run(
                 unapplied = handle.writer.close()  # the last batch's aggregates, applied
                 reports.extend(handle.writer.reports)
             error = error or unapplied
+            if handle.writer.data_loss is not None:  # a restart would meet the same gap
+                raise handle.writer.data_loss
             if error is None or stop_requested.is_set():
                 return Counts.total(reports, time.monotonic() - began)
             if restarts >= settings.stream_restarts:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -410,6 +410,7 @@ class BatchPass:
     offsets: Offsets  # the Kafka offset ranges, which name the batch (``contract.batch_key``)
     stored: list[dict]  # ``user_id`` and ``CONTRIBUTION_COLUMNS`` of each row to store, instants in UTC
     repeated: bool = False  # a user_id on two records: if shaped with ``supersede=False``, shape again
+    read: dict = field(default_factory=dict)  # (topic, partition) -> the offsets read (``gaps.find``)
 
 
 def batch_pass(df: DataFrame) -> BatchPass:
@@ -432,7 +433,10 @@ def batch_pass(df: DataFrame) -> BatchPass:
     wanted = ("user_id", *CONTRIBUTION_COLUMNS)
     stored = [{c: contract.from_spark(r[c]) for c in wanted} for r in rows if r[0] == STORED]
     ids = [r[4] for r in rows if r[4] is not None]
-    return BatchPass(counts, offsets, stored, repeated=len(set(ids)) != len(ids))
+    read: dict = {}
+    for r in rows:
+        read.setdefault((r[1], int(r[2])), set()).add(int(r[3]))
+    return BatchPass(counts, offsets, stored, repeated=len(set(ids)) != len(ids), read=read)
 
 
 def _outcome(erased_keys: list[str]) -> Column:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
+from profilepipe.pipeline.gaps import OffsetsFile, parse_offsets
 
 EPOCH = "1970-01-01T00:00:00.000Z"  # the watermark a query reports before it has one
 
@@ -70,29 +71,6 @@ def checkpoint_entries(checkpoint_dir: str | Path) -> list[str]:
     return sorted(
         p.name + "/" if p.is_dir() else p.name for p in root.iterdir() if not p.name.startswith(".")
     )
-
-
-@dataclass(frozen=True)
-class OffsetsFile:
-    """One ``offsets/N`` file: the format version, the batch's metadata and one offset map per source."""
-
-    version: str
-    metadata: dict
-    sources: list
-
-    @property
-    def watermark_ms(self) -> int:
-        return int(self.metadata.get("batchWatermarkMs", 0))
-
-
-def parse_offsets(text: str) -> OffsetsFile:
-    """The text of an ``offsets/N`` file: ``v1``, a metadata JSON line, then a JSON line per source."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("v"):
-        raise ValueError("not a Structured Streaming offsets file (no version line)")
-    metadata = json.loads(lines[1]) if len(lines) > 1 else {}
-    sources = [None if line.strip() == "-" else json.loads(line) for line in lines[2:]]
-    return OffsetsFile(version=lines[0].strip(), metadata=metadata, sources=sources)
 
 
 def read_offsets_file(checkpoint_dir: str | Path, batch_id: int) -> OffsetsFile:
