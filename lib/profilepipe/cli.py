@@ -215,6 +215,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
         reset=args.reset,
         progress=lambda line: print(line, flush=True),
         verbose=args.verbose,
+        accept_loss=args.accept_loss,
     )
     print(result.describe())
     return 0
@@ -285,6 +286,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from profilepipe.tools import audit
 
     settings = _settings(args)
+    if args.acknowledge_loss:
+        from profilepipe import stores
+
+        print(f"losses acknowledged: {stores.mongo.acknowledge_losses(settings)} batch-log document(s)")
     report = audit.audit(settings, as_of=args.as_of)
     print(report.describe())
     print("clean:", report.clean, flush=True)
@@ -405,6 +410,12 @@ def _add_pipeline_commands(sub) -> None:
     p.add_argument("--reset", action="store_true", help="delete the checkpoint first (re-reads the topic)")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per step of each batch")
     p.add_argument(
+        "--accept-loss",
+        action="store_true",
+        help="offsets Kafka dropped before they were read: record them as accepted and go on "
+        "(default: PROFILEPIPE_ON_DATA_LOSS; docs/ARCHITECTURE.md)",
+    )
+    p.add_argument(
         "--mode",
         dest="stream_mode",
         choices=["throughput", "latency"],
@@ -491,6 +502,11 @@ def _add_privacy_commands(sub) -> None:
         "--as-of", metavar="YYYY-MM-DD", help="processing date for ages (default PROFILEPIPE_AS_OF or today)"
     )
     p.add_argument("--min-age", type=int, help="GDPR threshold (default 18)")
+    p.add_argument(
+        "--acknowledge-loss",
+        action="store_true",
+        help="first mark the messages recorded as lost before the stream read them as seen (no finding)",
+    )
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("forget", help="GDPR right to erasure: delete users and keep them out of every replay")

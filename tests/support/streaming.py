@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.kafka_client import ProduceSummary
 from profilepipe.pipeline import stage_events
@@ -318,6 +318,11 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
     assert all(contract.balanced(b) for b in batches)
     assert sum(b["read"] for b in batches) == expected["records"]
     assert sum(b["stored"] for b in batches) == len(expected["adults"])
+    # kills, replays and restarts lose no offset, and none is reported lost: every message of
+    # the topic was covered by exactly one batch's plan, and read
+    assert [b["batch_id"] for b in batches if b.get("lost") or b.get("lost_ranges")] == []
+    topic_messages = sum(kafka_client.end_offsets(settings).values())
+    assert sum(b["covered"] for b in batches) == sum(b["messages"] for b in batches) == topic_messages
 
 
 def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int, int]]:

@@ -344,6 +344,17 @@ def read_batches(settings: Settings) -> list[dict]:
     return list(batches.find({"read": {"$exists": True}}, {"_id": 0}).sort("finished_at", 1))
 
 
+def acknowledge_losses(settings: Settings) -> int:
+    """Mark the batch-log documents that recorded offsets lost before the stream read them
+    (``pipeline.gaps``) as acknowledged, so the audit no longer reports them; how many."""
+    batches = collections(settings).batches
+    done = batches.update_many(
+        {"lost_acknowledged": False},  # set (False) only where a loss was recorded
+        {"$set": {"lost_acknowledged": True, "lost_acknowledged_at": dt.datetime.now(dt.UTC)}},
+    )
+    return done.modified_count
+
+
 def dlq_mark(settings: Settings, key: str) -> dict | None:
     """The dead-letter topic's ``{partition: offset}`` recorded before batch ``key``'s first letter."""
     batches = collections(settings).batches

@@ -51,7 +51,7 @@ from typing import Any
 from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.errors import AuditFindings
-from profilepipe.pipeline import transform
+from profilepipe.pipeline import gaps, transform
 
 #: The kinds of personal value, in report order (``contract.pii_paths`` of the profile that stores least).
 KINDS = tuple(contract.pii_paths(contract.MINIMAL))
@@ -104,6 +104,8 @@ class AuditReport:
     retention_days: int = 0  # the retention period checked (0: none set, nothing checked)
     past_retention: int = 0  # rows ingested more than retention_days ago
     oldest_ingested_at: str = ""  # the oldest ingested_at of those rows (ISO 8601, UTC): no personal value
+    messages_lost: int = 0  # offsets Kafka dropped before the stream read them (batch log, ``gaps``)
+    losses_unacknowledged: list[str] = field(default_factory=list)  # "batch N: <gaps.describe>"
 
     @property
     def clean(self) -> bool:
@@ -113,6 +115,7 @@ class AuditReport:
             and not self.aggregate_differences
             and not self.past_retention
             and not self.profile_violations
+            and not self.losses_unacknowledged
         )
 
     @property
@@ -139,6 +142,12 @@ class AuditReport:
             lines.append(
                 f"rows past the retention period ({self.retention_days} days): {self.past_retention}{oldest}"
             )
+        if self.messages_lost or self.losses_unacknowledged:
+            lines.append(
+                f"messages lost before the stream read them: {self.messages_lost}, "
+                f"not acknowledged: {len(self.losses_unacknowledged)} batch(es)"
+            )
+            lines += [f"  lost: {text}" for text in self.losses_unacknowledged[:limit]]
         if self.documents_by_collection:
             per = ", ".join(f"{name} {n}" for name, n in self.documents_by_collection.items())
             lines.append(f"mongodb documents by collection: {per}")
@@ -165,7 +174,14 @@ def require_clean(report: AuditReport) -> None:
             f"{len(report.profile_violations)} column(s) outside the {report.store_profile} profile "
             f"holding values, {len(report.minors_stored)} minor(s) stored, "
             f"{len(report.aggregate_differences)} aggregate(s) that differ from the table and "
-            f"{report.past_retention} row(s) past the retention period; the report above says where"
+            f"{report.past_retention} row(s) past the retention period"
+            + (
+                f", and {len(report.losses_unacknowledged)} batch(es) that met messages Kafka dropped "
+                "before the stream read them (`profilepipe audit --acknowledge-loss` once seen)"
+                if report.losses_unacknowledged
+                else ""
+            )
+            + "; the report above says where"
         )
 
 
@@ -614,6 +630,7 @@ def build_report(
     retention_days: int = 0,
     now: dt.datetime | None = None,
     profile: str = contract.FULL,
+    batches: Iterable[Mapping] = (),
 ) -> AuditReport:
     """The audit of data already read: ``documents`` by collection name; no services needed.
 
@@ -623,6 +640,7 @@ def build_report(
     ``aggregates``: the merged aggregate documents to check against ``rows`` (None: not checked).
     ``retention_days``: rows ingested more than that many days before ``now`` (default: now, UTC)
     are findings (0: no retention period, not checked).
+    ``batches``: the batch log; a loss it records (``pipeline.gaps``) is a finding until acknowledged.
     """
     users = [_value_set(u, profile) for u in users]
     rows, dead_letters = [_as_dict(r) for r in rows], list(dead_letters)
@@ -653,7 +671,22 @@ def build_report(
         retention_days=retention_days,
         past_retention=past,
         oldest_ingested_at=oldest,
+        **losses(batches),
     )
+
+
+def losses(batches: Iterable[Mapping]) -> dict:
+    """``messages_lost`` and ``losses_unacknowledged`` of a batch log (``pipeline.gaps``)."""
+    docs = [b for b in batches if b.get("lost_ranges")]
+    unacknowledged = [
+        f"batch {b.get('batch_id')}: {gaps.describe(gaps.Gap.from_doc(g) for g in b['lost_ranges'])}"
+        for b in docs
+        if not b.get("lost_acknowledged")
+    ]
+    return {
+        "messages_lost": sum(int(b.get("lost") or 0) for b in docs),
+        "losses_unacknowledged": unacknowledged,
+    }
 
 
 def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | None = None) -> AuditReport:
@@ -682,6 +715,7 @@ def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | N
         exact,
         settings.retention_days,
         profile=settings.store_profile,
+        batches=stores.read_batches(settings),
     )
 
 

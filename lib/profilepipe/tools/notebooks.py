@@ -11,7 +11,8 @@ to ``<run>/run.log``, whose path is printed; a failure prints its cause and that
 
 Exit codes (for cron and Airflow): 0 all notebooks passed; ``EXIT_FAILED`` (1) a notebook
 failed; ``EXIT_AUDIT`` (3) the privacy audit (notebook 04) raised ``AuditFindings``, which
-``profilepipe audit`` exits 3 on as well.
+``profilepipe audit`` exits 3 on as well, or the stream (notebook 02) ``DataLoss``, as
+``profilepipe stream`` does.
 ``append=True`` keeps what earlier runs stored (notebook 01 does not reset, notebook 04
 does not forget its demo user): the mode for scheduled runs.
 """
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 from profilepipe.config import Settings, get_settings, project_root
-from profilepipe.errors import AuditFindings, NotebookFailed
+from profilepipe.errors import AuditFindings, DataLoss, NotebookFailed
 
 KERNEL = "profilepipe"
 EXIT_FAILED, EXIT_AUDIT = NotebookFailed.exit_code, AuditFindings.exit_code
@@ -173,7 +174,7 @@ def run_all(
             console.write(f" ok ({time.monotonic() - started:.0f}s)\n")
     if failure is not None:
         print(f"error: {failure}\nlog of the kernels and Spark: {log}", file=sys.stderr)
-        return EXIT_AUDIT if failure.ename == AuditFindings.__name__ else EXIT_FAILED
+        return EXIT_AUDIT if failure.ename in (AuditFindings.__name__, DataLoss.__name__) else EXIT_FAILED
     figures = sorted((out_dir / "figures").glob("*.png"))
     print(f"done: {len(books)} notebooks, {len(figures)} figures in {out_dir}")
     latest = base / "latest"
