@@ -23,9 +23,9 @@ other modules import them from here::
     └── NotebookFailed                  a notebook failed under papermill; exit code 1
 
 ``cli.main`` prints the message of any of them as ``error: <message>`` (no traceback) and
-exits with its ``exit_code``: the codes README.md promises (``profilepipe run``: 1 a notebook
-failed, 3 the audit found personal data, 2 a usage or configuration error; ``profilepipe audit``:
-3 on findings, like ``run``).
+exits with its ``exit_code``: the codes docs/command-line.md promises (``profilepipe run``: 1 a notebook
+failed, 3 the audit found personal data or the stream lost messages, 2 a usage or configuration
+error; ``profilepipe audit`` and ``profilepipe stream``: 3 on the same, like ``run``).
 
 ``NotReady`` is raised when a step is run before the step it needs (notebook 02 on an empty
 topic, notebook 04 with no stored row, the live notebook with a backlog). In Jupyter it

@@ -1,6 +1,6 @@
 """One error hierarchy: every exception class of the package is defined in ``profilepipe.errors``,
 derives from ``ProfilepipeError`` and is drawn in its docstring; the CLI turns any of them into
-one line and the exit code README.md promises."""
+one line and the exit code docs/command-line.md promises."""
 
 from __future__ import annotations
 
