@@ -274,9 +274,28 @@ def test_slug_makes_keys_into_element_ids():
     assert dashboard.slug("a b/c") == "a-b-c"
 
 
+def _by_id(component, value) -> dict[str, str]:
+    """``{element id: value(component)}`` of every component with an id."""
+    out = {}
+
+    def walk(node) -> None:
+        if isinstance(node, list | tuple):
+            for n in node:
+                walk(n)
+            return
+        if not hasattr(node, "to_plotly_json"):
+            return
+        element_id = getattr(node, "id", None)
+        if isinstance(element_id, str):
+            out[element_id] = value(node)
+        walk(getattr(node, "children", None))
+
+    walk(component)
+    return out
+
+
 def texts(component) -> dict[str, str]:
     """``{element id: its text}`` of every component with an id, like a browser's ``.text``."""
-    out = {}
 
     def text_of(node) -> str:
         if node is None:
@@ -287,40 +306,12 @@ def texts(component) -> dict[str, str]:
             return "".join(text_of(n) for n in node)
         return text_of(getattr(node, "children", None))
 
-    def walk(node) -> None:
-        if isinstance(node, list | tuple):
-            for n in node:
-                walk(n)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        element_id = getattr(node, "id", None)
-        if isinstance(element_id, str):
-            out[element_id] = text_of(node)
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return out
+    return _by_id(component, text_of)
 
 
 def classes(component) -> dict[str, str]:
     """``{element id: its className}`` of every component with an id."""
-    out = {}
-
-    def walk(node) -> None:
-        if isinstance(node, list | tuple):
-            for n in node:
-                walk(n)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        element_id = getattr(node, "id", None)
-        if isinstance(element_id, str):
-            out[element_id] = getattr(node, "className", None) or ""
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return out
+    return _by_id(component, lambda node: getattr(node, "className", None) or "")
 
 
 def test_cli_dashboard_parses_its_options_and_refuses_a_bad_refresh(capsys):
