@@ -134,9 +134,19 @@ def batch_writer(
         accept_loss=accept_loss,
     )
     writer.recover()
-    if sinks is None:  # the real topic
-        writer.topic_id = check_topic(settings, writer, kafka_topic_id(settings))
-        check_positions(settings, writer)
+    if sinks is None:  # the real topic (Kafka restarting: waited for, as the stores are)
+        from profilepipe import retry
+
+        topic_id = retry.call(
+            lambda: kafka_topic_id(settings), "kafka: the topic's id", settings.sink_retry_seconds
+        )
+        writer.topic_id = check_topic(settings, writer, topic_id)
+        logs = retry.call(
+            lambda: kafka_client.log_offsets(settings, settings.kafka_topic),
+            "kafka: the log start offsets",
+            settings.sink_retry_seconds,
+        )
+        check_positions(settings, writer, logs)
     writer.warm_up(spark)
     return writer
 
@@ -155,16 +165,16 @@ def kafka_topic_id(settings: Settings) -> str:
     return next((str(t.get("topic_id") or "") for t in found if t.get("name") == settings.kafka_topic), "")
 
 
-def check_positions(settings: Settings, writer: BatchWriter) -> None:
+def check_positions(settings: Settings, writer: BatchWriter, logs: dict[int, tuple[int, int]]) -> None:
     """Before the query starts: stop (``DataLoss``, policy ``stop``) when Kafka's log start has
     passed where the checkpoint goes on from, with the same line the first batch would give.
 
-    Accepted or ``record``, the first batch counts and records the loss exactly (``gaps.find``).
+    ``logs``: ``{partition: (log start, end)}`` (``kafka_client.log_offsets``). Accepted or
+    ``record``, the first batch counts and records the loss exactly (``gaps.find``).
     """
     positions = gaps.committed_offsets(settings.checkpoint_dir)
     if not positions:
         return
-    logs = kafka_client.log_offsets(settings, settings.kafka_topic)
     lost = [
         gaps.Gap(topic, partition, at, logs[partition][0])
         for (topic, partition), at in sorted(positions.items())
