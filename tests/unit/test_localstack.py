@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from profilepipe import jdk
 from profilepipe.config import Settings
 from profilepipe.errors import ProfilepipeError, StackError
 from profilepipe.localstack import jars, layout, services, stack, templates
@@ -208,13 +209,13 @@ def test_the_jar_cache_marker_hash_is_the_pom_then_the_launcher_sources():
 
 
 def test_java_home_accepts_a_configured_jdk17_and_refuses_another(settings, fake_jdk, tmp_path):
-    assert jars.java_home(settings.replace(java_home=str(fake_jdk))) == fake_jdk
+    assert jdk.java_home(settings.replace(java_home=str(fake_jdk))) == fake_jdk
     jdk21 = tmp_path / "jdk21"
     (jdk21 / "bin").mkdir(parents=True)
     (jdk21 / "bin" / "java").write_text("")
     (jdk21 / "release").write_text('JAVA_VERSION="21.0.2"\n')
     with pytest.raises(StackError, match="is not a JDK 17 \\(it is Java 21\\)"):
-        jars.java_home(settings.replace(java_home=str(jdk21)))
+        jdk.java_home(settings.replace(java_home=str(jdk21)))
 
 
 def test_spark_uses_the_one_jdk_finder(settings, fake_jdk):

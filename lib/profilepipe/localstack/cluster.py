@@ -2,7 +2,7 @@
 
 ``profilepipe cluster up`` starts them from the pyspark package's own ``bin/spark-class``
 (``org.apache.spark.deploy.master.Master`` and ``org.apache.spark.deploy.worker.Worker``),
-on the JDK 17 of :func:`profilepipe.localstack.jars.java_home`; the stream then runs there
+on the JDK 17 of :func:`profilepipe.jdk.java_home`; the stream then runs there
 with ``PROFILEPIPE_SPARK_MASTER=spark://127.0.0.1:<spark_master_port>``.
 
 * master    ``spark-master``, ``--port spark_master_port --webui-port spark_master_webui_port``
@@ -28,7 +28,8 @@ from pathlib import Path
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import jars, layout, processes
+from profilepipe.jdk import java_home
+from profilepipe.localstack import layout, processes
 from profilepipe.localstack.services import ServiceStatus
 
 HOST = "127.0.0.1"
@@ -103,7 +104,7 @@ def environment(settings: Settings, name: str) -> dict[str, str]:
     home = spark_home()
     env = dict(os.environ)
     env.update(
-        JAVA_HOME=str(jars.java_home(settings)),
+        JAVA_HOME=str(java_home(settings)),
         SPARK_HOME=str(home),
         SPARK_LOCAL_IP=HOST,
         SPARK_DAEMON_JAVA_OPTS=" ".join(processes.markers(settings, name)),

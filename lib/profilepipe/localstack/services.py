@@ -43,6 +43,7 @@ from pathlib import Path
 
 from profilepipe.config import REPLICATION, Settings
 from profilepipe.errors import StackError
+from profilepipe.jdk import java_home
 from profilepipe.localstack import clients, ferretdb, jars, layout, processes, templates
 
 Check = Callable[[Settings, float], tuple[bool, str]]
@@ -86,7 +87,7 @@ def _jvm_head(svc: Service, settings: Settings) -> list[str]:
 
 
 def _jvm_ready(settings: Settings) -> bool:
-    jars.java_home(settings)  # no JDK 17: a StackError saying what to install
+    java_home(settings)  # no JDK 17: a StackError saying what to install
     return jars.jars_complete(settings)
 
 

@@ -31,7 +31,7 @@ The parts behind it:
 * :mod:`~profilepipe.localstack.ferretdb`   FerretDB's version pin, build and command line
 * :mod:`~profilepipe.localstack.lifecycle`  ``up`` and ``down``
 * :mod:`~profilepipe.localstack.processes`  pid files, our processes by their markers, ports
-* :mod:`~profilepipe.localstack.jars`       the JDK 17 finder and Maven's jar folders
+* :mod:`~profilepipe.localstack.jars`       Maven's jar folders (the JDK 17 finder: :mod:`profilepipe.jdk`)
 * :mod:`~profilepipe.localstack.templates`  rendering ``stack/`` templates from Settings
 * :mod:`~profilepipe.localstack.clients`    the stack's clients, from ``connections``
 * :mod:`~profilepipe.localstack.provision`  topics and schema
@@ -45,8 +45,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
+from profilepipe.jdk import java_home
 from profilepipe.localstack import ferretdb, layout, lifecycle, processes, services
-from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete, java_home
+from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete
 from profilepipe.localstack.layout import log_dir
 from profilepipe.localstack.provision import TOPIC_MAX_MESSAGE_BYTES, ensure_schema, ensure_topics
 from profilepipe.localstack.services import ServiceStatus

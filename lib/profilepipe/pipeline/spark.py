@@ -3,10 +3,10 @@
 One place decides how Spark starts: master, memory and shuffle partitions come from
 ``Settings``; the session time zone is UTC; Arrow is on (the privacy UDF is a pandas
 UDF); the UI is off unless asked for. The Kafka source connector is not fetched by
-Ivy at start-up: ``localstack.jars`` resolves it with Maven into ``<jars_dir>/spark/`` and it
-is passed here through ``spark.jars``. Without that folder Spark starts anyway
+Ivy at start-up: ``profilepipe stack fetch`` resolves it with Maven into
+``<jars_dir>/spark/`` and it is passed here through ``spark.jars``. Without that folder Spark starts anyway
 (batch mode does not need Kafka) and ``kafka_available(spark)`` says so. The JDK 17
-is the one ``localstack.jars.java_home`` finds (one finder for the stack and Spark).
+is the one ``jdk.java_home`` finds (one finder for the stack and Spark).
 
 The classpath is fixed when the first session of a process starts, so an active
 session is reused as it is.
@@ -44,13 +44,13 @@ def spark_jars(settings) -> list[str]:
 
 
 def find_java17(settings) -> str | None:
-    """A JDK 17 home, found by THE JDK finder of the project, ``localstack.jars.java_home``.
+    """A JDK 17 home, found by THE JDK finder of the project, ``jdk.java_home``.
 
     A ``PROFILEPIPE_JAVA_HOME`` that is not a JDK 17 is skipped (with a warning) and the JDK
     is auto-detected, so Spark still starts where a JDK 17 is installed. None if there is none.
     """
     from profilepipe.errors import StackError
-    from profilepipe.localstack.jars import java_home
+    from profilepipe.jdk import java_home
 
     try:
         return str(java_home(settings))
@@ -67,7 +67,7 @@ def find_java17(settings) -> str | None:
 
 
 def _ensure_java17(settings) -> None:
-    from profilepipe.localstack.jars import java_major
+    from profilepipe.jdk import java_major
 
     current = os.environ.get("JAVA_HOME")
     if current and java_major(current) == 17:
