@@ -157,7 +157,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     if args.action == "submit":
-        from profilepipe.pipeline import submit
+        from profilepipe.tools import submit
 
         return submit.run(settings, args.stream_args)
     if args.stream_args:

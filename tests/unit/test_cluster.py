@@ -8,7 +8,8 @@ from pathlib import Path
 from profilepipe.cli import build_parser
 from profilepipe.config import Settings
 from profilepipe.localstack import cluster
-from profilepipe.pipeline import spark, submit
+from profilepipe.pipeline import spark
+from profilepipe.tools import submit
 
 
 def test_master_and_workers_command_lines(tmp_path):
@@ -29,7 +30,7 @@ def test_package_zip_holds_the_package_and_its_data_without_caches():
     with zipfile.ZipFile(spark.package_zip()) as zf:
         names = zf.namelist()
     assert "profilepipe/__init__.py" in names and "profilepipe/contract.py" in names
-    assert "profilepipe/pipeline/submit.py" in names
+    assert "profilepipe/tools/submit.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

@@ -15,7 +15,7 @@ On a cluster (a master that is not ``local[...]``) the executors are other JVMs,
 other machines: they get the package the way a cluster gets code, as a zip of
 ``profilepipe/`` (:func:`package_zip`, built into ``<checkout>/.cache/spark/``) added with
 ``SparkContext.addPyFile``; their Python imports it from their own work folder, never from
-the driver's site-packages. Under ``spark-submit`` (see :mod:`profilepipe.pipeline.submit`)
+the driver's site-packages. Under ``spark-submit`` (see :mod:`profilepipe.tools.submit`)
 the master, the jars and the zip come from its command line (``--master``, ``--jars``,
 ``--py-files``) and are not set again here.
 """

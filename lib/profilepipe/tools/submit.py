@@ -13,7 +13,9 @@ the command line is::
       lib/profilepipe/resources/spark_entry.py --until-idle
 
 ``profilepipe cluster submit --until-idle`` builds the zip, prints this command (:func:`command`)
-and runs it; the options after ``submit`` are those of ``profilepipe stream``.
+and runs it; the options after ``submit`` are those of ``profilepipe stream``. It is a helper of
+that command, beside the others in ``tools/``, not a part of the pipeline: it asks the local
+cluster for its master URL and pyspark's ``spark-submit``, and the pipeline never imports the stack.
 """
 
 from __future__ import annotations
