@@ -87,8 +87,8 @@ def own_jvm_limit(settings, rows, max_in_flight: int, warmup: int) -> tuple[int,
     """Rows written and seconds of ``profilepipe.cassandra.Limit`` in a JVM of its own."""
     import pyspark
 
-    from profilepipe.localstack import jars
     from profilepipe.stores import cassandra_jvm
+    from profilepipe_stack import jars
 
     folder = Path(tempfile.mkdtemp(prefix="cassandra-limit-rows-")) / "rows"
     export_rows(rows, folder)
@@ -134,9 +134,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from profilepipe.config import get_settings
-    from profilepipe.localstack import stack
     from profilepipe.pipeline.spark import get_spark
     from profilepipe.stores import cassandra, cassandra_jvm
+    from profilepipe_stack import stack
 
     settings = get_settings().replace(
         cassandra_table=f"limit_{uuid.uuid4().hex[:8]}",

@@ -30,10 +30,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from profilepipe import stores
 from profilepipe.config import get_settings, project_root
-from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
 from profilepipe.tools import dashboard
+from profilepipe_stack import stack
 
 OUT = project_root() / "docs" / "figures" / "dashboard.png"
 

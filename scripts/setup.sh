@@ -70,7 +70,7 @@ fi
 # jars, then FerretDB (without Go: a note while PROFILEPIPE_MONGO_SERVER=java, else an error);
 # they need only the standard library, so they start before pip has installed the project
 for step in jars ferretdb; do
-  start_step "$step" env PYTHONPATH="$PWD/lib" "$VENV/bin/python" -m profilepipe.localstack.fetch "$step"
+  start_step "$step" env PYTHONPATH="$PWD/lib" "$VENV/bin/python" -m profilepipe_stack.fetch "$step"
 done
 
 failed=()

@@ -107,8 +107,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    from profilepipe.localstack import services as servers
-    from profilepipe.localstack import stack
+    from profilepipe_stack import services as servers
+    from profilepipe_stack import stack
 
     settings = get_settings(topology=args.topology)  # as PROFILEPIPE_TOPOLOGY: with its defaults
     services = args.services or None
@@ -153,7 +153,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from profilepipe.localstack import cluster
+    from profilepipe_stack import cluster
 
     settings = get_settings()
     if args.action == "submit":

@@ -23,7 +23,7 @@ from profilepipe import contract
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
 DATA_LOSS_POLICIES = ("stop", "record")  # what PROFILEPIPE_ON_DATA_LOSS may name (pipeline.gaps)
-MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (localstack.services)
+MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (profilepipe_stack.services)
 #: What PROFILEPIPE_CASSANDRA_CONSISTENCY may name (the drivers' levels, the serial ones excepted).
 CONSISTENCY_LEVELS = (
     *("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL"),

@@ -10,7 +10,7 @@ in docs/configuration.md). Secrets come only from the environment.
 * ``mongo_options(settings)``: keyword arguments of ``pymongo.MongoClient`` besides the URI.
   The URI may carry credentials and TLS query options itself; pymongo combines both, and
   keyword arguments win over the URI.
-* The local stack's own clients (``localstack.clients``: health checks, topics, schema)
+* The local stack's own clients (``profilepipe_stack.clients``: health checks, topics, schema)
   start from these same options and only shorten timeouts.
 * ``cassandra_key(settings)`` / ``mongo_key(settings)``: what identifies a connection, for
   caching clients; secrets only enter as a digest.

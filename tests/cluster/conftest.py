@@ -1,7 +1,7 @@
 """Shared set-up of the cluster tests: a Spark standalone cluster and the local stack.
 
 The cluster (a master and ``PROFILEPIPE_SPARK_WORKERS`` workers of one core each, on
-127.0.0.1) is started once per session by :func:`profilepipe.localstack.cluster.up` and
+127.0.0.1) is started once per session by :func:`profilepipe_stack.cluster.up` and
 stopped at the end, unless it was already running (then it is left as it was). The stack
 (Kafka, Cassandra, MongoDB) must be running, as for ``tests/integration``, whose fixtures
 ``settings``, ``stack_running`` and ``isolated`` (a topic, table and collections of a test's
@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from integration.conftest import isolated, settings, stack_running  # noqa: F401  (fixtures)
 
-from profilepipe.localstack import cluster as spark_cluster
+from profilepipe_stack import cluster as spark_cluster
 
 
 @pytest.fixture(scope="session")

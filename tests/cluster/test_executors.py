@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from profilepipe.localstack import cluster as spark_cluster
 from profilepipe.pipeline import spark as spark_builder
+from profilepipe_stack import cluster as spark_cluster
 
 LIB = Path(spark_builder.__file__).resolve().parents[1]
 

@@ -22,8 +22,8 @@ import pytest
 from cluster.helpers import BIN, ROOT, environment, expected_stored, run_profilepipe, send
 
 from profilepipe import contract, stores
-from profilepipe.localstack import cluster as spark_cluster
 from profilepipe.sources import generator
+from profilepipe_stack import cluster as spark_cluster
 
 AS_OF = "2026-06-01"
 KEY = "cluster-test-key-not-a-secret"

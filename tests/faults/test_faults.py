@@ -30,11 +30,11 @@ import uuid
 import pytest
 
 from profilepipe import contract, stores
-from profilepipe.localstack import stack
 from profilepipe.pipeline import batch_writer
 from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
+from profilepipe_stack import stack
 
 from support.streaming import (
     AS_OF,

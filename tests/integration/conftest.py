@@ -16,7 +16,7 @@ import pytest
 
 from profilepipe import kafka_client, retry, stores
 from profilepipe.config import get_settings
-from profilepipe.localstack import stack
+from profilepipe_stack import stack
 
 LIFECYCLE = "stack_lifecycle"
 

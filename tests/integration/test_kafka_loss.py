@@ -20,10 +20,10 @@ from kafka import KafkaAdminClient, TopicPartition
 from profilepipe import cli, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import DataLoss
-from profilepipe.localstack import stack
 from profilepipe.pipeline import gaps, stream
 from profilepipe.sources import generator, producer
 from profilepipe.tools import audit
+from profilepipe_stack import stack
 
 AS_OF = "2026-06-01"
 KEY = "loss-test-key-not-a-secret"

@@ -10,9 +10,9 @@ import pytest
 
 from profilepipe import kafka_client, stores
 from profilepipe.errors import ProducerError
-from profilepipe.localstack import stack
 from profilepipe.sources import generator, producer
 from profilepipe.stores.kafka import read_to_end
+from profilepipe_stack import stack
 
 AS_OF = dt.date(2026, 6, 1)
 

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from profilepipe.errors import StackError
-from profilepipe.localstack import clients, layout, processes, stack
+from profilepipe_stack import clients, layout, processes, stack
 
 EXPECTED_COLUMNS = {  # the default storage profile, minimal: no name, username or birth date
     "user_id": "uuid",
@@ -215,7 +215,7 @@ def test_ferretdb_finds_by_id_through_the_id_index(settings):
     ``explain``'s answer."""
     import pymongo
 
-    from profilepipe.localstack import services
+    from profilepipe_stack import services
 
     if services.resolve(settings, "mongo").name != "ferretdb":
         pytest.skip("the stack's MongoDB-compatible server is mongo-java-server (in memory, no SQL plan)")

@@ -19,7 +19,7 @@ import pytest
 from integration.conftest import isolated, settings, stack_running  # noqa: F401  (fixtures)
 
 from profilepipe.config import get_settings
-from profilepipe.localstack import stack
+from profilepipe_stack import stack
 
 from support.streaming import (
     AS_OF,

@@ -30,9 +30,9 @@ import pytest
 
 from profilepipe import stores
 from profilepipe.config import Settings
-from profilepipe.localstack import clients, stack
 from profilepipe.pipeline.batch_writer import AGGREGATES, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
+from profilepipe_stack import clients, stack
 
 from support.streaming import (
     MALFORMED,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from profilepipe.cli import build_parser
 from profilepipe.config import Settings
-from profilepipe.localstack import cluster
 from profilepipe.pipeline import spark
 from profilepipe.tools import submit
+from profilepipe_stack import cluster
 
 
 def test_master_and_workers_command_lines(tmp_path):

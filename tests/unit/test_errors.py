@@ -1,6 +1,6 @@
-"""One error hierarchy: every exception class of the package is defined in ``profilepipe.errors``,
-derives from ``ProfilepipeError`` and is drawn in its docstring; the CLI turns any of them into
-one line and the exit code docs/command-line.md promises."""
+"""One error hierarchy: every exception class of the packages (the pipeline's and the local
+stack's) is defined in ``profilepipe.errors``, derives from ``ProfilepipeError`` and is drawn in
+its docstring; the CLI turns any of them into one line and the exit code docs/command-line.md promises."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import profilepipe
+import profilepipe_stack
 from profilepipe import cli, errors
 from profilepipe.errors import AuditFindings, ProfilepipeError, StackError, UndeliveredError
 from profilepipe.kafka_client import ProduceSummary
@@ -23,9 +24,11 @@ ERRORS = Path(errors.__file__)
 
 
 def _modules():
-    yield profilepipe
-    for info in pkgutil.walk_packages(profilepipe.__path__, "profilepipe."):
-        yield importlib.import_module(info.name)
+    """Every module of the pipeline's package and of the local stack's (it raises the same errors)."""
+    for package in (profilepipe, profilepipe_stack):
+        yield package
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            yield importlib.import_module(info.name)
 
 
 def _exception_bases(node: ast.ClassDef, namespace: dict) -> list[type]:

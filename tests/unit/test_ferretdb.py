@@ -15,7 +15,7 @@ import pytest
 from profilepipe import config
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import ferretdb, layout, processes, services, stack
+from profilepipe_stack import ferretdb, layout, processes, services, stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,7 +237,7 @@ def test_an_old_go_fetches_the_toolchain_into_the_project_cache_once(settings, t
 def test_the_set_up_runs_each_build_step_as_a_process_before_the_packages_are_installed(tmp_path):
     """setup.sh starts Maven and Go beside pip: the step module must need only the standard library."""
     code = (
-        "import sys, profilepipe.localstack.fetch as f\n"
+        "import sys, profilepipe_stack.fetch as f\n"
         "third = sorted({m.split('.')[0] for m in sys.modules} & {'kafka', 'cassandra', 'pymongo', 'psutil', "
         "'pyspark', 'pandas', 'requests', 'dash', 'tqdm'})\n"
         "print(third, f.main(['nope']))"
@@ -250,7 +250,7 @@ def test_the_set_up_runs_each_build_step_as_a_process_before_the_packages_are_in
     )
     assert (
         out.stdout.strip() == "[] 2"
-        and "usage: python -m profilepipe.localstack.fetch {jars,ferretdb}" in out.stderr
+        and "usage: python -m profilepipe_stack.fetch {jars,ferretdb}" in out.stderr
     )
 
 

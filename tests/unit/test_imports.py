@@ -1,4 +1,5 @@
-"""No import cycle inside the package, and spark-submit's entry script runs ``profilepipe stream``.
+"""No import cycle inside the packages (``profilepipe`` and ``profilepipe_stack``), and spark-submit's
+entry script runs ``profilepipe stream``.
 
 An import counts wherever it is written (module level or inside a function, as the CLI's lazy
 imports are); only ``if TYPE_CHECKING:`` blocks are left out, they never run.
@@ -12,18 +13,20 @@ import sys
 from pathlib import Path
 
 import profilepipe
+import profilepipe_stack
 from profilepipe.tools import submit
 
-PACKAGE = Path(profilepipe.__file__).parent
+PACKAGES = [Path(profilepipe.__file__).parent, Path(profilepipe_stack.__file__).parent]
 
 
 def _module_files() -> dict[str, Path]:
     out = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        out[".".join(parts)] = path
+    for package in PACKAGES:
+        for path in package.rglob("*.py"):
+            parts = list(path.relative_to(package.parent).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = path
     return out
 
 
@@ -93,6 +96,7 @@ def test_the_package_has_no_import_cycle():
     modules = _module_files()
     graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
     assert "profilepipe.tools.submit" in graph["profilepipe.cli"]  # the check sees lazy imports
+    assert "profilepipe_stack.cluster" in graph["profilepipe_stack.stack"]  # and the stack's modules
     assert _cycles(graph) == []
 
 

@@ -50,7 +50,7 @@ def test_a_store_datetime_is_utc(paris):
 
 def test_no_module_converts_instants_itself():
     """Naive datetimes are read in ``contract`` only: another rule would disagree with it."""
-    lib = Path(project_root()) / "lib" / "profilepipe"
+    lib = Path(project_root()) / "lib"  # profilepipe and profilepipe_stack
     found = [
         f"{path.relative_to(lib)}:{n}"
         for path in lib.rglob("*.py")

@@ -11,7 +11,7 @@ import pytest
 from profilepipe import jdk
 from profilepipe.config import Settings
 from profilepipe.errors import ProfilepipeError, StackError
-from profilepipe.localstack import jars, layout, services, stack, templates
+from profilepipe_stack import jars, layout, services, stack, templates
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -227,7 +227,7 @@ def test_spark_uses_the_one_jdk_finder(settings, fake_jdk):
 
 def test_there_is_one_command_line_parser():
     assert not hasattr(stack, "main")
-    for path in (ROOT / "lib" / "profilepipe" / "localstack").glob("*.py"):
+    for path in (ROOT / "lib" / "profilepipe_stack").glob("*.py"):
         text = path.read_text()
         assert "argparse" not in text, path.name
         assert not re.search(r"\bsvc == \"(kafka|cassandra|mongo)\"", text), path.name

@@ -9,7 +9,7 @@ import pytest
 from profilepipe import connections
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import clients
+from profilepipe_stack import clients
 
 
 @pytest.fixture(scope="module")

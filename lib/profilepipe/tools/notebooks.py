@@ -224,7 +224,7 @@ def lab(start_stack: bool = True, port: int = 8888) -> int:
             print(f"error: port {port} is in use; pick another with --port", file=sys.stderr)
             return EXIT_FAILED
     if start_stack:
-        from profilepipe.localstack import stack
+        from profilepipe_stack import stack
 
         stack.up(get_settings())
     cmd = lab_command(port, as_root=os.geteuid() == 0)

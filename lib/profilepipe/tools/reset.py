@@ -1,7 +1,7 @@
 """``profilepipe reset``: empty everything the pipeline wrote, so a run starts from nothing.
 
 It recreates what it empties through the local stack's public helpers
-(``localstack.stack.ensure_topics`` / ``ensure_schema``), which is why it lives here and
+(``profilepipe_stack.stack.ensure_topics`` / ``ensure_schema``), which is why it lives here and
 not in ``stores``: the stores do not depend on the stack.
 """
 
@@ -24,7 +24,7 @@ def reset_all(settings: Settings, echo: Callable[[str], object] = print) -> None
     Afterwards a run starts from nothing, so the same run gives the same numbers again
     (the erasure register included: a user forgotten by an earlier run is stored again).
     """
-    from profilepipe.localstack import stack
+    from profilepipe_stack import stack
 
     stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
     stack.ensure_topics(settings)

@@ -34,16 +34,16 @@ ENTRY = Path(__file__).resolve().parents[1] / "resources" / "spark_entry.py"
 
 def master_of(settings: Settings) -> str:
     """``PROFILEPIPE_SPARK_MASTER`` unless it is local mode, then the local cluster's master."""
-    from profilepipe.localstack import cluster
     from profilepipe.pipeline.spark import is_local
+    from profilepipe_stack import cluster
 
     return cluster.master_url(settings) if is_local(settings.spark_master) else settings.spark_master
 
 
 def command(settings: Settings, stream_args: list[str]) -> list[str]:
     """The ``spark-submit`` command line that runs ``profilepipe stream <stream_args>``."""
-    from profilepipe.localstack import cluster
     from profilepipe.pipeline.spark import on_this_machine, package_zip, spark_jars
+    from profilepipe_stack import cluster
 
     master = master_of(settings)
     cmd = [str(cluster.spark_home() / "bin" / "spark-submit"), "--master", master]

@@ -105,8 +105,8 @@ def create_topic(settings: Settings, topic: str, partitions: int = 1) -> None:
     """Create ``topic`` empty (deleted first if it exists), with the topology's replication."""
     from kafka.admin import NewTopic
 
-    from profilepipe.localstack import clients
     from profilepipe.stores import delete_topics
+    from profilepipe_stack import clients
 
     delete_topics(settings, [topic])
     admin = clients.kafka_admin(settings)

@@ -24,10 +24,10 @@ import platform
 import time
 
 from profilepipe.config import Settings, get_settings
-from profilepipe.localstack import stack
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.tools.bench import peers, report, runs
 from profilepipe.tools.bench.runs import isolated
+from profilepipe_stack import stack
 
 BENCH_KEY = "benchmark-hmac-key-not-a-secret"
 HMAC = {"pii_mode": "hmac", "hmac_key": BENCH_KEY}

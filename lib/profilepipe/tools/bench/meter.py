@@ -20,7 +20,7 @@ import threading
 import time
 
 from profilepipe.config import Settings
-from profilepipe.localstack import services
+from profilepipe_stack import services
 
 #: The roles of ``Meter``, in the order the tables list them.
 ROLES = ("spark JVM", "python workers", "driver python", "kafka", "cassandra", "mongo")
@@ -61,7 +61,7 @@ class Meter:
 
     def _server_processes(self) -> list[tuple[str, str, object]]:
         """(role, name, psutil.Process) of every server of ours and of the Spark cluster's daemons."""
-        from profilepipe.localstack import cluster, processes
+        from profilepipe_stack import cluster, processes
 
         out = []
         for svc in services.chosen(None, self.settings):

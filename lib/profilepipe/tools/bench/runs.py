@@ -25,12 +25,12 @@ from pathlib import Path
 from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
-from profilepipe.localstack import stack
 from profilepipe.pipeline import stream
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator, producer
 from profilepipe.stores import cassandra_jvm
 from profilepipe.tools.bench.meter import Meter
+from profilepipe_stack import stack
 
 AS_OF = "2026-06-01"
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 
 from profilepipe.config import TOPOLOGIES, Settings, get_settings
-from profilepipe.localstack import services, stack
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.tools.bench import HMAC, report, runs
 from profilepipe.tools.bench.report import STAGE_COLUMNS
 from profilepipe.tools.bench.runs import isolated
+from profilepipe_stack import services, stack
 
 RATE = 1000  # users/s of the latency run
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.jdk import java_home
-from profilepipe.localstack import layout
+from profilepipe_stack import layout
 
 JAR_GROUPS = ("kafka", "cassandra", "mongo", "spark", "cassandra-writer")
 MARKER = ".profilepipe-complete"

@@ -10,7 +10,7 @@ with ``PROFILEPIPE_SPARK_MASTER=spark://127.0.0.1:<spark_master_port>``.
   web UI on ``spark_master_webui_port + i``, its executors' folders under
   ``<stack_dir>/data/spark-worker-<i>/work/`` (where the executors receive the package)
 
-Each JVM is *ours* like a stack server (:mod:`profilepipe.localstack.processes`): a pid file
+Each JVM is *ours* like a stack server (:mod:`profilepipe_stack.processes`): a pid file
 and the ``-Dprofilepipe.service/-Dprofilepipe.stack`` markers, passed to the JVM through
 ``SPARK_DAEMON_JAVA_OPTS``; logs in ``<stack_dir>/logs/<name>.log``. A worker is healthy
 when the master's ``/json/`` lists it ALIVE. ``down`` stops only our processes (a worker's
@@ -29,8 +29,8 @@ from pathlib import Path
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.jdk import java_home
-from profilepipe.localstack import layout, processes
-from profilepipe.localstack.services import ServiceStatus
+from profilepipe_stack import layout, processes
+from profilepipe_stack.services import ServiceStatus
 
 HOST = "127.0.0.1"
 MASTER = "spark-master"

@@ -5,7 +5,7 @@ external server found healthy on its port, or start; every port is checked befor
 starts; servers of ours of the other topology refuse the start), start what needs starting
 (all in parallel, Cassandra first), wait until every service answers its health check and a
 node has joined the other two (progress every few seconds), then create the topics and the
-schema. ``down`` stops only processes of ours (see :mod:`profilepipe.localstack.processes`),
+schema. ``down`` stops only processes of ours (see :mod:`profilepipe_stack.processes`),
 of whichever topology runs when no service is named: SIGTERM to all at once, up to 30 s,
 then SIGKILL.
 """
@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import layout, processes, provision
-from profilepipe.localstack.services import (
+from profilepipe_stack import layout, processes, provision
+from profilepipe_stack.services import (
     ALTERNATIVES,
     NODES,
     START_ORDER,

@@ -20,10 +20,10 @@ from profilepipe.config import Settings, project_root
 def source_dir() -> Path:
     """``stack/`` of the checkout: POMs, launcher source, logging configs, templates.
 
-    Found beside the package (``lib/profilepipe/localstack`` -> ``stack/``) in a checkout
+    Found beside the package (``lib/profilepipe_stack`` -> ``stack/``) in a checkout
     or an editable install, else under :func:`profilepipe.config.project_root`.
     """
-    here = Path(__file__).resolve().parents[3] / "stack"
+    here = Path(__file__).resolve().parents[2] / "stack"
     return here if (here / "kafka" / "pom.xml").is_file() else project_root() / "stack"
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import layout
+from profilepipe_stack import layout
 
 COMMON_OPTIONS = "jvm-common.options"
 

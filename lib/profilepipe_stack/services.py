@@ -12,14 +12,14 @@ A ``Service`` says everything the lifecycle needs about one server, so ``up``/``
   markers that make a process of it ours, and its build step. :data:`JVM` (``java``, the two
   markers of :func:`processes.markers`, ``stack/jvm-common.options``, its own
   ``jvm_options`` files, then classpath and main class; jars from Maven) or
-  :data:`FERRETDB_BINARY` (a Go binary built by :mod:`~profilepipe.localstack.ferretdb`);
+  :data:`FERRETDB_BINARY` (a Go binary built by :mod:`~profilepipe_stack.ferretdb`);
   then its own ``args``;
 * its jar folder (``<jars_dir>/<kind>/``) and source folder (``stack/<kind>/``), ``kind``
   being the server it runs (``kafka`` for the node ``kafka-2``);
 * its config ``templates`` (rendered into ``<stack_dir>/conf/<name>.*`` before each start);
 * a ``prepare`` step before each start (Kafka formats its KRaft storage once);
 * its health ``check``: a real protocol exchange (Kafka ApiVersions + metadata, a CQL
-  query, a MongoDB ping) through the clients of :mod:`profilepipe.localstack.clients`; a
+  query, a MongoDB ping) through the clients of :mod:`profilepipe_stack.clients`; a
   node also has a ``settled`` check that ``up`` waits for (it has joined the other two).
 
 :data:`SERVICES` has one entry per role (the JVM servers; "mongo" is mongo-java-server);
@@ -44,7 +44,7 @@ from pathlib import Path
 from profilepipe.config import REPLICATION, Settings
 from profilepipe.errors import StackError
 from profilepipe.jdk import java_home
-from profilepipe.localstack import clients, ferretdb, jars, layout, processes, templates
+from profilepipe_stack import clients, ferretdb, jars, layout, processes, templates
 
 Check = Callable[[Settings, float], tuple[bool, str]]
 Echo = Callable[[str], None]

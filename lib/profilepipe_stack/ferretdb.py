@@ -47,7 +47,7 @@ from pathlib import Path
 
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import layout, templates
+from profilepipe_stack import layout, templates
 
 NAME = "ferretdb"
 MODULE = "github.com/FerretDB/FerretDB"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import layout
+from profilepipe_stack import layout
 
 STOP_TIMEOUT = 30.0
 _CHILDREN: dict[str, subprocess.Popen] = {}  # keeps Popen objects alive (no ResourceWarning)

@@ -1,6 +1,6 @@
 """Topics and schema: what the pipeline needs on the servers, created idempotently.
 
-Both go through the stack's clients (:mod:`profilepipe.localstack.clients`), that is the
+Both go through the stack's clients (:mod:`profilepipe_stack.clients`), that is the
 pipeline's own connection options, so they work against a secured deployment too.
 """
 
@@ -12,7 +12,7 @@ import string
 from profilepipe import contract
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
-from profilepipe.localstack import clients
+from profilepipe_stack import clients
 
 #: Largest message the topics accept (the producer's ``max_request_size`` matches it).
 TOPIC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024

@@ -25,17 +25,17 @@ The service names are the roles ``kafka``, ``cassandra``, ``mongo``; "mongo" act
 MongoDB-compatible server of ours that runs, else on the one ``PROFILEPIPE_MONGO_SERVER`` chooses.
 The parts behind it:
 
-* :mod:`~profilepipe.localstack.services`   one ``Service`` per server (ports, command line,
+* :mod:`~profilepipe_stack.services`   one ``Service`` per server (ports, command line,
   config templates, health check, jar folder), which one serves each role, and the nodes of
   the replicated topology (``PROFILEPIPE_TOPOLOGY``: docs/topology.md)
-* :mod:`~profilepipe.localstack.ferretdb`   FerretDB's version pin, build and command line
-* :mod:`~profilepipe.localstack.lifecycle`  ``up`` and ``down``
-* :mod:`~profilepipe.localstack.processes`  pid files, our processes by their markers, ports
-* :mod:`~profilepipe.localstack.jars`       Maven's jar folders (the JDK 17 finder: :mod:`profilepipe.jdk`)
-* :mod:`~profilepipe.localstack.templates`  rendering ``stack/`` templates from Settings
-* :mod:`~profilepipe.localstack.clients`    the stack's clients, from ``connections``
-* :mod:`~profilepipe.localstack.provision`  topics and schema
-* :mod:`~profilepipe.localstack.layout`     where files go; :class:`StackError`
+* :mod:`~profilepipe_stack.ferretdb`   FerretDB's version pin, build and command line
+* :mod:`~profilepipe_stack.lifecycle`  ``up`` and ``down``
+* :mod:`~profilepipe_stack.processes`  pid files, our processes by their markers, ports
+* :mod:`~profilepipe_stack.jars`       Maven's jar folders (the JDK 17 finder: :mod:`profilepipe.jdk`)
+* :mod:`~profilepipe_stack.templates`  rendering ``stack/`` templates from Settings
+* :mod:`~profilepipe_stack.clients`    the stack's clients, from ``connections``
+* :mod:`~profilepipe_stack.provision`  topics and schema
+* :mod:`~profilepipe_stack.layout`     where files go; :class:`StackError`
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ from concurrent.futures import ThreadPoolExecutor
 from profilepipe.config import Settings, get_settings
 from profilepipe.errors import StackError
 from profilepipe.jdk import java_home
-from profilepipe.localstack import ferretdb, layout, lifecycle, processes, services
-from profilepipe.localstack.jars import JAR_GROUPS, fetch_jars, jars_complete
-from profilepipe.localstack.layout import log_dir
-from profilepipe.localstack.provision import TOPIC_MAX_MESSAGE_BYTES, ensure_schema, ensure_topics
-from profilepipe.localstack.services import ServiceStatus
+from profilepipe_stack import ferretdb, layout, lifecycle, processes, services
+from profilepipe_stack.jars import JAR_GROUPS, fetch_jars, jars_complete
+from profilepipe_stack.layout import log_dir
+from profilepipe_stack.provision import TOPIC_MAX_MESSAGE_BYTES, ensure_schema, ensure_topics
+from profilepipe_stack.services import ServiceStatus
 
 #: The servers' names, in the order `status` lists them.
 SERVICES: tuple[str, ...] = tuple(services.SERVICES)
@@ -104,7 +104,7 @@ def fetch(settings: Settings | None = None, echo=print) -> None:
     """The set-up's build step: the jar folders (Maven) and FerretDB (Go) side by side, each cached.
 
     Both are waited for; the first error (jars first) is raised. ``scripts/setup.sh`` runs
-    the two as separate processes (``python -m profilepipe.localstack.fetch``) beside pip.
+    the two as separate processes (``python -m profilepipe_stack.fetch``) beside pip.
     """
     settings = settings or get_settings()
     with ThreadPoolExecutor(max_workers=len(FETCH_STEPS)) as pool:
@@ -116,7 +116,7 @@ def fetch(settings: Settings | None = None, echo=print) -> None:
 def up(settings: Settings | None = None, services: Iterable[str] | str | None = None, echo=print) -> None:
     """Start the stack (:func:`lifecycle.up`); the whole replicated topology also starts the
     Spark standalone cluster its stream runs on (``profilepipe cluster up``)."""
-    from profilepipe.localstack import cluster
+    from profilepipe_stack import cluster
 
     settings = settings or get_settings()
     lifecycle.up(settings, services=services, echo=echo)
@@ -127,7 +127,7 @@ def up(settings: Settings | None = None, services: Iterable[str] | str | None = 
 def down(settings: Settings | None = None, services: Iterable[str] | str | None = None, echo=print) -> None:
     """Stop what this stack started (:func:`lifecycle.down`); stopping everything also stops
     the Spark standalone cluster when one of ours runs."""
-    from profilepipe.localstack import cluster
+    from profilepipe_stack import cluster
 
     settings = settings or get_settings()
     lifecycle.down(settings, services=services, echo=echo)
