@@ -272,11 +272,31 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from profilepipe.tools import bench
+def bench_package():
+    """``bench/profilepipe_bench/`` of the checkout, imported.
 
+    The benchmark is no part of the installed package: ``profilepipe bench`` runs it from the
+    checkout's ``bench/`` folder, found from ``config.project_root`` (``PROFILEPIPE_HOME``).
+    """
+    from profilepipe.config import project_root
+
+    folder = project_root() / "bench"
+    if not (folder / "profilepipe_bench" / "__init__.py").is_file():
+        raise ProfilepipeError(
+            f"the benchmark runs from a checkout: {folder / 'profilepipe_bench'} not found "
+            "(set PROFILEPIPE_HOME to the checkout)"
+        )
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    import profilepipe_bench
+
+    return profilepipe_bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    bench = bench_package()
     if args.topologies:
-        from profilepipe.tools.bench import topologies
+        from profilepipe_bench import topologies
 
         return topologies.main(quick=args.quick, users=args.users)
     return bench.main(quick=args.quick, users=args.users, skip_baseline=args.skip_baseline)

@@ -1,4 +1,4 @@
-"""The benchmark's comparison pipelines (``tools.bench.peers``) on static frames: each gives the
+"""The benchmark's comparison pipelines (``profilepipe_bench.peers``) on static frames: each gives the
 table's rows, so the peer-style run, the limit and the seed-style run write what ours writes."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from profilepipe import contract
 from profilepipe.pipeline import transform
-from profilepipe.tools.bench import peers
+from profilepipe_bench import peers
 
 
 def test_the_peer_style_rows_are_the_tables_columns_taken_straight_from_the_json(raw, users):

@@ -1,9 +1,9 @@
-"""The benchmark's report (``tools.bench.report``): every ratio is between two runs of the same report."""
+"""The benchmark's report (``profilepipe_bench.report``): every ratio is between two runs of one report."""
 
 from __future__ import annotations
 
-from profilepipe.tools.bench import report
-from profilepipe.tools.bench.runs import Run, percentiles
+from profilepipe_bench import report
+from profilepipe_bench.runs import Run, percentiles
 
 
 def _run(name, users, seconds, **kw):

@@ -1,8 +1,10 @@
 """The command line: our errors become one clear line and exit code 2, never a traceback."""
 
 import os
+import sys
 from pathlib import Path
 
+from profilepipe import cli
 from profilepipe.cli import main
 from profilepipe.config import project_root
 
@@ -83,3 +85,20 @@ def test_lab_says_in_one_line_that_its_port_is_taken(capsys):
     err = capsys.readouterr().err.strip()
     assert rc == notebooks.EXIT_FAILED
     assert err.count("\n") == 0 and "is in use" in err and "--port" in err
+
+
+def test_bench_runs_from_the_checkouts_bench_folder(monkeypatch):
+    """The benchmark is not installed: the CLI imports it from ``<project root>/bench/``."""
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p).name != "bench"])
+    for name in [m for m in sys.modules if m.partition(".")[0] == "profilepipe_bench"]:
+        monkeypatch.delitem(sys.modules, name)
+    package = cli.bench_package()
+    assert Path(package.__file__) == project_root() / "bench" / "profilepipe_bench" / "__init__.py"
+    assert callable(package.main)
+
+
+def test_bench_outside_a_checkout_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PROFILEPIPE_HOME", str(tmp_path))
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the benchmark runs from a checkout") and "PROFILEPIPE_HOME" in err

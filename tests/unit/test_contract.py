@@ -34,7 +34,7 @@ CONTRACT = ROOT / "lib" / "profilepipe" / "contract.py"
 
 
 def _sources() -> list[Path]:
-    files = sorted((ROOT / "lib").rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py"))
+    files = [p for folder in ("lib", "tests", "bench") for p in sorted((ROOT / folder).rglob("*.py"))]
     return [p for p in files if p != CONTRACT and p.name != "test_contract.py"]
 
 

@@ -9,7 +9,7 @@ import yaml
 from profilepipe.config import Settings
 from profilepipe.errors import StackError
 from profilepipe.stores import cassandra_jvm
-from profilepipe.tools.bench import runs, topologies
+from profilepipe_bench import runs, topologies
 from profilepipe_stack import layout, provision, services, stack
 
 NODES = ("1", "2", "3")

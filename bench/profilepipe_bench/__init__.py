@@ -25,8 +25,8 @@ import time
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.pipeline.spark import get_spark
-from profilepipe.tools.bench import peers, report, runs
-from profilepipe.tools.bench.runs import isolated
+from profilepipe_bench import peers, report, runs
+from profilepipe_bench.runs import isolated
 from profilepipe_stack import stack
 
 BENCH_KEY = "benchmark-hmac-key-not-a-secret"

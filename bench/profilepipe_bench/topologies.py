@@ -21,9 +21,9 @@ import datetime as dt
 
 from profilepipe.config import TOPOLOGIES, Settings, get_settings
 from profilepipe.pipeline.spark import get_spark
-from profilepipe.tools.bench import HMAC, report, runs
-from profilepipe.tools.bench.report import STAGE_COLUMNS
-from profilepipe.tools.bench.runs import isolated
+from profilepipe_bench import HMAC, report, runs
+from profilepipe_bench.report import STAGE_COLUMNS
+from profilepipe_bench.runs import isolated
 from profilepipe_stack import services, stack
 
 RATE = 1000  # users/s of the latency run

@@ -29,7 +29,7 @@ from profilepipe.pipeline import stream
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator, producer
 from profilepipe.stores import cassandra_jvm
-from profilepipe.tools.bench.meter import Meter
+from profilepipe_bench.meter import Meter
 from profilepipe_stack import stack
 
 AS_OF = "2026-06-01"

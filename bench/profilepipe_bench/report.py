@@ -13,7 +13,7 @@ from pathlib import Path
 
 from profilepipe.config import project_root
 from profilepipe.pipeline import batch_writer
-from profilepipe.tools.bench.meter import ROLES
+from profilepipe_bench.meter import ROLES
 
 #: The runs of a full benchmark, in the order of the main table.
 KEYS = (*("alone", "limit", "peer", "hmac", "bcrypt4", "seed4", "bcrypt10", "bcrypt12"),)
