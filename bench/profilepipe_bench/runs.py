@@ -29,6 +29,7 @@ from profilepipe.pipeline import stream
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator, producer
 from profilepipe.stores import cassandra_jvm
+from profilepipe_bench.limit import direct_benchmark
 from profilepipe_bench.meter import Meter
 from profilepipe_stack import stack
 
@@ -226,7 +227,7 @@ def cassandra_alone(settings: Settings, rows, name: str) -> Run:
     """The store alone: the rows in the driver's JVM, inserted by the Java driver, only the inserts timed."""
     stack.ensure_schema(settings)
     with Meter(settings) as meter:
-        written, seconds = cassandra_jvm.direct_benchmark(rows, settings)
+        written, seconds = direct_benchmark(rows, settings)
     drop_run(settings)
     note = "rows already in memory"
     return Run(name, written, seconds, [], meter.cpu_seconds(), meter.peak, note=note, wall=meter.wall)

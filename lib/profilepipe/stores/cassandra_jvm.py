@@ -172,16 +172,3 @@ def write_cassandra_jvm(stored_df, settings: Settings, max_in_flight: int | None
     cols = stored_df.select(*settings.user_columns)
     writer = _writer(spark, settings)
     return int(writer.write(cols._jdf, _java_map(spark.sparkContext._jvm, options)))
-
-
-def direct_benchmark(stored_df, settings: Settings, max_in_flight: int | None = None) -> tuple[int, float]:
-    """The store's own limit: the rows collected into the driver's JVM, only the inserts timed.
-
-    One thread, one session, async prepared INSERTs with ``max_in_flight`` outstanding.
-    Returns ``(rows written, seconds)``.
-    """
-    spark = stored_df.sparkSession
-    options = jvm_options(settings, max_in_flight)
-    cols = stored_df.select(*settings.user_columns)
-    result = _writer(spark, settings).directBenchmark(cols._jdf, _java_map(spark.sparkContext._jvm, options))
-    return int(result[0]), int(result[1]) / 1e9

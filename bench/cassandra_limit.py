@@ -2,7 +2,7 @@
 
 Run it with the stack up (it only creates and drops a scratch table of its own):
 
-    .venv/bin/python scripts/cassandra_limit.py [--rows 200000] [--max-in-flight 512]
+    .venv/bin/python bench/cassandra_limit.py [--rows 200000] [--max-in-flight 512]
 
 The rows are the pipeline's: ``--rows`` users from the offline generator (no minors, so every
 one is stored), cut into Kafka-shaped messages and run through the stream's transform
@@ -10,7 +10,8 @@ one is stored), cut into Kafka-shaped messages and run through the stream's tran
 hours -> ``stored_rows``), then cached in Spark. On those same rows it measures:
 
 1. the store's limit: the fastest client, the Java driver (``java-driver-core`` 4.19) in a JVM of
-   its own (``profilepipe.cassandra.Limit`` of ``stack/cassandra-writer``, the rows exported as
+   its own (``profilepipe.cassandra.Limit``, ``bench/Limit.java`` beside this script, compiled at
+   each run against the writer's jars of ``stack/cassandra-writer``; the rows exported as
    text first), async prepared INSERTs with ``--max-in-flight`` outstanding, one thread, one
    session; only the inserts are timed; then the same in Spark's driver JVM (rows collected);
 2. the pipeline's writer through Spark (``stores.cassandra_jvm.write_cassandra_jvm``: the same
@@ -33,6 +34,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+#: ``profilepipe.cassandra.Limit``: not part of the writer's jar, compiled by :func:`compile_limit`
+LIMIT_SOURCE = Path(__file__).resolve().parent / "Limit.java"
 
 
 def stored_rows(spark, settings, count: int, seed: str):
@@ -83,24 +87,45 @@ def export_rows(rows, folder: Path) -> None:
     rows.select(F.concat_ws("\t", *cols).alias("value")).write.text(str(folder))
 
 
-def own_jvm_limit(settings, rows, max_in_flight: int, warmup: int) -> tuple[int, float]:
-    """Rows written and seconds of ``profilepipe.cassandra.Limit`` in a JVM of its own."""
+def writer_classpath(settings) -> str:
+    """The writer's jars and pyspark's (netty, slf4j, jackson, metrics: the writer's POM says why)."""
     import pyspark
 
     from profilepipe.stores import cassandra_jvm
+
+    return f"{Path(settings.jars_dir) / cassandra_jvm.JAR_GROUP}/*:{Path(pyspark.__file__).parent / 'jars'}/*"
+
+
+def compile_limit(settings, into: Path) -> None:
+    """``Limit.java`` compiled into ``into`` against the writer's jars. It keeps the writer's package
+    (``profilepipe.cassandra``): it calls the writer's package-private helpers."""
+    from profilepipe.jdk import java_home
     from profilepipe_stack import jars
 
-    folder = Path(tempfile.mkdtemp(prefix="cassandra-limit-rows-")) / "rows"
+    javac = java_home(settings) / "bin" / "javac"
+    cmd = [str(javac), "--release", "17", "-nowarn", "-cp", writer_classpath(settings), "-d", str(into)]
+    out = subprocess.run(
+        [*cmd, str(LIMIT_SOURCE)], capture_output=True, text=True, env=jars.java_env(settings)
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"javac Limit.java failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+
+
+def own_jvm_limit(settings, rows, max_in_flight: int, warmup: int) -> tuple[int, float]:
+    """Rows written and seconds of ``profilepipe.cassandra.Limit`` in a JVM of its own."""
+    from profilepipe.stores import cassandra_jvm
+    from profilepipe_stack import jars
+
+    work = Path(tempfile.mkdtemp(prefix="cassandra-limit-"))
+    folder, classes = work / "rows", work / "classes"
+    compile_limit(settings, classes)
     export_rows(rows, folder)
     options = cassandra_jvm.jvm_options(settings, max_in_flight)
-    classpath = (
-        f"{Path(settings.jars_dir) / cassandra_jvm.JAR_GROUP}/*:{Path(pyspark.__file__).parent / 'jars'}/*"
-    )
     cmd = [
         jars.java(settings),
         "-Xmx1g",
         "-cp",
-        classpath,
+        f"{classes}:{writer_classpath(settings)}",
         "profilepipe.cassandra.Limit",
         str(folder),
         str(warmup),
@@ -111,7 +136,7 @@ def own_jvm_limit(settings, rows, max_in_flight: int, warmup: int) -> tuple[int,
         text=True,
         env=jars.java_env(settings),
     )
-    shutil.rmtree(folder.parent, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     line = next((x for x in out.stdout.splitlines() if x.startswith("limit ")), None)
     if out.returncode != 0 or line is None:
         raise SystemExit(f"Limit failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
@@ -136,6 +161,7 @@ def main(argv=None) -> int:
     from profilepipe.config import get_settings
     from profilepipe.pipeline.spark import get_spark
     from profilepipe.stores import cassandra, cassandra_jvm
+    from profilepipe_bench.limit import direct_benchmark
     from profilepipe_stack import stack
 
     settings = get_settings().replace(
@@ -157,7 +183,7 @@ def main(argv=None) -> int:
         if args.warmup:
             warm = rows.limit(args.warmup).persist()
             warm.count()
-            cassandra_jvm.direct_benchmark(warm, settings, args.max_in_flight)
+            direct_benchmark(warm, settings, args.max_in_flight)
             cassandra_jvm.write_cassandra_jvm(warm, settings, args.max_in_flight)
             warm.unpersist()
             print(f"warm-up: {args.warmup:,} rows through both JVM paths")
@@ -174,9 +200,7 @@ def main(argv=None) -> int:
         )
 
         truncate()
-        (written, insert_secs), _ = timed(
-            lambda: cassandra_jvm.direct_benchmark(rows, settings, args.max_in_flight)
-        )
+        (written, insert_secs), _ = timed(lambda: direct_benchmark(rows, settings, args.max_in_flight))
         assert written == n, (written, n)
         results["java driver in spark's jvm"] = n / insert_secs
         print(

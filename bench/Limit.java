@@ -22,12 +22,15 @@ import java.util.stream.Stream;
  * Cassandra's own ingest limit: the fastest client (this driver, async prepared INSERTs, a bounded
  * number in flight, one thread, one session) in a JVM of its own, with nothing else in it.
  *
- * <p>Usage: {@code java -cp '<jars>/cassandra-writer/*:<pyspark>/jars/*' profilepipe.cassandra.Limit
+ * <p>Not part of the writer's jar: bench/cassandra_limit.py compiles it against that jar at each
+ * run (in the writer's package, whose package-private helpers it calls) and runs it.
+ *
+ * <p>Usage: {@code java -cp '<classes>:<jars>/cassandra-writer/*:<pyspark>/jars/*' profilepipe.cassandra.Limit
  * ROWS_DIR WARMUP key=value...} with the options of {@link UsersWriter} (contact_points, local_dc,
  * table, max_in_flight, ...). ROWS_DIR holds text files (Spark's {@code write.text}) of one row a
  * line, the {@code columns} option's columns tab-separated: uuid as text, text columns hex of
  * UTF-8, dates ISO, ints decimal, timestamps as microseconds since the epoch, {@code \N} for null
- * (scripts/cassandra_limit.py writes them). The first WARMUP rows are written once untimed,
+ * (bench/cassandra_limit.py writes them). The first WARMUP rows are written once untimed,
  * then the table is truncated and every row written, timed. Prints one line:
  * {@code limit rows=N seconds=S}.
  */
