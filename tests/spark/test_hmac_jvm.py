@@ -1,11 +1,11 @@
-"""HMAC mode in the JVM: equal to ``privacy.hmac_hash`` for every value, no Python, no key in sight.
+"""HMAC mode in the JVM: equal to the reference ``hmac_hash`` for every value, no Python, no key in sight.
 
 * every key length 1..200 bytes (both sides of SHA-256's 64-byte block) times tricky values
   (Persian, Cyrillic, emoji, combining marks, empty, whitespace, 100,000 characters) in one
   query of ``privacy.hmac_column``;
 * a hypothesis property through ``privacy.hash_pii`` (``derandomize=True``, bounded examples):
   arbitrary text keys and values, nulls included, equal to ``hmac_hash`` value by value and
-  equal to the former pandas-UDF path;
+  equal to the former pandas-UDF path (both in ``support.hmac_reference``);
 * the executed plan holds no Python evaluation, and neither the key, its hex nor its pads'
   hex (or base64) appear in ``explain`` in any mode, nor in the Spark log of a whole run at
   DEBUG level with the plan-change log on (a fresh Python process, its output captured).
@@ -24,6 +24,9 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from profilepipe.pipeline import privacy
+
+from support import hmac_reference
+from support.hmac_reference import hmac_hash
 
 KEY = "unit-test-key-hmac-jvm-9d41"  # a throwaway test key, never a real one
 EXPLAIN_MODES = ("simple", "extended", "codegen", "cost", "formatted")
@@ -70,11 +73,7 @@ def test_jvm_hmac_equals_python_for_keys_of_1_to_200_bytes(spark):
     )
     result = {(r["k"], r["j"]): r["h"] for r in got.collect()}
     assert len(result) == len(keys) * (len(VALUES) + 1)
-    bad = [
-        (len(keys[k]), j)
-        for (k, j), h in result.items()
-        if h != privacy.hmac_hash(([*VALUES, None])[j], keys[k])
-    ]
+    bad = [(len(keys[k]), j) for (k, j), h in result.items() if h != hmac_hash(([*VALUES, None])[j], keys[k])]
     assert bad == []
     assert all(h is None for (_, j), h in result.items() if j == len(VALUES))  # null stays null
 
@@ -91,9 +90,9 @@ def test_hash_pii_in_hmac_mode_equals_hmac_hash_for_every_value(spark, settings,
     jvm = privacy.hash_pii(df, s)
     assert jvm.columns == ["user_id", "phone_hash", "address_hash"]
     rows = jvm.collect()
-    assert [r["phone_hash"] for r in rows] == [privacy.hmac_hash(v, key) for v in phones]
-    assert [r["address_hash"] for r in rows] == [privacy.hmac_hash(v, key) for v in addresses]
-    assert rows == privacy.hash_pii_udf(df, s).collect()  # the former Python path agrees
+    assert [r["phone_hash"] for r in rows] == [hmac_hash(v, key) for v in phones]
+    assert [r["address_hash"] for r in rows] == [hmac_hash(v, key) for v in addresses]
+    assert rows == hmac_reference.hash_pii_udf(df, s).collect()  # the former Python path agrees
 
 
 def test_hmac_mode_runs_no_python_and_shows_no_key_in_any_explain(spark, settings):
@@ -117,6 +116,8 @@ def test_bcrypt_mode_keeps_its_pandas_udf(spark, settings):
 
 
 LOG_RUN = """
+import hashlib
+import hmac
 import sys
 from profilepipe.config import Settings
 from profilepipe.pipeline import privacy
@@ -130,7 +131,8 @@ row = ("u1", "+44 20 7946 0958", "Québec")
 df = spark.createDataFrame([row], "user_id string, phone string, address string")
 out = privacy.hash_pii(df, s)
 out.explain("extended")
-print("HASHED", out.collect()[0]["phone_hash"] == privacy.hmac_hash("+44 20 7946 0958", sys.argv[1]))
+expected = hmac.new(sys.argv[1].encode(), b"+44 20 7946 0958", hashlib.sha256).hexdigest()  # ASCII: NFC as is
+print("HASHED", out.collect()[0]["phone_hash"] == expected)
 spark.stop()
 """
 

@@ -12,8 +12,9 @@ Two modes, chosen by ``Settings.pii_mode``:
     where ``ipad``/``opad`` are the key (SHA-256 of it if longer than 64 bytes, then
     zero-padded to 64) XOR ``0x36``/``0x5c`` (:func:`hmac_pads`). NFC is ICU4J's
     ``Normalizer.compose(v, false)`` (ICU4J ships in pyspark's jars) through ``reflect``,
-    only for non-null values. Equal to :func:`hmac_hash` for every value (property test
-    in ``tests/spark/test_hmac_jvm.py``); the one theoretical exception is text holding
+    only for non-null values. Equal to Python's ``hmac`` for every value (the reference,
+    ``tests/support/hmac_reference.py``, and its property test in
+    ``tests/spark/test_hmac_jvm.py``); the one theoretical exception is text holding
     code points that Python's Unicode database does not know yet and ICU's does (NFC
     may reorder a combining mark Python sees as unassigned).
 
@@ -48,16 +49,15 @@ Two modes, chosen by ``Settings.pii_mode``:
 The Spark entry point is :func:`hash_pii`. hmac mode: the JVM expression above
 (:func:`hmac_column`). bcrypt mode: :func:`hash_pii_udf`, one pandas UDF over
 ``(user_id, phone, address)`` that hashes a whole Arrow batch spread over a thread pool
-(bcrypt's ``hashpw`` releases the GIL); the same UDF in hmac mode is the former Python
-path, kept as the reference the JVM path is measured against. Null values stay null
-and cost nothing, which is how the transform skips minors and dead letters.
+(bcrypt's ``hashpw`` releases the GIL); the former Python path of hmac mode, the same UDF
+calling Python's ``hmac``, is the tests' reference (``tests/support/hmac_reference.py``). Null
+values stay null and cost nothing, which is how the transform skips minors and dead letters.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -99,14 +99,6 @@ def _hmac_key_bytes(key: str | bytes) -> bytes:
     if not key:
         raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
     return key.encode("utf-8") if isinstance(key, str) else key
-
-
-def hmac_hash(value: str | None, key: str | bytes) -> str | None:
-    """Hex HMAC-SHA256 of ``utf8(NFC(value))``; ``None`` stays ``None``."""
-    if value is None:
-        return None
-    k = _hmac_key_bytes(key)
-    return hmac.new(k, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def hmac_pads(key: str | bytes) -> tuple[bytes, bytes]:
@@ -174,15 +166,11 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def hash_columns(
-    user_ids, phones, addresses, mode: str, cost: int = 12, key: bytes = b"", threads: bool = True
-):
-    """Hash two parallel sequences; returns ``(phone_hashes, address_hashes)`` lists.
+def hash_columns(user_ids, phones, addresses, cost: int = 12, threads: bool = True):
+    """bcrypt two parallel sequences; returns ``(phone_hashes, address_hashes)`` lists.
 
-    The body of the pandas UDF, usable without Spark (benchmarks, tests).
+    The body of the pandas UDF, usable without Spark (tests).
     """
-    if mode == "hmac":
-        return ([hmac_hash(v, key) for v in phones], [hmac_hash(v, key) for v in addresses])
     jobs = [
         (v, u, f)
         for f, column in zip(FIELDS, (phones, addresses), strict=True)
@@ -267,20 +255,22 @@ def pads_frame(spark: SparkSession, key: str | bytes) -> DataFrame:
 def hash_pii_udf(df: DataFrame, settings: Settings) -> DataFrame:
     """:func:`hash_pii` through one vectorised pandas UDF: bcrypt mode's path.
 
-    In hmac mode this is the former Python path (:func:`hmac_hash` per value), kept as
-    the reference the JVM path is measured and tested against. The key travels inside
-    the pickled UDF closure, never as a literal.
+    hmac mode runs in the JVM (:func:`hmac_column`); its former Python path, kept as the
+    reference the JVM path is tested against, is ``tests/support/hmac_reference.py``.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     check_settings(settings)
-    mode, cost = settings.pii_mode, int(settings.bcrypt_cost)
-    key = settings.hmac_key.encode("utf-8") if mode == "hmac" else b""
+    if settings.pii_mode != "bcrypt":
+        raise PrivacyError(
+            f"hash_pii_udf hashes in bcrypt mode only, not {settings.pii_mode!r}: use hash_pii"
+        )
+    cost = int(settings.bcrypt_cost)
 
     @pandas_udf("phone_hash string, address_hash string")
     def pii_hashes(user_id: pd.Series, phone: pd.Series, address: pd.Series) -> pd.DataFrame:
-        p, a = hash_columns(_clean(user_id), _clean(phone), _clean(address), mode, cost, key)
+        p, a = hash_columns(_clean(user_id), _clean(phone), _clean(address), cost)
         return pd.DataFrame({"phone_hash": p, "address_hash": a}, dtype=object)
 
     hashed = df.withColumn("_pii", pii_hashes("user_id", "phone", "address"))
