@@ -158,9 +158,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", default="cassandra-limit", help="generator seed")
     args = parser.parse_args(argv)
 
+    from profilepipe import stores
     from profilepipe.config import get_settings
     from profilepipe.pipeline.spark import get_spark
-    from profilepipe.stores import cassandra, cassandra_jvm
+    from profilepipe.stores import cassandra_jvm
     from profilepipe_bench.limit import direct_benchmark
     from profilepipe_stack import stack
 
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
     )
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     stack.ensure_schema(settings)
-    session = cassandra.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     spark = get_spark(settings, app_name="profilepipe-cassandra-limit", log_level="ERROR")
     results: dict[str, float] = {}
     try:

@@ -28,7 +28,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from profilepipe import stores
+from profilepipe import kafka_client, stores
 from profilepipe.config import get_settings, project_root
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
@@ -62,11 +62,11 @@ def own_pipeline(checkpoints: Path):
 
 
 def drop(settings) -> None:
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
         session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
-    stores.clear_aggregates(settings)
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stores.connect(settings).mongo.clear_aggregates()
+    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 def photograph(url: str, out: Path) -> None:

@@ -63,7 +63,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Cassandra sessions the tests opened, shut down before the interpreter exits."""
     stores = sys.modules.get("profilepipe.stores")
     if stores is not None:
-        stores.close_sessions()
+        stores.close_all()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import stream
@@ -86,16 +86,16 @@ def isolated(settings: Settings, tag: str, topic: str, **changes) -> Settings:
 
 def drop_run(settings: Settings) -> None:
     """Drop the run's table and aggregates (the benchmark leaves nothing behind)."""
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     for table in (settings.users_table, settings.erasures_table):
         session.execute(f"DROP TABLE IF EXISTS {table}", timeout=120)
-    stores.clear_aggregates(settings)
+    stores.connect(settings).mongo.clear_aggregates()
 
 
 def users_topic(settings: Settings, name: str, users: int, rate: float | None = None):
     """A fresh topic ``name`` holding ``users`` generated adults; the producer's summary."""
     s = settings.replace(kafka_topic=name)
-    stores.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+    kafka_client.delete_topics(s, [s.kafka_topic, s.dlq_topic])
     stack.ensure_topics(s)
     data = generator.generate_users(users, seed=f"bench-{users}", minor_share=0.0, as_of=AS_OF)
     return producer.produce(data, s, rate=rate, progress=False)
@@ -198,7 +198,7 @@ def rows_topic(settings: Settings, source_topic: str, name: str) -> tuple[int, o
     from profilepipe.pipeline import transform
 
     s = settings.replace(kafka_topic=name)
-    stores.delete_topics(s, [name])
+    kafka_client.delete_topics(s, [name])
     stack.ensure_topics(s)
     spark = get_spark(settings)
     raw = (
@@ -235,7 +235,7 @@ def cassandra_alone(settings: Settings, rows, name: str) -> Run:
 
 def _steady_input(settings: Settings, rate: float, seconds: float) -> list[dict]:
     """A fresh, empty topic and the ``rate * seconds`` adults a latency run produces into it."""
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
     stack.ensure_topics(settings)
     return generator.generate_users(int(rate * seconds), seed="latency", minor_share=0.0, as_of=AS_OF)
 
@@ -262,9 +262,13 @@ def latency(settings: Settings, name: str, rate: float, seconds: float) -> Run:
                 time.sleep(0.5)
         finally:
             handle.stop()
-    rows = stores.cassandra_session(settings).execute(
-        f"SELECT ingested_at, writetime(age) AS w FROM {settings.users_table}",
-        timeout=300,
+    rows = (
+        stores.connect(settings)
+        .cassandra.session()
+        .execute(
+            f"SELECT ingested_at, writetime(age) AS w FROM {settings.users_table}",
+            timeout=300,
+        )
     )
     lat = sorted(r.w / 1e6 - contract.from_store(r.ingested_at).timestamp() for r in rows)
     drop_run(settings)

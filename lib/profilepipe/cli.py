@@ -309,7 +309,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.acknowledge_loss:
         from profilepipe import stores
 
-        print(f"losses acknowledged: {stores.mongo.acknowledge_losses(settings)} batch-log document(s)")
+        acknowledged = stores.connect(settings).mongo.acknowledge_losses()
+        print(f"losses acknowledged: {acknowledged} batch-log document(s)")
     report = audit.audit(settings, as_of=args.as_of)
     print(report.describe())
     print("clean:", report.clean, flush=True)
@@ -319,10 +320,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     from profilepipe import stores
+    from profilepipe.stores import erasure
 
     settings = get_settings()
     for user_id in args.user_id:
-        existed = stores.forget_user(settings, user_id)
+        existed = erasure.forget_user(
+            stores.connect(settings), user_id, erase_contribution=settings.erase_contribution
+        )
         state = "row deleted" if existed else "no row stored (recorded anyway)"
         print(f"{user_id}: forgotten, {state}; a replay of old offsets will not bring it back")
     return 0
@@ -331,6 +335,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 def cmd_retain(args: argparse.Namespace) -> int:
     from profilepipe import stores
     from profilepipe.errors import NoRetention
+    from profilepipe.stores import erasure
 
     settings = get_settings()
     days = args.days if args.days is not None else settings.retention_days
@@ -338,7 +343,7 @@ def cmd_retain(args: argparse.Namespace) -> int:
         raise NoRetention(
             f"no retention period is set ({Settings.env_name('retention_days')} or --days N): nothing removed"
         )
-    removed = stores.retain(settings, days)
+    removed = erasure.retain(stores.connect(settings), days)
     print(f"retain: {removed} row(s) ingested more than {days} day(s) ago removed, their contribution too")
     return 0
 

@@ -1,10 +1,11 @@
 """Kafka clients shared by what writes to Kafka and what reads it back: the tuned,
 idempotent producer (``acks="all"``), raw sends with a count of every acknowledgement
-and failure (``send_all``, ``produce_raw``), a topic's end offsets, and what ``tools.lag``
-reads: each partition's log start and end (``log_offsets``), the timestamp of the message
-at an offset (``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``).
+and failure (``send_all``, ``produce_raw``), a topic's end offsets, a topic read to its end
+(``read_to_end``), topics deleted (``delete_topics``), and what ``tools.lag`` reads: each
+partition's log start and end (``log_offsets``), the timestamp of the message at an offset
+(``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``).
 
-Below both ``sources.producer`` (users) and ``stores.kafka`` (dead letters), so neither
+Below both ``sources.producer`` (users) and ``stores.dead_letters``, so neither
 imports the other. (The ``kafka`` imports below are kafka-python, not this module.)
 """
 
@@ -380,3 +381,63 @@ def retention_ms(settings: Settings, topic: str, timeout_s: float = 5.0) -> int 
         admin.close()
     value = found.get("topic", {}).get(topic, {}).get("retention.ms", {}).get("value")
     return int(value) if value not in (None, "") else None
+
+
+def read_to_end(
+    settings: Settings, topic: str, start: dict[int, int] | None = None, timeout_s: float = 10.0
+) -> list:
+    """The messages of ``topic`` from ``start`` ({partition: offset}; default: the beginning)
+    up to the end offsets it has when called, in partition then offset order.
+
+    The read stops at those ends, so it costs the messages, not a wait for silence;
+    ``TimeoutError`` when no message arrives for ``timeout_s`` before they are reached.
+    An absent topic reads as empty.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","), enable_auto_commit=False, group_id=None
+    )
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        ends = consumer.end_offsets(tps) if tps else {}
+        firsts = consumer.beginning_offsets(tps) if tps else {}
+        begin = {tp: max(firsts[tp], (start or {}).get(tp.partition, 0)) for tp in tps}
+        remaining = {tp: ends[tp] for tp in tps if ends[tp] > begin[tp]}
+        if not remaining:
+            return []
+        consumer.assign(list(remaining))
+        for tp in remaining:
+            consumer.seek(tp, begin[tp])
+        got: dict = {tp: [] for tp in remaining}
+        quiet_since = time.monotonic()
+        while remaining:
+            for tp, msgs in consumer.poll(timeout_ms=500).items():
+                got[tp].extend(m for m in msgs if m.offset < ends[tp])
+                quiet_since = time.monotonic()
+            for tp in [tp for tp in remaining if consumer.position(tp) >= ends[tp]]:
+                del remaining[tp]
+            if remaining and time.monotonic() - quiet_since > timeout_s:
+                raise TimeoutError(f"kafka: could not read {topic} up to {ends} within {timeout_s:.0f}s")
+        return [m for tp in sorted(got, key=lambda tp: tp.partition) for m in got[tp]]
+    finally:
+        consumer.close()
+
+
+def delete_topics(settings: Settings, topics: list[str], timeout_s: float = 30.0) -> None:
+    """Delete topics (those that exist) and wait until the broker no longer lists them."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="profilepipe-reset")
+    try:
+        present = [t for t in topics if t in set(admin.list_topics())]
+        if present:
+            admin.delete_topics(present)
+        deadline = time.monotonic() + timeout_s
+        while set(present) & set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {present} still listed after {timeout_s:.0f}s")
+            time.sleep(0.5)
+    finally:
+        admin.close()

@@ -102,6 +102,19 @@ def call(fn: Callable[[], T], what: str, budget: float, echo: Callable[[str], No
         return result
 
 
+class Retry:
+    """One store's retry policy: ``call`` with a budget of ``budget`` seconds (a store holds one,
+    built from ``settings.sink_retry_seconds``, and applies it to each of its operations)."""
+
+    def __init__(self, budget: float, echo: Callable[[str], None] | None = None):
+        self.budget = budget
+        self.echo = echo
+
+    def __call__(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn()`` under this policy; ``what`` names it in the log."""
+        return call(fn, what, self.budget, self.echo)
+
+
 def _short(exc: BaseException, limit: int = 160) -> str:
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 3] + "..."

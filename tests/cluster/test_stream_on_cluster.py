@@ -44,13 +44,13 @@ def _users(seed: str, count: int) -> tuple[list[dict], list[dict]]:
 def _aggregates(settings, without=("ingested_minute",)) -> dict:
     return {
         (d["dimension"], d["key"]): (d["count"], d["age_sum"])
-        for d in stores.read_raw_aggregates(settings)
+        for d in stores.connect(settings).mongo.read_raw_aggregates()
         if d["dimension"] not in without
     }
 
 
 def _rows(settings) -> dict:
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     rows = session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}")
     return {str(r.user_id): {k: v for k, v in r._asdict().items() if k != "ingested_at"} for r in rows}
 
@@ -58,7 +58,7 @@ def _rows(settings) -> dict:
 def _assert_exact(settings, users, bad) -> None:
     """Rows, aggregates, dead letters and batch log are exactly what the input says."""
     adults = expected_stored(users, dt.date.fromisoformat(AS_OF))
-    assert stores.count_users(settings) == len(adults)
+    assert stores.connect(settings).cassandra.count_users() == len(adults)
     docs = _aggregates(settings, without=())
     for dimension, key_of in (("nationality", lambda u: u["nat"]), ("gender", lambda u: u["gender"])):
         want = Counter(key_of(u) for u in adults)
@@ -68,9 +68,9 @@ def _assert_exact(settings, users, bad) -> None:
     assert {b: docs[("age_band", b)][0] for b in bands} == dict(bands)
     assert sum(v[1] for (dim, _), v in docs.items() if dim == "nationality") == sum(ages)
     assert sum(v[0] for (dim, _), v in docs.items() if dim == "ingested_minute") == len(adults)
-    letters = stores.read_dead_letters(settings)
+    letters = stores.connect(settings).dead_letters.read()
     assert Counter(d["reason"] for d in letters) == Counter(m["expected_reason"] for m in bad)
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert sum(b["read"] for b in batches) == len(users) + len(bad)
     assert sum(b["stored"] for b in batches) == len(adults)
     assert all(contract.balanced(b) for b in batches)
@@ -175,9 +175,11 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(isolated, cluste
     try:
         executor = _wait_for(lambda: _executor_of(worker_pid), 180, f"an executor on {victim}")
         executor_dir = Path(executor.cwd())  # <work dir>/<app id>/<executor id>
-        _wait_for(lambda: stores.read_batches(pipeline), 300, "the first batch in the batch log")
+        _wait_for(
+            lambda: stores.connect(pipeline).mongo.read_batches(), 300, "the first batch in the batch log"
+        )
         _wait_for(lambda: _running_a_task(executor, executor_dir), 120, f"a running task on {victim}")
-        done_before = len(stores.read_batches(pipeline))
+        done_before = len(stores.connect(pipeline).mongo.read_batches())
         os.killpg(os.getpgid(worker_pid), signal.SIGKILL)  # the worker, its executor and their Python workers
         killed_at = time.monotonic() - t0
         output, _ = proc.communicate(timeout=600)

@@ -29,11 +29,12 @@ import uuid
 
 import pytest
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.pipeline import batch_writer
 from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
+from profilepipe.stores import erasure
 from profilepipe_stack import stack
 
 from support.streaming import (
@@ -151,7 +152,7 @@ def test_kafka_restarted_while_producing_and_streaming(fault_settings, tmp_path)
     assert "stream: stopping after the batch in flight" in "\n".join(run.lines)
     assert_stores_match(settings, expected)
     undelivered = {v for _k, v in summary.undelivered}
-    in_topic_values = {m.value for m in stores.read_to_end(settings, settings.kafka_topic, timeout_s=5)}
+    in_topic_values = {m.value for m in kafka_client.read_to_end(settings, settings.kafka_topic, timeout_s=5)}
     sent_values = {producer.user_value(u) for u in users} | {m["value"] for m in bad}
     assert sent_values - in_topic_values <= undelivered  # anything missing was reported
 
@@ -175,10 +176,11 @@ def test_dead_letter_replay_is_exactly_once_without_spark(fault_settings):
         for i in range(10)
     ]
     key = uuid.uuid4().hex
-    assert stores.write_dead_letters(letters[:4], settings, key) == 4  # killed after 4 letters
-    assert stores.write_dead_letters(letters, settings, key) == 6  # the replay sends the other 6
-    assert stores.write_dead_letters(letters, settings, key) == 0  # and a second replay nothing
-    got = stores.read_dead_letters(settings, timeout_s=5)
+    dead_letters = stores.connect(settings).dead_letters
+    assert dead_letters.write(letters[:4], key) == 4  # killed after 4 letters
+    assert dead_letters.write(letters, key) == 6  # the replay sends the other 6
+    assert dead_letters.write(letters, key) == 0  # and a second replay nothing
+    got = dead_letters.read(timeout_s=5)
     assert sorted(d["source_offset"] for d in got) == list(range(10))
 
 
@@ -208,7 +210,7 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
     first = StreamProcess(big, log, "--until-idle")
     assert first.finish() == 0, first.tail()
     assert_aggregates_equal_the_table(settings)
-    rows_before = stores.count_users(settings)
+    rows_before = stores.connect(settings).cassandra.count_users()
 
     again = _changed(users, 500)
     assert producer.produce(again, settings, progress=False).sent == 500  # 4 batches of <= 150
@@ -221,14 +223,16 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
         StreamProcess(settings, log, "--until-idle", hold=(point, 2)).kill_at()
     final = StreamProcess(settings, log, "--until-idle")
     assert final.finish() == 0, final.tail()
-    assert stores.count_users(settings) == rows_before + sum(  # a changed minor became an adult
+    assert stores.connect(
+        settings
+    ).cassandra.count_users() == rows_before + sum(  # a changed minor became an adult
         1
         for u, v in zip(users, again, strict=False)
         if generator.expected_outcome(v, dt.date.fromisoformat(AS_OF)) == "stored"
         and generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) != "stored"
     )
     assert_aggregates_equal_the_table(settings)
-    moved = stores.get_user(settings, again[1]["login"]["uuid"])
+    moved = stores.connect(settings).cassandra.get_user(again[1]["login"]["uuid"])
     assert (moved["country"], moved["gender"]) == (again[1]["location"]["country"], again[1]["gender"])
 
     replay = StreamProcess(big.replace(checkpoint_dir=str(tmp_path / "replay")), log, "--until-idle")
@@ -239,9 +243,9 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
         u for u in users[500:] if generator.expected_outcome(u, dt.date.fromisoformat(AS_OF)) == "stored"
     )
     for uid in (again[1]["login"]["uuid"], kept["login"]["uuid"]):  # one changed, one not
-        assert stores.forget_user(settings, uid) is True
+        assert erasure.forget_user(stores.connect(settings), uid) is True
     assert_aggregates_equal_the_table(settings)
-    assert all(contract.balanced(b) for b in stores.read_batches(settings))
+    assert all(contract.balanced(b) for b in stores.connect(settings).mongo.read_batches())
 
 
 def test_a_user_forgotten_while_its_batch_is_written_leaves_no_contribution(fault_settings, tmp_path):
@@ -260,7 +264,9 @@ def test_a_user_forgotten_while_its_batch_is_written_leaves_no_contribution(faul
     run.wait_for_stage(batch_writer.AGGREGATES, 1, held=True)  # planned; the old rows still there
     victim = again[1]["login"]["uuid"]
     forgot: dict = {}
-    forgetting = threading.Thread(target=lambda: forgot.update(existed=stores.forget_user(settings, victim)))
+    forgetting = threading.Thread(
+        target=lambda: forgot.update(existed=erasure.forget_user(stores.connect(settings), victim))
+    )
     forgetting.start()
     time.sleep(2)  # the erasure is recorded; forget now waits for the batch being written
     assert forgetting.is_alive()
@@ -268,5 +274,8 @@ def test_a_user_forgotten_while_its_batch_is_written_leaves_no_contribution(faul
     forgetting.join(timeout=120)
     assert forgot == {"existed": False}  # the batch had deleted the row again
     assert run.finish() == 0, run.tail()
-    assert stores.get_user(settings, victim) is None and stores.count_users(settings) == 399
+    assert (
+        stores.connect(settings).cassandra.get_user(victim) is None
+        and stores.connect(settings).cassandra.count_users() == 399
+    )
     assert_aggregates_equal_the_table(settings)

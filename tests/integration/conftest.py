@@ -81,11 +81,11 @@ def isolated(tmp_path_factory):
 
 
 def _drop(settings) -> None:
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
         session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
-    stores.clear_aggregates(settings)
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    stores.connect(settings).mongo.clear_aggregates()
+    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 @pytest.fixture(scope="session")

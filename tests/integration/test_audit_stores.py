@@ -89,13 +89,13 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
     phone_owner, password_owner, cell_owner = stored[0], stored[1], stored[2]
     phone, password, cell = phone_owner["phone"], password_owner["login"]["password"], cell_owner["cell"]
     assert min(len(phone), len(password), len(cell)) >= audit.MIN_LENGTH
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
     insert = (
         f"INSERT INTO {table} (user_id, phone_hash, birth_year, age, country) VALUES (%s, %s, %s, %s, %s)"
     )
     leak_id, minor_id = uuid.uuid4(), uuid.uuid4()
-    parts = stores.collections(settings).parts
+    parts = stores.connect(settings).mongo.collections().parts
     try:
         # a row whose phone_hash holds another user's phone in clear (a hashing bug)
         session.execute(insert, (leak_id, phone, 1980, 46, "Nowhere"))
@@ -173,5 +173,5 @@ def test_full_rows_in_a_table_audited_as_minimal_fail_and_reset_moves_it(isolate
         stream.run(minimal, until_idle=True)
 
     reset_all(minimal, echo=lambda _line: None)
-    assert stores.table_columns(minimal) == set(minimal.user_columns)
-    stores.check_profile(minimal)  # no error: the table is the minimal profile's now
+    assert stores.connect(minimal).cassandra.table_columns() == set(minimal.user_columns)
+    stores.connect(minimal).cassandra.check_profile()  # no error: the table is the minimal profile's now

@@ -67,16 +67,16 @@ def test_every_bad_input_is_accounted_for_and_the_stream_keeps_running(bad_setti
         expected["dead_letter"],
     )
     assert result.balanced
-    assert stores.count_users(settings) == expected["stored"] + GOOD
+    assert stores.connect(settings).cassandra.count_users() == expected["stored"] + GOOD
 
-    letters = stores.read_dead_letters(settings, timeout_s=5)
+    letters = stores.connect(settings).dead_letters.read(timeout_s=5)
     assert Counter(d["reason"] for d in letters) == reasons
     text = "\n".join(str(d) for d in letters)
     leaks = [(e.name, p) for e in corpus for p in e.pii if p in text]
     assert leaks == []  # a dead letter never carries the personal data of its message
     big = [d for d in letters if d["reason"] == "too_large"]
     assert big and all(d["value_bytes"] > settings.max_message_bytes for d in big)
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert sum(b["read"] for b in batches) == records + GOOD
     assert all(
         b["read"] == b["stored"] + b["filtered_minor"] + b["erased"] + b["dead_letter"] for b in batches

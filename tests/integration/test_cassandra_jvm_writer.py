@@ -17,11 +17,11 @@ import uuid
 import pytest
 from cassandra.util import Date
 
-from profilepipe import contract
+from profilepipe import contract, stores
 from profilepipe.pipeline import transform
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.sources import generator
-from profilepipe.stores import cassandra, cassandra_jvm
+from profilepipe.stores import cassandra_jvm
 
 from support.frames import kafka_frame
 
@@ -119,7 +119,7 @@ def rows(spark, settings):
 
 def _table(settings) -> dict[uuid.UUID, dict]:
     """The table as the Python driver reads it, dates as ``datetime.date``."""
-    session = cassandra.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
     return {
         r.user_id: {k: v.date() if isinstance(v, Date) else v for k, v in r._asdict().items()}

@@ -39,8 +39,8 @@ def three(isolated):
 
 def test_the_register_uses_the_level(three):
     with pytest.raises(Exception, match="(?i)unavailable|Cannot achieve consistency level THREE"):
-        stores.erased_keys(three)
-    assert stores.erased_keys(three.replace(cassandra_consistency="ONE")) == set()
+        stores.connect(three).cassandra.erased_keys()
+    assert stores.connect(three.replace(cassandra_consistency="ONE")).cassandra.erased_keys() == set()
 
 
 def test_the_rows_writer_uses_the_level(rows, three):

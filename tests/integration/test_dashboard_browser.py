@@ -25,6 +25,7 @@ import pytest
 from profilepipe import kafka_client, stores
 from profilepipe.pipeline import disclosure, gaps, stream
 from profilepipe.sources import generator, producer
+from profilepipe.stores import erasure
 
 from support.browser import chromium, free_port, interrupt, wait_until_served
 
@@ -105,14 +106,14 @@ def _users(count: int, seed: str) -> list[dict]:
 
 def _expected_on_page(settings) -> dict[str, str]:
     """What the page must show, computed here from MongoDB's documents (not through ``snapshot``)."""
-    batches = stores.read_batches(settings)
-    raw = stores.read_raw_aggregates(settings)
+    batches = stores.connect(settings).mongo.read_batches()
+    raw = stores.connect(settings).mongo.read_raw_aggregates()
     k = settings.k_anonymity
     genders = [d for d in raw if d["dimension"] == "gender"]
     total, age_sum = sum(d["count"] for d in genders), sum(d["age_sum"] for d in genders)
     want = {
         "users-held": f"{total:,}" if total >= k else "suppressed",  # held now, forgotten users out
-        "users-forgotten": str(len(stores.erased_keys(settings))),
+        "users-forgotten": str(len(stores.connect(settings).cassandra.erased_keys())),
         "records-read": f"{sum(b['read'] for b in batches):,}",
         "dead-letters": f"{sum(b['dead_letter'] for b in batches):,}",
         "batches": str(len(batches)),
@@ -153,7 +154,7 @@ def first_batch(pipeline, server, browser, produce_and_stream):
 
 def test_the_page_shows_what_mongodb_holds(pipeline, browser, first_batch):
     want = _expected_on_page(pipeline)
-    assert want["users-held"] == str(first_batch) == str(stores.count_users(pipeline))
+    assert want["users-held"] == str(first_batch) == str(stores.connect(pipeline).cassandra.count_users())
     assert want["users-forgotten"] == "0"
     assert {"avg-age-female", "avg-age-male"} <= set(want)
     shown = {element_id: _settled_text(browser, element_id) for element_id in want}
@@ -174,7 +175,7 @@ def test_the_page_refreshes_by_itself(browser, first_batch):
 
 
 def test_a_new_batch_appears_without_a_reload(pipeline, browser, first_batch):
-    before = len(stores.read_batches(pipeline))
+    before = len(stores.connect(pipeline).mongo.read_batches())
     users = _users(40, "dashboard-2")
     as_of = dt.date.fromisoformat(AS_OF)
     adults = sum(generator.expected_outcome(u, as_of) == "stored" for u in users)
@@ -202,7 +203,7 @@ def _wait_for_new_batch(settings, before: int, worker: threading.Thread, timeout
     """The first batch logged after the ``before`` ones (polled every 50 ms while the stream runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        batches = stores.read_batches(settings)
+        batches = stores.connect(settings).mongo.read_batches()
         if len(batches) > before:
             return batches[before]
         if not worker.is_alive():
@@ -213,14 +214,14 @@ def _wait_for_new_batch(settings, before: int, worker: threading.Thread, timeout
 
 def test_a_forget_shows_one_number_of_users_held_and_the_forgotten_beside_it(pipeline, browser, first_batch):
     """Issue 19: after a forget the tiles counted what the stream stored, the tables what is held now."""
-    held = stores.count_users(pipeline)
-    user = sorted(str(r["user_id"]) for r in stores.read_users(pipeline, limit=50))[0]
-    assert stores.forget_user(pipeline, user)
+    held = stores.connect(pipeline).cassandra.count_users()
+    user = sorted(str(r["user_id"]) for r in stores.connect(pipeline).cassandra.read_users(limit=50))[0]
+    assert erasure.forget_user(stores.connect(pipeline), user)
     _wait_for(browser, "users-forgotten", "1")
     _wait_for(browser, "users-held", f"{held - 1:,}")
     want = _expected_on_page(pipeline)
-    assert want["users-held"] == f"{held - 1:,}" == f"{stores.count_users(pipeline):,}"
+    assert want["users-held"] == f"{held - 1:,}" == f"{stores.connect(pipeline).cassandra.count_users():,}"
     assert (
-        sum(b["stored"] for b in stores.read_batches(pipeline)) == held
+        sum(b["stored"] for b in stores.connect(pipeline).mongo.read_batches()) == held
     )  # the stream's count keeps the user
     assert {k: _settled_text(browser, k) for k in want} == want

@@ -54,7 +54,7 @@ def _drop_half_of_the_unread(settings) -> dict[int, tuple[int, int]]:
 def _lost_ranges(settings) -> list[tuple[int, int, int, str, bool]]:
     return sorted(
         (g["partition"], g["start"], g["end"], g["cause"], bool(b.get("lost_acknowledged")))
-        for b in stores.read_batches(settings)
+        for b in stores.connect(settings).mongo.read_batches()
         for g in b.get("lost_ranges", [])
     )
 
@@ -77,7 +77,7 @@ def test_messages_dropped_while_the_stream_was_stopped_are_counted_exactly(lossy
     _send(settings, _users(100, "loss-1"))
     first = stream.run(settings, until_idle=True, timeout=900)
     assert (first.read, first.lost) == (100, 0)
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert len(batches) > 1 and _lost_ranges(settings) == []
     assert all(gaps.balanced(b) and b["lost"] == 0 for b in batches)
     assert sum(b["covered"] for b in batches) == 100
@@ -96,7 +96,9 @@ def test_messages_dropped_while_the_stream_was_stopped_are_counted_exactly(lossy
     for p, (lo, hi) in dropped.items():
         assert f"{settings.kafka_topic}:{p} offsets {lo}-{hi - 1}" in err[0]
     assert "retention.ms" in err[0] and "profilepipe stream --accept-loss" in err[0]
-    assert len(stores.read_batches(settings)) == len(batches)  # nothing recorded, nothing skipped
+    assert len(stores.connect(settings).mongo.read_batches()) == len(
+        batches
+    )  # nothing recorded, nothing skipped
 
     # accepted: recorded with its ranges, the rest read, and the books over offsets balance
     second = stream.run(settings, until_idle=True, accept_loss=True, timeout=900)
@@ -104,10 +106,10 @@ def test_messages_dropped_while_the_stream_was_stopped_are_counted_exactly(lossy
     assert _lost_ranges(settings) == sorted(
         (p, lo, hi, gaps.RETENTION, True) for p, (lo, hi) in dropped.items()
     )
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert all(gaps.balanced(b) for b in batches)
     assert sum(b["covered"] for b in batches) == 200 == sum(b["messages"] for b in batches) + lost
-    assert stores.count_users(settings) == 200 - lost
+    assert stores.connect(settings).cassandra.count_users() == 200 - lost
     assert audit.losses(batches)["losses_unacknowledged"] == []  # accepted: seen
 
     # PROFILEPIPE_ON_DATA_LOSS=record goes on by itself; the audit reports it until acknowledged
@@ -135,23 +137,25 @@ def test_a_topic_recreated_while_the_stream_was_stopped_is_read_from_its_start(r
     settings = recreated
     _send(settings, _users(30, "recreate-1"))
     assert stream.run(settings, until_idle=True, timeout=900).read == 30
-    old_keys = {b["offsets"].__repr__() for b in stores.read_batches(settings)}
+    old_keys = {b["offsets"].__repr__() for b in stores.connect(settings).mongo.read_batches()}
 
     # deleted and created again outside `profilepipe reset`, the same 30 offsets filled again
-    stores.delete_topics(settings, [settings.kafka_topic])
+    kafka_client.delete_topics(settings, [settings.kafka_topic])
     stack.ensure_topics(settings)
     _send(settings, _users(30, "recreate-2"))
     with pytest.raises(DataLoss, match="deleted and created again") as stopped:
         stream.run(settings, until_idle=True, timeout=900)
     assert "profilepipe stream --accept-loss" in str(stopped.value)
-    assert stores.count_users(settings) == 30
+    assert stores.connect(settings).cassandra.count_users() == 30
 
     again = stream.run(settings, until_idle=True, accept_loss=True, timeout=900)
     assert (again.read, again.lost) == (30, 0)  # the new topic from offset 0: nothing skipped
-    assert stores.count_users(settings) == 60  # under keys of their own: not taken for replays
+    assert (
+        stores.connect(settings).cassandra.count_users() == 60
+    )  # under keys of their own: not taken for replays
     assert {p for p, *_ in _lost_ranges(settings)} == set(range(settings.kafka_partitions))
     assert {cause for _, _, _, cause, _ in _lost_ranges(settings)} == {gaps.RECREATED}
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert sum(b["read"] for b in batches) == 60 and old_keys <= {repr(b["offsets"]) for b in batches}
     aside = Path(
         f"{settings.checkpoint_dir}.topic-{gaps.TopicMarker.read(settings.checkpoint_dir).recreated_from}"

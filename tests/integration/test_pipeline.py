@@ -47,15 +47,15 @@ def test_counts_add_up_exactly(run):
     assert first.dead_letter == MALFORMED
     assert 0 < first.filtered_minor < USERS
     assert first.batches >= 3  # maxOffsetsPerTrigger=700 splits the input
-    assert stores.count_users(settings) == len(adults)
-    batches = stores.read_batches(settings)
+    assert stores.connect(settings).cassandra.count_users() == len(adults)
+    batches = stores.connect(settings).mongo.read_batches()
     assert sum(b["read"] for b in batches) == first.read
     assert all(contract.balanced(b) for b in batches)
 
 
 def test_dead_letters_carry_reason_and_source_offset(run):
     settings, _users, bad, _first = run
-    letters = stores.read_dead_letters(settings)
+    letters = stores.connect(settings).dead_letters.read()
     assert Counter(d["reason"] for d in letters) == Counter(m["expected_reason"] for m in bad)
     for d in letters:
         assert d["source_topic"] == settings.kafka_topic
@@ -67,7 +67,7 @@ def test_dead_letters_carry_reason_and_source_offset(run):
 def test_rows_hold_hashes_and_exact_values(run):
     settings, users, _bad, _first = run
     adult = _expected(users)[0]
-    row = stores.get_user(settings, adult["login"]["uuid"])
+    row = stores.connect(settings).cassandra.get_user(adult["login"]["uuid"])
     assert row is not None
     assert not {"full_name", "username", "birth_date"} & set(row)  # the minimal profile, the default
     assert row["email_domain"] == adult["email"].split("@")[1].lower()
@@ -83,12 +83,14 @@ def test_no_minor_and_no_plaintext_pii_is_stored(run):
     assert report.rows_scanned == len(_expected(users))
     assert report.secrets_checked >= 8 * USERS
     assert report.clean, (report.plaintext_found[:5], report.minors_stored[:5])
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     rows = list(session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"))
     minors = {u["login"]["uuid"] for u in users} - {u["login"]["uuid"] for u in _expected(users)}
     assert not minors & {str(r.user_id) for r in rows}
     # long secrets cannot match by chance: none of them anywhere in either store
-    everything = "\n".join(str(tuple(r)) for r in rows) + str(stores.read_raw_aggregates(settings))
+    everything = "\n".join(str(tuple(r)) for r in rows) + str(
+        stores.connect(settings).mongo.read_raw_aggregates()
+    )
     for u in users:
         for secret in (u["login"]["salt"], u["login"]["md5"], u["login"]["sha1"], u["login"]["sha256"]):
             assert secret not in everything
@@ -98,7 +100,7 @@ def test_aggregates_match_the_input(run):
     settings, users, _bad, _first = run
     adults = _expected(users)
     as_of = dt.date.fromisoformat(AS_OF)
-    docs = {(d["dimension"], d["key"]): d for d in stores.read_raw_aggregates(settings)}
+    docs = {(d["dimension"], d["key"]): d for d in stores.connect(settings).mongo.read_raw_aggregates()}
     by_nat = Counter(u["nat"] for u in adults)
     assert {k: docs[("nationality", k)]["count"] for k in by_nat} == dict(by_nat)
     assert sum(d["count"] for (dim, _), d in docs.items() if dim == "gender") == len(adults)
@@ -115,8 +117,8 @@ def test_aggregates_match_the_input(run):
     assert doc["count"] == len(group) and doc["age_sum"] == sum(group)
     assert doc["age_sq_sum"] == sum(a * a for a in group)
     assert doc["suppressed"] == (len(group) < settings.k_anonymity)
-    published = {(d["dimension"], d["key"]): d for d in stores.read_aggregates(settings)}
-    protected = disclosure.protect(stores.read_raw_aggregates(settings), settings.k_anonymity)
+    published = {(d["dimension"], d["key"]): d for d in stores.connect(settings).mongo.read_aggregates()}
+    protected = disclosure.protect(stores.connect(settings).mongo.read_raw_aggregates(), settings.k_anonymity)
     assert published == {(d["dimension"], d["key"]): d for d in protected}  # what is shown is protected
     years = Counter(u["registered"]["date"][:4] for u in adults)
     assert {y: docs[("registered_year", y)]["count"] for y in years} == dict(years)
@@ -125,10 +127,10 @@ def test_aggregates_match_the_input(run):
 
 def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
     settings, users, _bad, first = run
-    before_rows = stores.count_users(settings)
+    before_rows = stores.connect(settings).cassandra.count_users()
     before_aggs = [
         (d["dimension"], d["key"], d["count"], d["age_sum"], d["age_sq_sum"])
-        for d in stores.read_raw_aggregates(settings)
+        for d in stores.connect(settings).mongo.read_raw_aggregates()
     ]
     again = stream.run(settings, until_idle=True, timeout=600)  # same checkpoint: nothing new
     assert again.read == 0
@@ -136,9 +138,9 @@ def test_second_run_over_same_offsets_changes_nothing(run, tmp_path):
         settings.replace(checkpoint_dir=str(tmp_path / "fresh")), until_idle=True, timeout=900
     )
     assert replay.read == first.read  # every offset read a second time ...
-    assert stores.count_users(settings) == before_rows  # ... and nothing changed
+    assert stores.connect(settings).cassandra.count_users() == before_rows  # ... and nothing changed
     after_aggs = [
         (d["dimension"], d["key"], d["count"], d["age_sum"], d["age_sq_sum"])
-        for d in stores.read_raw_aggregates(settings)
+        for d in stores.connect(settings).mongo.read_raw_aggregates()
     ]
     assert after_aggs == before_aggs  # ingested_at is the Kafka timestamp, so even per-minute counts hold

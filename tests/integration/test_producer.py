@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from profilepipe import kafka_client, stores
+from profilepipe import kafka_client
 from profilepipe.errors import ProducerError
+from profilepipe.kafka_client import read_to_end
 from profilepipe.sources import generator, producer
-from profilepipe.stores.kafka import read_to_end
 from profilepipe_stack import stack
 
 AS_OF = dt.date(2026, 6, 1)
@@ -22,7 +22,7 @@ def topic_settings(settings):
     s = settings.replace(kafka_topic=f"it_producer_{uuid.uuid4().hex[:8]}", kafka_partitions=3)
     stack.ensure_topics(s)
     yield s
-    stores.delete_topics(s, [s.kafka_topic, s.dlq_topic])
+    kafka_client.delete_topics(s, [s.kafka_topic, s.dlq_topic])
 
 
 def test_users_round_trip(topic_settings):

@@ -18,6 +18,7 @@ from profilepipe import cli, contract, stores
 from profilepipe.config import Settings
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
+from profilepipe.stores import mongo
 from profilepipe.tools import audit
 
 AS_OF = "2026-06-01"
@@ -33,28 +34,32 @@ def run(isolated, produce_and_stream):
 
 
 def _table(settings) -> dict[str, dict]:
-    return {str(r["user_id"]): r for r in stores.read_users(settings, limit=10**6)}
+    return {str(r["user_id"]): r for r in stores.connect(settings).cassandra.read_users(limit=10**6)}
 
 
 def _differences(settings) -> list[str]:
-    return audit.aggregate_differences(_table(settings).values(), stores.read_raw_aggregates(settings))
+    return audit.aggregate_differences(
+        _table(settings).values(), stores.connect(settings).mongo.read_raw_aggregates()
+    )
 
 
 def _backdate(settings, ages: dict[str, dt.timedelta]) -> None:
     """Move these rows' ``ingested_at`` back, and their contribution with them (a plan, as a batch does)."""
     ids = list(ages)
-    before = stores.cassandra.previous_rows(settings, ids)
-    session = stores.cassandra_session(settings)
+    before = stores.connect(settings).cassandra.previous_rows(ids)
+    session = stores.connect(settings).cassandra.session()
     now = dt.datetime.now(dt.UTC)
     for uid, age in ages.items():
         session.execute(
             f"UPDATE {settings.users_table} SET ingested_at = %s WHERE user_id = %s",
             (now - age, stores.cassandra.user_uuid(uid)),
         )
-    after = stores.cassandra.previous_rows(settings, ids)
-    plan = stores.mongo.write_plan(settings, "test-backdate", contract.delta_rows(after, before), None)
-    stores.mongo.apply_plan(settings, plan)
-    stores.mongo.drop_plan(settings, "test-backdate", log_too=True)
+    after = stores.connect(settings).cassandra.previous_rows(ids)
+    plan = stores.connect(settings).mongo.write_plan(
+        "test-backdate", contract.delta_rows(after, before), None
+    )
+    stores.connect(settings).mongo.apply_plan(plan)
+    stores.connect(settings).mongo.drop_plan("test-backdate", log_too=True)
 
 
 def test_retain_removes_old_rows_keeps_recent_ones_and_the_aggregates_exact(run, monkeypatch, capsys):
@@ -96,8 +101,8 @@ def test_retain_removes_old_rows_keeps_recent_ones_and_the_aggregates_exact(run,
     after = _table(settings)
     assert set(after) == set(ids) - set(very_old) - set(just_old) and set(almost) <= set(after)
     assert _differences(settings) == []
-    assert stores.erased_keys(settings) == set()
-    assert stores.mongo.removal_plans(settings, stores.mongo.RETAIN_PREFIX) == []  # the plan was dropped
+    assert stores.connect(settings).cassandra.erased_keys() == set()
+    assert stores.connect(settings).mongo.removal_plans(mongo.RETAIN_PREFIX) == []  # the plan was dropped
 
     # a second run removes nothing; the audit now finds no row past the period
     monkeypatch.setenv(Settings.env_name("retention_days"), str(DAYS))
@@ -114,5 +119,5 @@ def test_retain_removes_old_rows_keeps_recent_ones_and_the_aggregates_exact(run,
     assert producer.produce([again], settings, progress=False).sent == 1
     later = stream.run(settings, until_idle=True)
     assert (later.read, later.stored, later.erased) == (1, 1, 0)
-    assert stores.get_user(settings, very_old[0]) is not None
+    assert stores.connect(settings).cassandra.get_user(very_old[0]) is not None
     assert _differences(settings) == []

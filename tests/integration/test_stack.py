@@ -154,10 +154,10 @@ def test_cassandra_write_read_delete_a_row(settings, cql):
 def test_closed_sessions_end_their_cluster_and_a_new_one_opens(settings):
     from profilepipe import stores
 
-    session = stores.cassandra_session(settings)
-    stores.close_sessions()
+    session = stores.connect(settings).cassandra.session()
+    stores.close_all()
     assert session.is_shutdown and session.cluster.is_shutdown
-    again = stores.cassandra_session(settings)
+    again = stores.connect(settings).cassandra.session()
     assert again is not session
     assert again.execute("SELECT release_version FROM system.local").one() is not None
 
@@ -169,7 +169,7 @@ def test_ensure_schema_is_idempotent(settings):
 
 # --------------------------------------------------------------------------- MongoDB-compatible
 def test_mongo_serves_the_operations_the_pipeline_uses(settings):
-    """Upserts, a unique index, and the guarded ``$inc``/``$push``/``$pull`` of ``stores.mongo.apply_plan``,
+    """Upserts, a unique index, and the guarded ``$inc``/``$push``/``$pull`` of ``MongoStore.apply_plan``,
     on whichever server ``PROFILEPIPE_MONGO_SERVER`` chose. (No ``$group``: the pipeline sums in
     Python; FerretDB v1 has no ``$avg`` accumulator and computes only the first ``$sum`` of a group.)"""
     import pymongo

@@ -83,7 +83,9 @@ def assert_three_copies(settings: Settings) -> None:
     assert len(parts) == settings.kafka_partitions
     for p in parts.values():
         assert len(p["replica_nodes"]) == len(p["isr_nodes"]) == COPIES, p
-    keyspace = stores.cassandra_session(settings).cluster.metadata.keyspaces[settings.cassandra_keyspace]
+    keyspace = (
+        stores.connect(settings).cassandra.session().cluster.metadata.keyspaces[settings.cassandra_keyspace]
+    )
     assert sum(keyspace.replication_strategy.dc_replication_factors.values()) == COPIES
     assert settings.cassandra_consistency == "LOCAL_QUORUM"
 
@@ -106,7 +108,7 @@ def wait_for_all_replicas(settings: Settings, timeout: float = 120.0) -> float:
 
     cql = f"SELECT user_id FROM {settings.users_table} LIMIT 1"
     query = SimpleStatement(cql, consistency_level=ConsistencyLevel.ALL)
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     began, error = time.monotonic(), None
     while time.monotonic() - began < timeout:
         try:
@@ -126,7 +128,11 @@ def wait_for_batches(
     deadline = time.monotonic() + timeout
     done: list[dict] = []
     while time.monotonic() < deadline and run.proc.poll() is None:
-        done = [b for b in stores.read_batches(settings) if finished_at(b) > after and b["stored"] > 0]
+        done = [
+            b
+            for b in stores.connect(settings).mongo.read_batches()
+            if finished_at(b) > after and b["stored"] > 0
+        ]
         if len(done) >= n:
             return done[:n]
         time.sleep(0.5)
@@ -191,7 +197,7 @@ def test_kafka_partition_leader_killed_while_producing_and_streaming(replicated_
     all_read_at = read_everything_while_down(settings, run, victim)
     stop_stream(run)
 
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     while_down = finished_between(batches, killed_at, all_read_at)
     led = f"{settings.kafka_topic}:0"
     from_led = [b for b in while_down if led in b["offsets"] and b["offsets"][led][1] > b["offsets"][led][0]]
@@ -239,7 +245,7 @@ def test_cassandra_node_killed_between_a_batchs_plan_and_its_rows(replicated_set
     all_read_at = read_everything_while_down(settings, run, victim)
     stop_stream(run)
 
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     (held_log,) = [b for b in batches if b["batch_id"] == held["batch_id"]]
     assert held_log["stored"] == upserted > 0
     assert killed_at < finished_at(held_log) < all_read_at
@@ -289,7 +295,7 @@ def test_rolling_restart_of_the_cassandra_nodes_while_streaming(replicated_setti
     assert read == TOTAL, run.tail()
     stop_stream(run)
 
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     lines = []
     for name, stopped_at, starting_at, healthy_at, all_replicas in windows:
         during = [b for b in finished_between(batches, stopped_at, starting_at) if b["stored"]]

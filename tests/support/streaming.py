@@ -254,7 +254,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
     bad_values = {m["value"]: m for m in bad}
     adults, reasons, minutes = {}, Counter(), {}
     records = 0
-    for msg in stores.read_to_end(settings, settings.kafka_topic, timeout_s=5):
+    for msg in kafka_client.read_to_end(settings, settings.kafka_topic, timeout_s=5):
         records += 1
         if msg.value in bad_values:
             reasons[bad_values[msg.value]["expected_reason"]] += 1
@@ -290,7 +290,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
 
 
 def assert_stores_match(settings: Settings, expected: dict) -> None:
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     ids = [
         str(r.user_id)
         for r in session.execute(
@@ -303,18 +303,18 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
 
     docs = {
         (d["dimension"], d["key"]): (d["count"], d["age_sum"], d["age_sq_sum"])
-        for d in stores.read_raw_aggregates(settings)
+        for d in stores.connect(settings).mongo.read_raw_aggregates()
     }
     wrong = {k: (docs.get(k), v) for k, v in expected["aggregates"].items() if docs.get(k) != v}
     assert not wrong, list(wrong.items())[:5]
     assert set(docs) == set(expected["aggregates"])
 
-    letters = stores.read_dead_letters(settings, timeout_s=5)
+    letters = stores.connect(settings).dead_letters.read(timeout_s=5)
     coords = Counter((d["source_partition"], d["source_offset"]) for d in letters)
     assert max(coords.values()) == 1, [c for c, n in coords.items() if n > 1]
     assert Counter(d["reason"] for d in letters) == expected["reasons"]
 
-    batches = stores.read_batches(settings)
+    batches = stores.connect(settings).mongo.read_batches()
     assert all(contract.balanced(b) for b in batches)
     assert sum(b["read"] for b in batches) == expected["records"]
     assert sum(b["stored"] for b in batches) == len(expected["adults"])
@@ -327,7 +327,7 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
 
 def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int, int]]:
     """The aggregates the table implies, computed here in plain Python from its rows (not the library's)."""
-    session = stores.cassandra_session(settings)
+    session = stores.connect(settings).cassandra.session()
     cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
     groups: dict[tuple[str, str], list[int]] = {}
     for r in session.execute(cql, timeout=120):
@@ -354,7 +354,7 @@ def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int,
 def assert_aggregates_equal_the_table(settings: Settings) -> None:
     docs = {
         (d["dimension"], d["key"]): (d["count"], d["age_sum"], d["age_sq_sum"])
-        for d in stores.read_raw_aggregates(settings)
+        for d in stores.connect(settings).mongo.read_raw_aggregates()
     }
     table = _group_by_table(settings)
     wrong = {k: (docs.get(k), table.get(k)) for k in set(docs) | set(table) if docs.get(k) != table.get(k)}
@@ -376,7 +376,7 @@ def wait_until_read(settings: Settings, records: int, run: StreamProcess, timeou
     deadline = time.monotonic() + timeout
     done = 0
     while time.monotonic() < deadline:
-        done = sum(b["read"] for b in stores.read_batches(settings))
+        done = sum(b["read"] for b in stores.connect(settings).mongo.read_batches())
         if done >= records or run.proc.poll() is not None:
             break
         time.sleep(2)

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import pytest
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.cli import build_parser, cmd_audit, main
 from profilepipe.errors import AuditFindings
 from profilepipe.sources import generator
@@ -17,6 +17,7 @@ from profilepipe.tools import audit
 from profilepipe.tools.audit import OWNER, SOURCE
 
 from support.rows import aggregate_row
+from support.sinks import FakeCassandra, FakeDeadLetters, FakeMongo, FakeStores
 
 AS_OF = dt.date(2026, 1, 15)
 
@@ -315,16 +316,6 @@ def test_long_lists_are_cut_in_the_description():
 
 
 # ------------------------------------------------------------------ the services, faked
-class FakeSession:
-    def __init__(self, rows):
-        self.rows = rows
-
-    def execute(self, cql, timeout=None):
-        assert cql.startswith("SELECT * FROM ")
-        Row = namedtuple("Row", list(self.rows[0]))
-        return [Row(**r) for r in self.rows]
-
-
 class FakeCollection:
     def __init__(self, name, docs):
         self.name, self.docs = name, docs
@@ -353,16 +344,18 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, full_
         FakeCollection("aggregates_parts", [{"_id": "p", "v": f"pw={owner['login']['password']}"}]),
         FakeCollection("aggregates_batches", []),
     ]
-    monkeypatch.setattr(stores, "read_to_end", lambda s, topic, timeout_s=10.0: list(topics[topic]))
-    monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
-    monkeypatch.setattr(stores, "collections", lambda s: collections)
-    monkeypatch.setattr(stores, "read_raw_aggregates", lambda s: _docs(contract.group_rows(rows)))
+    monkeypatch.setattr(kafka_client, "read_to_end", lambda s, topic, timeout_s=10.0: list(topics[topic]))
+    fakes = FakeStores(
+        FakeCassandra(rows),
+        FakeMongo(collections, lambda: _docs(contract.group_rows(rows))),
+        FakeDeadLetters(topics[settings.dlq_topic]),
+    )
 
     values = audit.raw_users(settings)
     assert {v[SOURCE] for v in values} >= {f"0:{i}" for i in range(len(users))}
     assert truncated["key"].decode() in {v.get(OWNER) for v in values if v[SOURCE].startswith("1:")}
 
-    report = audit.audit(settings)
+    report = audit.audit(settings, sinks=fakes)
     assert report.rows_scanned == 5 and report.documents_scanned == 2 and report.dead_letters_scanned == 1
     assert report.documents_by_collection == {"aggregates": 1, "aggregates_parts": 1, "aggregates_batches": 0}
     assert report.plaintext_found == [f"password of {owner['login']['uuid']} in mongodb"]
@@ -371,7 +364,7 @@ def test_audit_reads_every_input_message_and_all_three_stores(monkeypatch, full_
 
     minor = stored_row(users[8])  # the FI minor of the fixture
     rows.append(minor)
-    report = audit.audit(settings, as_of="2026-01-15", min_age=18)
+    report = audit.audit(settings, as_of="2026-01-15", min_age=18, sinks=fakes)
     assert report.minors_stored == [str(minor["user_id"])]
 
 
@@ -450,12 +443,11 @@ def test_a_phone_planted_in_a_stored_row_makes_audit_exit_3_like_run(
     rows = [stored_row(u) for u in users[:3]]
     rows[1]["full_name"] = owner["phone"]  # another user's row holds the owner's phone in clear
     inputs = [Message(None, enc(u), 0, i) for i, u in enumerate(users)]
-    monkeypatch.setattr(
-        stores, "read_to_end", lambda s, topic, timeout_s=10.0: list(inputs if topic == s.kafka_topic else [])
+    monkeypatch.setattr(kafka_client, "read_to_end", lambda s, topic, timeout_s=10.0: list(inputs))
+    fakes = FakeStores(
+        FakeCassandra(rows), FakeMongo((), lambda: _docs(contract.group_rows(rows))), FakeDeadLetters()
     )
-    monkeypatch.setattr(stores, "cassandra_session", lambda s: FakeSession(rows))
-    monkeypatch.setattr(stores, "collections", lambda s: [])
-    monkeypatch.setattr(stores, "read_raw_aggregates", lambda s: _docs(contract.group_rows(rows)))
+    monkeypatch.setattr(stores, "connect", lambda s: fakes)  # the command's one way to the stores
     monkeypatch.setattr("profilepipe.cli.get_settings", lambda **overrides: settings.replace(**overrides))
 
     assert main(["audit", "--as-of", "2026-01-15"]) == AuditFindings.exit_code == 3

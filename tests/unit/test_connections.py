@@ -303,22 +303,21 @@ def test_sinks_build_their_clients_from_the_options(monkeypatch):
 
     monkeypatch.setattr(cassandra.cluster, "Cluster", FakeCluster)
     monkeypatch.setattr(pymongo, "MongoClient", FakeMongoClient)
-    monkeypatch.setattr(stores.cassandra, "_CASSANDRA", {})
-    monkeypatch.setattr(stores.mongo, "_MONGO", {})
+    monkeypatch.setattr(stores, "_OPEN", {})
     s = settings(
         cassandra_username="etl",
         cassandra_password=CASSANDRA_PW,
         mongo_uri=f"mongodb://etl:{URI_PW}@db.example:27017/",
         mongo_password=MONGO_PW,
     )
-    session = stores.cassandra_session(s)
-    assert stores.cassandra_session(s) is session  # cached
+    session = stores.connect(s).cassandra.session()
+    assert stores.connect(s).cassandra.session() is session  # cached
     assert made["cluster"]["auth_provider"].password == CASSANDRA_PW
     assert made["cluster"]["reconnection_policy"].max_delay == 5.0
-    assert stores.mongo_db(s) == "db:user_profiles"
+    assert stores.connect(s).mongo.db() == "db:user_profiles"
     assert made["mongo"] == (s.mongo_uri, connections.mongo_options(s))
     # long-lived cache keys never hold a password or the URI that carries one
-    for key in (*stores.cassandra._CASSANDRA, *stores.mongo._MONGO):
+    for key in stores._OPEN:
         assert not any(pw in repr(key) for pw in (CASSANDRA_PW, MONGO_PW, URI_PW))
     # another password is another connection
     other = s.replace(cassandra_password="another")

@@ -110,7 +110,7 @@ def test_the_stores_do_not_import_the_sources():
         for imported in _imports(path, modules)
         if imported.startswith("profilepipe.sources")
     }
-    assert "profilepipe.kafka_client" in _imports(modules["profilepipe.stores.kafka"], modules)
+    assert "profilepipe.kafka_client" in _imports(modules["profilepipe.stores.dead_letters"], modules)
     assert crossing == set()
 
 

@@ -18,6 +18,8 @@ from profilepipe.pipeline.batch_writer import BatchReport, Counts
 from profilepipe.tools import live
 from profilepipe.tools.notebooks import list_notebooks, unrendered_figures
 
+from support.sinks import FakeMongo
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -82,8 +84,8 @@ def test_notebook_view_displays_png_and_updates_it_in_place(monkeypatch):
         shown.append(_formatted(obj))
         return Handle()
 
-    monkeypatch.setattr(live.stores, "read_aggregates", lambda *_a: [{"key": "FR", "count": 7}])
-    view = live.NotebookView(get_settings(), rate=10, display=display)
+    mongo = FakeMongo(aggregates=lambda: [{"key": "FR", "count": 7}])
+    view = live.NotebookView(get_settings(), rate=10, display=display, mongo=mongo)
     reports = [_report(0, 5, 100.5, 1.5), _report(1, 20, 102.0, 1.6)]
     view.batch(live.batch_rates(reports[:1], opened_at=100.0))
     view.batch(live.batch_rates(reports, opened_at=100.0))

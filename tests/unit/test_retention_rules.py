@@ -1,4 +1,4 @@
-"""Retention (GDPR Art. 5(1)(e)) without services: the setting, the cutoff, ``stores.retain`` over
+"""Retention (GDPR Art. 5(1)(e)) without services: the setting, the cutoff, ``erasure.retain`` over
 in-memory stores (``FakeSinks`` holds the table and the aggregates), the command and the audit finding."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 
-from profilepipe import cli, contract, stores
+from profilepipe import cli, contract
 from profilepipe.config import Settings
 from profilepipe.errors import AuditFindings, NoRetention
+from profilepipe.stores import erasure
 from profilepipe.tools import audit
 
 from support.sinks import FakeSinks
@@ -63,32 +64,11 @@ def test_a_row_is_past_retention_only_before_the_cutoff():
     assert not contract.past_retention(None, cutoff)
 
 
-# ------------------------------------------------------------------ stores.retain over in-memory stores
+# ------------------------------------------------------------------ erasure.retain over in-memory stores
 @pytest.fixture
-def fake(monkeypatch):
-    """``stores.retain``'s Cassandra and MongoDB calls, served by a ``FakeSinks`` (table + aggregates)."""
-    sink = FakeSinks()
-    sink.erasures = []
-    monkeypatch.setattr(
-        stores.cassandra,
-        "rows_ingested_before",
-        lambda s, cutoff: [
-            dict(r) for r in sink.table.values() if contract.past_retention(r["ingested_at"], cutoff)
-        ],
-    )
-    monkeypatch.setattr(stores.cassandra, "delete_erased", lambda s, ids: sink.delete_erased(ids))
-    monkeypatch.setattr(stores.cassandra, "record_erasure", lambda s, uid: sink.erasures.append(uid))
-    monkeypatch.setattr(stores.mongo, "plans_in_flight", lambda s: set())
-    monkeypatch.setattr(stores.mongo, "read_plan", lambda s, key: sink.read_plan(key))
-    monkeypatch.setattr(
-        stores.mongo, "write_plan", lambda s, key, rows, as_of: sink.write_plan(key, rows, as_of)
-    )
-    monkeypatch.setattr(stores.mongo, "apply_plan", lambda s, plan: sink.apply_plan(plan))
-    monkeypatch.setattr(stores.mongo, "drop_plan", lambda s, key, log_too=False: sink.plans.pop(key, None))
-    monkeypatch.setattr(
-        stores.mongo, "removal_plans", lambda s, prefix: sorted(k for k in sink.plans if k.startswith(prefix))
-    )
-    return sink
+def fake():
+    """The stores ``erasure.retain`` runs against: a ``FakeSinks`` (table + aggregates)."""
+    return FakeSinks()
 
 
 def _store(sink: FakeSinks, rows: list[dict]) -> None:
@@ -100,53 +80,53 @@ def _store(sink: FakeSinks, rows: list[dict]) -> None:
             total[i] += value
 
 
-def test_retain_removes_the_old_rows_and_their_contribution_and_registers_nobody(fake, settings):
+def test_retain_removes_the_old_rows_and_their_contribution_and_registers_nobody(fake):
     old = [_row(40), _row(31, "GB", 50)]
     recent = [_row(29), _row(0.5, "GB", 70), _row(1, age=44)]
     _store(fake, old + recent)
 
-    assert stores.retain(settings, 30, now=NOW) == 2
+    assert erasure.retain(fake, 30, now=NOW) == 2
     assert set(fake.table) == {r["user_id"] for r in recent}
     assert fake.nonzero() == fake.table_groups()  # the aggregates are the table's GROUP BY
     assert fake.erasures == []  # not an erasure request: nobody enters the register
     assert fake.plans == {}  # the plan was dropped once applied
     assert fake.calls.index("write_plan") < fake.calls.index("delete_erased") < fake.calls.index("apply_plan")
 
-    assert stores.retain(settings, 30, now=NOW) == 0  # a second run removes nothing
+    assert erasure.retain(fake, 30, now=NOW) == 0  # a second run removes nothing
     assert fake.nonzero() == fake.table_groups() and len(fake.table) == 3
 
 
-def test_with_erase_contribution_off_retention_still_keeps_the_aggregates_exact(fake, settings):
+def test_with_erase_contribution_off_retention_still_keeps_the_aggregates_exact(fake):
     _store(fake, [_row(40), _row(1)])
-    assert stores.retain(settings.replace(erase_contribution=False), 30, now=NOW) == 1
+    assert erasure.retain(fake, 30, now=NOW) == 1
     assert fake.nonzero() == fake.table_groups()
 
 
-def test_a_run_stopped_before_its_plan_was_applied_is_finished_by_the_next(fake, settings, monkeypatch):
+def test_a_run_stopped_before_its_plan_was_applied_is_finished_by_the_next(fake, monkeypatch):
     old, recent = [_row(40), _row(35, "GB", 60)], [_row(2)]
     _store(fake, old + recent)
     with monkeypatch.context() as m:
-        m.setattr(stores.mongo, "apply_plan", lambda s, plan: (_ for _ in ()).throw(ConnectionError("gone")))
+        m.setattr(fake, "apply_plan", lambda plan: (_ for _ in ()).throw(ConnectionError("gone")))
         with pytest.raises(ConnectionError):
-            stores.retain(settings, 30, now=NOW)
+            erasure.retain(fake, 30, now=NOW)
     assert set(fake.table) == {recent[0]["user_id"]}  # deleted, contribution not yet taken out
     assert fake.nonzero() != fake.table_groups()
 
     later = NOW + dt.timedelta(hours=5)  # another cutoff: the leftover plan is finished first
-    assert stores.retain(settings, 30, now=later) == 0
+    assert erasure.retain(fake, 30, now=later) == 0
     assert fake.nonzero() == fake.table_groups() and fake.plans == {}
 
 
-def test_retain_refuses_a_period_under_one_day(fake, settings):
+def test_retain_refuses_a_period_under_one_day(fake):
     with pytest.raises(ValueError, match="at least 1"):
-        stores.retain(settings, 0, now=NOW)
+        erasure.retain(fake, 0, now=NOW)
 
 
 # ------------------------------------------------------------------ the command
 def test_retain_without_a_period_says_so_in_one_line_and_changes_nothing(monkeypatch, capsys):
     monkeypatch.delenv("PROFILEPIPE_RETENTION_DAYS", raising=False)
     called = []
-    monkeypatch.setattr(stores, "retain", lambda *a, **k: called.append(a) or 0)
+    monkeypatch.setattr(erasure, "retain", lambda *a, **k: called.append(a) or 0)
     assert cli.main(["retain"]) == NoRetention.exit_code == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "no retention period is set" in err
@@ -156,7 +136,7 @@ def test_retain_without_a_period_says_so_in_one_line_and_changes_nothing(monkeyp
 def test_days_overrides_the_setting_and_the_count_is_printed(monkeypatch, capsys):
     monkeypatch.setenv("PROFILEPIPE_RETENTION_DAYS", "365")
     called = []
-    monkeypatch.setattr(stores, "retain", lambda s, days: called.append(days) or 7)
+    monkeypatch.setattr(erasure, "retain", lambda s, days: called.append(days) or 7)
     assert cli.main(["retain", "--days", "30"]) == 0
     assert called == [30] and "retain: 7 row(s)" in capsys.readouterr().out
     assert cli.main(["retain"]) == 0 and called == [30, 365]

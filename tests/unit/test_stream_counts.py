@@ -38,7 +38,7 @@ def test_plan_rows_read_back_from_parts_written_by_any_version():
     assert (
         row == ("nationality", "DE", 2, 70, None) and row.group == "DE" and row.merged_id == "nationality|DE"
     )
-    plan = stores.mongo.Plan("b1", [part], None)
+    plan = stores.Plan("b1", [part], None)
     assert plan.batch_key == "b1" and plan.rows == [row]
     # a part from before age_sq_sum existed reads as unknown (None), one from now with its value
     assert contract.PlanRow.of({**part, "age_sq_sum": 2500}).age_sq_sum == 2500

@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import functions as F
 
-from profilepipe import contract
+from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError, DataLoss
 from profilepipe.pipeline import gaps, privacy, transform
 from profilepipe.pipeline.template import Template
-from profilepipe.stores import Letter, Sinks, StoreSinks
-from profilepipe.stores.mongo import Plan
+from profilepipe.stores import Letter, Plan, Sinks
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
 #: ``mongo`` and ``recorded`` are the applier's).
@@ -235,7 +234,7 @@ class BatchWriter:
     """The ``foreachBatch`` function: one micro-batch in, the ``Sinks`` written (see the module)."""
 
     settings: Settings
-    sinks: Sinks | None = None  # None: StoreSinks(settings), the real stores
+    sinks: Sinks | None = None  # None: stores.connect(settings), the real stores
     reports: list[BatchReport] = field(default_factory=list)
     on_batch: Callable[[BatchReport], object] | None = None  # e.g. print
     on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
@@ -253,7 +252,7 @@ class BatchWriter:
 
     def __post_init__(self) -> None:
         if self.sinks is None:
-            self.sinks = StoreSinks(self.settings)
+            self.sinks = stores.connect(self.settings)
 
     def __call__(self, batch_df, batch_id: int) -> None:
         started, started_at = time.monotonic(), time.time()

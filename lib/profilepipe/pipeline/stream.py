@@ -118,10 +118,9 @@ def batch_writer(
     """
     privacy.check_settings(settings)
     if sinks is None:  # the real table: never rows of one storage profile into the other's table
-        from profilepipe import retry, stores
+        from profilepipe import stores
 
-        what = f"cassandra: read the columns of {settings.users_table}"
-        retry.call(lambda: stores.check_profile(settings), what, settings.sink_retry_seconds)
+        stores.connect(settings).cassandra.check_profile()
     spark = get_spark(settings, app_name="profilepipe-stream")
     writer = BatchWriter(
         settings,
@@ -298,7 +297,7 @@ def start(
     ``on_batch`` receives each ``BatchReport``; ``on_stage`` each finished step
     ``(stage, batch_id, detail)`` (``batch_writer.STAGES``; also written to
     ``$PROFILEPIPE_STAGE_EVENTS`` when that is set). ``sinks``: where the batches go
-    (default ``stores.StoreSinks(settings)``). ``source(spark, settings)``: the streaming
+    (default ``stores.connect(settings)``). ``source(spark, settings)``: the streaming
     DataFrame read (default ``read_kafka``), in the Kafka rows' shape. ``accept_loss``: as
     ``batch_writer``'s.
     """

@@ -1,6 +1,6 @@
 """Cassandra rows written by the JVM: the Apache Cassandra Java driver on Spark's executors.
 
-The stream's only writer of the users table: ``stores.StoreSinks.write_rows`` calls
+The stream's only writer of the users table: ``CassandraStore.write_rows`` calls
 :func:`write_cassandra_jvm`, and ``pipeline.spark.spark_jars`` adds the writer's jars
 (``<jars_dir>/cassandra-writer/``, built by the set-up's ``jars`` step from
 ``stack/cassandra-writer/``) to ``spark.jars`` (and so to spark-submit's ``--jars``), which ships

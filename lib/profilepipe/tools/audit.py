@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from profilepipe import contract, stores
+from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import AuditFindings
 from profilepipe.pipeline import gaps, transform
@@ -326,7 +326,7 @@ def raw_users(settings: Settings, timeout_s: float = 10.0) -> list[dict[str, str
     Malformed messages count too: their values must not be stored either.
     """
     out = []
-    for msg in stores.read_to_end(settings, settings.kafka_topic, timeout_s=timeout_s):
+    for msg in kafka_client.read_to_end(settings, settings.kafka_topic, timeout_s=timeout_s):
         for values in personal_values_from_message(msg.value, settings.store_profile):
             out.append({**values, SOURCE: f"{msg.partition}:{msg.offset}"})
     return out
@@ -689,33 +689,36 @@ def losses(batches: Iterable[Mapping]) -> dict:
     }
 
 
-def scan(settings: Settings, users: list[dict], as_of: dt.date, min_age: int | None = None) -> AuditReport:
+def scan(
+    settings: Settings,
+    users: list[dict],
+    as_of: dt.date,
+    min_age: int | None = None,
+    sinks: stores.StoreSinks | None = None,
+) -> AuditReport:
     """Search both stores and the dead-letter topic for the personal values of ``users``, and for minors.
 
-    ``users``: API users (as generated or produced) or the value sets of ``raw_users``.
+    ``users``: API users (as generated or produced) or the value sets of ``raw_users``; ``sinks``:
+    the stores read (default ``stores.connect(settings)``; a test passes fakes of the three).
     """
     min_age = settings.min_age if min_age is None else min_age
-    session = stores.cassandra_session(settings)
-    rows = session.execute(f"SELECT * FROM {settings.users_table}", timeout=120)
-    documents = {coll.name: list(coll.find({})) for coll in stores.collections(settings)}
+    sinks = sinks or stores.connect(settings)
     letters = [
         {"partition": m.partition, "offset": m.offset, "key": m.key, "value": m.value}
-        for m in stores.read_to_end(settings, settings.dlq_topic)
+        for m in sinks.dead_letters.messages()
     ]
-    aggregates = stores.read_raw_aggregates(settings)
-    exact = settings.erase_contribution
     return build_report(
         users,
-        rows,
-        documents,
+        sinks.cassandra.scan_users(),
+        sinks.mongo.documents(),
         letters,
         as_of,
         min_age,
-        aggregates,
-        exact,
+        sinks.mongo.read_raw_aggregates(),
+        settings.erase_contribution,
         settings.retention_days,
         profile=settings.store_profile,
-        batches=stores.read_batches(settings),
+        batches=sinks.mongo.read_batches(),
     )
 
 
@@ -724,7 +727,8 @@ def audit(
     as_of: dt.date | str | None = None,
     min_age: int | None = None,
     timeout_s: float = 10.0,
+    sinks: stores.StoreSinks | None = None,
 ) -> AuditReport:
-    """Read the input topic (every message) and ``scan``; ``as_of`` defaults as in the stream."""
+    """Read the input topic (every message) and ``scan`` ``sinks``; ``as_of`` defaults as in the stream."""
     day = transform.resolve_as_of(settings, as_of)
-    return scan(settings, raw_users(settings, timeout_s), day, min_age)
+    return scan(settings, raw_users(settings, timeout_s), day, min_age, sinks)

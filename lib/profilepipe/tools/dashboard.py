@@ -1,12 +1,12 @@
 """The live dashboard (``profilepipe dashboard``): a Dash page that follows the stream in MongoDB.
 
 Served on ``http://127.0.0.1:<dashboard_port>``; a ``dcc.Interval`` redraws it every
-``dashboard_refresh_seconds`` (no reload) from the exact aggregates (``stores.read_raw_aggregates``:
+``dashboard_refresh_seconds`` (no reload) from the exact aggregates (``MongoStore.read_raw_aggregates``:
 ``dimension``, ``key``, ``count``, ``age_sum``, ...), protected before anything is shown (``snapshot``),
-and the batch log (``stores.read_batches``:
+and the batch log (``MongoStore.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
 ``seconds``, ``finished_at``, ...), the batches written whose aggregates are not applied yet
-(``stores.mongo.written_batches``), the size of the erasure register (``stores.erased_keys``,
+(``MongoStore.written_batches``), the size of the erasure register (``CassandraStore.erased_keys``,
 Cassandra: the users forgotten by ``profilepipe forget``) and the Kafka lag (``tools.lag.read``:
 what waits for the stream, how old, against the topic's retention). It only reads.
 
@@ -220,7 +220,7 @@ def snapshot(
     Kafka lag (``lag``, ``tools.lag.report``'s; None: not read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
-    newest). ``aggregate_docs``: exact (``stores.read_raw_aggregates``) or already protected;
+    newest). ``aggregate_docs``: exact (``MongoStore.read_raw_aggregates``) or already protected;
     they are protected here with ``k`` (``pipeline.disclosure``), and every hidden group carries
     ``count=None, avg_age=None, suppressed=True``. ``users_held`` is None when withheld (fewer
     than k users). ``empty`` is true when no batch has been logged yet.
@@ -515,7 +515,10 @@ def render(settings: Settings, now: dt.datetime | None = None) -> Any:
     now = now or dt.datetime.now(dt.UTC)
     source = f"MongoDB {settings.mongo_database}.{settings.mongo_collection}"
     try:
-        aggregates, batches = stores.read_raw_aggregates(settings), stores.read_batches(settings)
+        aggregates, batches = (
+            stores.connect(settings).mongo.read_raw_aggregates(),
+            stores.connect(settings).mongo.read_batches(),
+        )
     except PyMongoError as exc:  # the class only: a message could carry connection details
         text = (
             f"{source} on {settings.mongo_host}:{settings.mongo_port} cannot be read ({type(exc).__name__})"
@@ -531,14 +534,14 @@ def forgotten(settings: Settings) -> int | None:
     """How many users the erasure register holds (Cassandra), or None when it cannot be read now."""
     from profilepipe import stores
 
-    return _count_now(settings, stores.erased_keys)
+    return _count_now(settings, lambda s: stores.connect(s).cassandra.erased_keys())
 
 
 def behind(settings: Settings) -> int | None:
     """How many batches are written and not yet applied to the aggregates, or None if not read now."""
-    from profilepipe.stores import mongo
+    from profilepipe import stores
 
-    return _count_now(settings, mongo.written_batches)
+    return _count_now(settings, lambda s: stores.connect(s).mongo.written_batches())
 
 
 def lag(settings: Settings, now: dt.datetime | None = None) -> kafka_lag.LagReport | None:

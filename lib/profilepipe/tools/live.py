@@ -285,17 +285,25 @@ class NotebookView:
     Left: records per second of each batch: the input rate (records arriving) and Spark's
     processing rate, with the producer's target rate as a line. Right: users by nationality
     stored so far (the MongoDB aggregates the dashboard reads). The figure is sent as a PNG
-    image (``png_image``), shown once and then updated in place (``display_id``).
+    image (``png_image``), shown once and then updated in place (``display_id``). ``mongo``: the
+    store the aggregates are read from (default ``stores.connect(settings).mongo``).
     """
 
     def __init__(
-        self, settings: Settings, rate: float | None = None, top: int = 12, dpi: int = 80, display=None
+        self,
+        settings: Settings,
+        rate: float | None = None,
+        top: int = 12,
+        dpi: int = 80,
+        display=None,
+        mongo=None,
     ):
         from matplotlib.figure import Figure
 
         if display is None:
             from IPython.display import display
         self.settings, self.rate, self.top, self.dpi = settings, rate, top, dpi
+        self.mongo = mongo or stores.connect(settings).mongo
         self.figure = Figure(figsize=(11, 3.8), layout="constrained")
         self.rate_ax, self.nat_ax = self.figure.subplots(1, 2)
         self.rate_ax.set(title="Waiting for the first micro-batch ...", xlabel="batch", ylabel="records/s")
@@ -339,7 +347,7 @@ class NotebookView:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
         ax.legend(loc="upper left", ncols=2, fontsize="small")
-        docs = [d for d in stores.read_aggregates(self.settings, "nationality") if not d.get("suppressed")]
+        docs = [d for d in self.mongo.read_aggregates("nationality") if not d.get("suppressed")]
         docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]
         ax = self.nat_ax
         ax.clear()

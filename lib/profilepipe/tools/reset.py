@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from profilepipe import stores
+from profilepipe import kafka_client, stores
 from profilepipe.config import Settings
 
 
@@ -26,18 +26,20 @@ def reset_all(settings: Settings, echo: Callable[[str], object] = print) -> None
     """
     from profilepipe_stack import stack
 
-    stores.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
     stack.ensure_topics(settings)
     echo(f"kafka: topics {settings.kafka_topic}, {settings.dlq_topic} recreated empty")
-    if stores.table_columns(settings) - set(settings.user_columns):  # made in the other profile
-        stores.drop_users(settings)
+    if stores.connect(settings).cassandra.table_columns() - set(
+        settings.user_columns
+    ):  # made in the other profile
+        stores.connect(settings).cassandra.drop_users()
         echo(f"cassandra: {settings.users_table} dropped (made in another storage profile)")
     stack.ensure_schema(settings)
-    stores.truncate_users(settings)
-    stores.truncate_erasures(settings)
+    stores.connect(settings).cassandra.truncate_users()
+    stores.connect(settings).cassandra.truncate_erasures()
     profile = settings.store_profile
     echo(f"cassandra: {settings.users_table} ({profile} profile) and its erasure register truncated")
-    stores.clear_aggregates(settings)
+    stores.connect(settings).mongo.clear_aggregates()
     echo(f"mongo: {settings.mongo_database}.{settings.mongo_collection}* dropped")
     ckpt = Path(settings.checkpoint_dir)
     if ckpt.exists():

@@ -105,7 +105,7 @@ def create_topic(settings: Settings, topic: str, partitions: int = 1) -> None:
     """Create ``topic`` empty (deleted first if it exists), with the topology's replication."""
     from kafka.admin import NewTopic
 
-    from profilepipe.stores import delete_topics
+    from profilepipe.kafka_client import delete_topics
     from profilepipe_stack import clients
 
     delete_topics(settings, [topic])
@@ -119,7 +119,7 @@ def create_topic(settings: Settings, topic: str, partitions: int = 1) -> None:
 
 def delete_topic(settings: Settings, topic: str) -> None:
     """Delete ``topic`` if it exists."""
-    from profilepipe.stores import delete_topics
+    from profilepipe.kafka_client import delete_topics
 
     delete_topics(settings, [topic])
 

@@ -46,7 +46,7 @@ def require_input(settings: Settings) -> int:
 def processed_offsets(settings: Settings) -> dict[int, int]:
     """``{partition: next offset}`` of the users topic that the batch log records as done."""
     done: dict[int, int] = {}
-    for batch in stores.read_batches(settings):
+    for batch in stores.connect(settings).mongo.read_batches():
         for name, (_lo, hi) in (batch.get("offsets") or {}).items():
             topic, _, partition = name.rpartition(":")
             if topic == settings.kafka_topic:
@@ -100,13 +100,17 @@ class TableCheck:
 
 def table_check(settings: Settings) -> TableCheck:
     """Count the table, the batch log's ``stored`` and the erasure register, now."""
-    stored = sum(int(b.get("stored", 0)) for b in stores.read_batches(settings))
-    return TableCheck(stores.count_users(settings), stored, len(stores.erased_keys(settings)))
+    stored = sum(int(b.get("stored", 0)) for b in stores.connect(settings).mongo.read_batches())
+    return TableCheck(
+        stores.connect(settings).cassandra.count_users(),
+        stored,
+        len(stores.connect(settings).cassandra.erased_keys()),
+    )
 
 
 def user_to_forget(settings: Settings) -> str:
     """A stored user's id (the smallest of a sample, so the choice is repeatable)."""
-    ids = sorted(str(r["user_id"]) for r in stores.read_users(settings, limit=50))
+    ids = sorted(str(r["user_id"]) for r in stores.connect(settings).cassandra.read_users(limit=50))
     if not ids:
         raise NotReady(f"no stored user to forget: the table is empty; {RUN_02}")
     return ids[0]
@@ -114,7 +118,7 @@ def user_to_forget(settings: Settings) -> str:
 
 def describe_profile(settings: Settings) -> list[str]:
     """The storage profile, the users table's columns as Cassandra has them, and what is left out."""
-    have = stores.table_columns(settings)
+    have = stores.connect(settings).cassandra.table_columns()
     columns = [f.column for f in contract.STORED_FIELDS if f.column in have]
     full = contract.user_columns(contract.FULL)
     left_out = [c for c in full if c not in settings.user_columns]
@@ -169,7 +173,7 @@ def describe_suppression(raw: list[dict], k: int) -> list[str]:
 
 
 def describe_retention(days: int, removed: int, before: int, after: int) -> list[str]:
-    """The lines after ``stores.retain``: the period, the rows removed, the table before and after."""
+    """The lines after ``erasure.retain``: the period, the rows removed, the table before and after."""
     return [
         f"retention period: {days} days (rows ingested more than {days} days ago are removed)",
         f"rows removed: {removed}; rows: {before} -> {after}",
