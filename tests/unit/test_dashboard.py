@@ -1,7 +1,7 @@
 """The dashboard's numbers (``dashboard.snapshot``) and the page built from them, on hand-made documents.
 
-No Spark, no servers: the documents have the shape of ``stores.read_raw_aggregates`` and
-``stores.read_batches``; the page is inspected through the element ids a browser test reads.
+No Spark, no servers: the documents have the shape of ``MongoStore.read_raw_aggregates`` and
+``MongoStore.read_batches``; the page is inspected through the element ids a browser test reads.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ hides more cells until no hidden one can be computed. Pure: no Spark, no I/O but
 the package's nationality files (through the generator's reader, on first use).
 
 **The attacker model.** A *cell* is one aggregate group, ``(dimension, key)``. The attacker
-reads every published table (``stores.read_aggregates``, notebook 03's figures, the dashboard)
+reads every published table (``MongoStore.read_aggregates``, notebook 03's figures, the dashboard)
 and knows these linear relations between the cells (``relations``):
 
 * *totals*: the cells of a dimension sum to its total, and every total is public (the number

@@ -1,6 +1,6 @@
 """What each figure of the aggregates draws: its numbers, as data and as a text table.
 
-Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
+Input: aggregate documents (``MongoStore.read_aggregates``, or the exact ``read_raw_aggregates``):
 dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
 ``suppressed`` (``age_sq_sum`` may be missing or None: unknown, the interval is then not given). Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
@@ -183,7 +183,7 @@ def doc_interval(doc: Mapping, level: float = LEVEL) -> Interval | None:
 
 # ----------------------------------------------------------------------------- context
 def processing_dates(batches: Iterable[Mapping]) -> str | None:
-    """The processing date(s) of the batch log (``stores.read_batches``): ``2026-06-01``, or
+    """The processing date(s) of the batch log (``MongoStore.read_batches``): ``2026-06-01``, or
     ``2026-06-01 to 2026-06-03`` when batches computed ages on several dates; None without any."""
     dates = sorted({str(b["as_of"]) for b in batches if b.get("as_of")})
     if not dates:

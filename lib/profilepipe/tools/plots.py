@@ -1,6 +1,6 @@
 """matplotlib figures of the aggregates stored in MongoDB, and the numbers each one draws.
 
-Input: aggregate documents (``stores.read_aggregates``, or the exact ``read_raw_aggregates``):
+Input: aggregate documents (``MongoStore.read_aggregates``, or the exact ``read_raw_aggregates``):
 dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
 ``suppressed``. Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks

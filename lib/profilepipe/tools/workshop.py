@@ -137,7 +137,7 @@ def describe_profile(settings: Settings) -> list[str]:
 
 
 def describe_suppression(raw: list[dict], k: int) -> list[str]:
-    """The aggregates ``raw`` (``stores.read_raw_aggregates``) as published at ``k``, in words.
+    """The aggregates ``raw`` (``MongoStore.read_raw_aggregates``) as published at ``k``, in words.
 
     How many groups are shown, hidden below k and hidden with them (``pipeline.disclosure``), and
     one example: a small group and a group hidden with it because a published total or margin
