@@ -196,6 +196,11 @@ def balanced(obj: Any) -> bool:
     return c["read"] == sum(c[name] for name in OUTCOMES)
 
 
+def below_k(count: int, k: int) -> bool:
+    """The primary suppression rule: a group of fewer than ``k`` users is too small to show."""
+    return count < k
+
+
 def check_nats(nats: str | Iterable[str] | None) -> tuple[str, ...]:
     """``"gb, FR"`` / ``["gb", "fr"]`` -> ``("GB", "FR")``; empty -> ``()``; unknown -> ``ValueError``.
 
@@ -379,11 +384,17 @@ def erasure_key(user_id: str) -> str:
     return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()
 
 
+def ranges_text(offset_ranges: Mapping[tuple[str, int], tuple[int, int]], sep: str = ";") -> str:
+    """Kafka offset ranges ``{(topic, partition): (lo, hi)}`` as ``topic:partition:lo-hi`` texts
+    joined by ``sep``, sorted: what ``batch_key`` digests and ``profilepipe stream -v`` prints."""
+    return sep.join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offset_ranges.items()))
+
+
 def batch_key(offset_ranges: Mapping[tuple[str, int], tuple[int, int]], topic_id: str = "") -> str:
     """A batch's stable name: a digest of the Kafka offset ranges ``{(topic, partition): (lo, hi)}``.
 
     ``topic_id``: the topic's Kafka id once the topic was recreated under the same name
     (``pipeline.gaps.TopicMarker``), so that its batches' names differ from the old topic's."""
-    text = ";".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offset_ranges.items()))
+    text = ranges_text(offset_ranges)
     text += f"@{topic_id}" if topic_id else ""
     return hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -131,14 +131,8 @@ def test_age_band_python_and_spark_agree(spark):
     assert got == [(a, contract.age_band(a)) for a in range(121)]
 
 
-def test_mark_suppressed():
-    assert aggregates.mark_suppressed(4, 5) is True
-    assert aggregates.mark_suppressed(5, 5) is False
-    assert aggregates.mark_suppressed(0, 1) is True
-
-
 def test_compute_on_transformed_rows(raw, settings, users):
-    shaped = transform.validate_and_shape(transform.parse(raw([{"results": users}])), settings, "2026-01-15")
+    shaped = transform.assemble(raw([{"results": users}]), settings, "2026-01-15")
     out = {
         (r["dimension"], r["key"]): r["count"]
         for r in aggregates.compute(transform.stored_rows(shaped)).collect()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def test_keys_and_codes():
     with pytest.raises(ValueError, match="XX"):
         contract.check_nats("GB,XX")
     assert contract.age_band(17) == contract.UNDER_18 and contract.age_band(65) == "58-67"
+
+
+def test_below_k_is_the_primary_suppression_rule():
+    assert contract.below_k(4, 5) is True
+    assert contract.below_k(5, 5) is False
+    assert contract.below_k(0, 1) is True
+
+
+def test_ranges_text_is_what_the_batch_key_digests():
+    ranges = {("users", 1): (7, 9), ("users", 0): (0, 4)}
+    assert contract.ranges_text(ranges) == "users:0:0-4;users:1:7-9"
+    assert contract.ranges_text(ranges, " ") == "users:0:0-4 users:1:7-9"
+    digest = hashlib.sha256(b"users:0:0-4;users:1:7-9").hexdigest()[:20]
+    assert contract.batch_key(ranges) == digest

@@ -16,7 +16,7 @@ Dimensions (``contract.DIMENSIONS``): ``nationality``, ``country``, ``gender``, 
 UTC). A row whose value for a dimension is null is left out of that dimension only.
 
 k-anonymity: a group of fewer than ``Settings.k_anonymity`` users is *marked*
-(``mark_suppressed``) where it is shown, not dropped, so that counts still merge.
+(``contract.below_k``) where it is shown, not dropped, so that counts still merge.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from profilepipe.contract import AGE_BANDS, DIMENSIONS, UNDER_18
-
-
-def mark_suppressed(count: int, k: int) -> bool:
-    """True when a group is too small to show (``count < k``)."""
-    return count < k
 
 
 def age_band_col(age: Column) -> Column:

@@ -221,7 +221,7 @@ def protect(docs: Iterable[dict], k: int | None, nat_country: Mapping[str, str] 
         if int(count) <= 0:  # an empty group points at nobody: known, never hidden
             continue
         counts[cell] = int(count)
-        below = bool(d.get("suppressed")) if k is None else int(count) < k
+        below = bool(d.get("suppressed")) if k is None else contract.below_k(int(count), k)
         if below:
             hidden[cell] = BELOW_K
     rels = relations(counts, public, nat_country)
