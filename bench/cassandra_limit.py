@@ -2,12 +2,12 @@
 
 Run it with the stack up (it only creates and drops a scratch table of its own):
 
-    .venv/bin/python bench/cassandra_limit.py [--rows 200000] [--max-in-flight 512]
+    .venv/bin/python bench/cassandra_limit.py [--rows 200000] [--max-in-flight N]
 
 The rows are the pipeline's: ``--rows`` users from the offline generator (no minors, so every
 one is stored), cut into Kafka-shaped messages and run through the stream's transform
-(``transform.parse`` -> ``validate_and_shape``, which hashes in hmac mode here: bcrypt would take
-hours -> ``stored_rows``), then cached in Spark. On those same rows it measures:
+(``transform.assemble``, which hashes in hmac mode here: bcrypt would take hours, then
+``stored_rows``), then cached in Spark. On those same rows it measures:
 
 1. the store's limit: the fastest client, the Java driver (``java-driver-core`` 4.19) in a JVM of
    its own (``profilepipe.cassandra.Limit``, ``bench/Limit.java`` beside this script, compiled at
@@ -59,9 +59,7 @@ def stored_rows(spark, settings, count: int, seed: str):
         F.monotonically_increasing_id().alias("offset"),
         F.current_timestamp().alias("timestamp"),
     )
-    shaped = transform.validate_and_shape(
-        transform.parse(raw, settings.max_message_bytes), settings
-    )  # hashes too
+    shaped = transform.assemble(raw, settings)  # hashes too
     rows = transform.stored_rows(shaped)
     rows = rows.repartition(spark.sparkContext.defaultParallelism).persist()
     n = rows.count()
@@ -153,7 +151,11 @@ def timed(fn):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="rows to insert (default 200,000)")
-    parser.add_argument("--max-in-flight", type=int, default=512, help="requests outstanding (default 512)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        help="requests outstanding (default: the setting)",
+    )
     parser.add_argument("--warmup", type=int, default=20_000, help="rows of the warm-up (default 20,000)")
     parser.add_argument("--seed", default="cassandra-limit", help="generator seed")
     args = parser.parse_args(argv)
@@ -171,7 +173,9 @@ def main(argv=None) -> int:
         hmac_key="cassandra-limit-key-not-a-secret",
         sink_retry_seconds=30.0,
     )
-    table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
+    table = settings.users_table
+    if args.max_in_flight is None:
+        args.max_in_flight = settings.cassandra_max_in_flight
     stack.ensure_schema(settings)
     session = stores.connect(settings).cassandra.session()
     spark = get_spark(settings, app_name="profilepipe-cassandra-limit", log_level="ERROR")
@@ -227,7 +231,7 @@ def main(argv=None) -> int:
         rows.unpersist()
     finally:
         session.execute(f"DROP TABLE IF EXISTS {table}", timeout=120)
-        session.execute(f"DROP TABLE IF EXISTS {table}_erasures", timeout=120)
+        session.execute(f"DROP TABLE IF EXISTS {settings.erasures_table}", timeout=120)
     return 0
 
 

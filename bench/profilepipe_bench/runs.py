@@ -208,7 +208,7 @@ def rows_topic(settings: Settings, source_topic: str, name: str) -> tuple[int, o
         .option("startingOffsets", "earliest")
         .load()
     )
-    rows = transform.stored_rows(transform.transform(raw, settings)).persist()
+    rows = transform.stored_rows(transform.assemble(raw, settings)).persist()
     n = rows.count()
     (
         rows.select(

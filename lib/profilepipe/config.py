@@ -22,6 +22,9 @@ from profilepipe import contract
 
 PREFIX = "PROFILEPIPE_"
 GENERATOR_SEED = "profilepipe"  # the generator's seed when PROFILEPIPE_SEED is empty
+DEFAULT_LOCAL_DC = (
+    "datacenter1"  # Cassandra's own data centre name; the rows' writer's if the setting is empty
+)
 DATA_LOSS_POLICIES = ("stop", "record")  # what PROFILEPIPE_ON_DATA_LOSS may name (pipeline.gaps)
 MONGO_SERVERS = ("ferretdb", "java")  # what PROFILEPIPE_MONGO_SERVER may name (profilepipe_stack.services)
 #: What PROFILEPIPE_CASSANDRA_CONSISTENCY may name (the drivers' levels, the serial ones excepted).
@@ -133,7 +136,9 @@ class Settings:
     cassandra_ssl_cert_file: str = _f("", "PEM client certificate for mutual TLS (needs the key file)")
     cassandra_ssl_key_file: str = _f("", "PEM private key of the client certificate")
     cassandra_ssl_verify_hostname: bool = _f(True, "Check that the Cassandra certificate matches the host")
-    cassandra_local_dc: str = _f("datacenter1", "Cassandra datacenter the rows' writer routes to (local DC)")
+    cassandra_local_dc: str = _f(
+        DEFAULT_LOCAL_DC, "Cassandra datacenter the rows' writer routes to (local DC)"
+    )
     cassandra_consistency: str = _f(
         "LOCAL_QUORUM", "Consistency level of every Cassandra read and write (rows, erasure register, audit)"
     )

@@ -107,7 +107,7 @@ def rows(spark, settings):
     shaped_settings = settings.replace(pii_mode="hmac", hmac_key=KEY, as_of=AS_OF, **FULL)
     users = generator.generate_users(300, seed="jvm-writer", minor_share=0.0, as_of=AS_OF)
     raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
-    shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), shaped_settings)
+    shaped = transform.assemble(raw, shaped_settings)
     generated = transform.stored_rows(shaped)
     edge = spark.createDataFrame(EDGE_ROWS, SCHEMA)
     assert generated.schema == edge.schema, "the edge rows must have the transform's column types"
@@ -120,7 +120,7 @@ def rows(spark, settings):
 def _table(settings) -> dict[uuid.UUID, dict]:
     """The table as the Python driver reads it, dates as ``datetime.date``."""
     session = stores.connect(settings).cassandra.session()
-    cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
+    cql = f"SELECT * FROM {settings.users_table}"
     return {
         r.user_id: {k: v.date() if isinstance(v, Date) else v for k, v in r._asdict().items()}
         for r in session.execute(cql, timeout=60)
@@ -216,7 +216,7 @@ def test_jvm_writer_stores_the_minimal_rows(spark, settings, isolated):
     assert by_jvm.store_profile == contract.MINIMAL
     users = generator.generate_users(50, seed="jvm-writer-minimal", minor_share=0.0, as_of=AS_OF)
     raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
-    shaped = transform.validate_and_shape(transform.parse(raw), by_jvm.replace(as_of=AS_OF))
+    shaped = transform.assemble(raw, by_jvm.replace(as_of=AS_OF))
     rows = transform.stored_rows(shaped).persist()
     assert tuple(rows.columns) == contract.user_columns(contract.MINIMAL)
     assert cassandra_jvm.write_cassandra_jvm(rows, by_jvm) == 50

@@ -26,7 +26,7 @@ def rows(settings):
     spark = get_spark(settings)
     users = generator.generate_users(5, seed="consistency", minor_share=0.0, as_of=AS_OF)
     raw = kafka_frame(spark, users, keys=[u["login"]["uuid"].encode() for u in users])
-    shaped = transform.validate_and_shape(transform.parse(raw), settings.replace(as_of=AS_OF))
+    shaped = transform.assemble(raw, settings.replace(as_of=AS_OF))
     return transform.stored_rows(shaped).persist()
 
 

@@ -3,7 +3,7 @@
 Two halves:
 
 * the corpus ``support.bad_inputs`` (one entry per distinct bad input, with the
-  exact outcome of each of its records) runs through ``transform.transform`` as ONE
+  exact outcome of each of its records) runs through ``transform.assemble`` as ONE
   batch; every entry is then checked on its own rows (by ``source_offset``): outcomes
   and reasons, counts, no personal data in its dead letters, no phone or street in
   clear in its stored rows. The integration tests send the same corpus through Kafka.
@@ -61,7 +61,7 @@ def corpus_run(spark, settings, as_of):
     corpus = bad_inputs(as_of)
     assert [e.name for e in corpus] == [e.name for e in CORPUS]  # same corpus as the parametrization
     df = kafka_frame(spark, [e.value for e in corpus], keys=[e.key for e in corpus])
-    shaped = transform.transform(df, settings).persist()
+    shaped = transform.assemble(df, settings).persist()
     try:
         counts = transform.outcome_counts(shaped)
         rows, dead, per_offset = defaultdict(list), defaultdict(list), defaultdict(Counter)
@@ -174,7 +174,7 @@ def test_max_message_bytes_setting():
 
 def test_too_large_takes_precedence_and_the_limit_comes_from_settings(raw, settings, user):
     values = [user(), b"\xff" * 300, "not json at all, but long enough " * 10, {"results": [user()]}]
-    shaped = transform.transform(raw(values), settings.replace(max_message_bytes=200))
+    shaped = transform.assemble(raw(values), settings.replace(max_message_bytes=200))
     rows = [r.asDict() for r in shaped.orderBy("source_offset", "record_index").collect()]
     assert [(r["source_offset"], r["dlq_reason"]) for r in rows] == [(i, "too_large") for i in range(4)]
     assert rows[1]["dlq_detail"] == "value is 300 bytes, limit 200"
@@ -189,7 +189,7 @@ def test_a_truncated_object_is_invalid_json_wherever_it_is_cut(raw, settings):
     # before the fix, from_json kept what it had read (a partial user or envelope)
     cuts = [user[:n] for n in range(1, len(user), 11)] + [user[:-1]]
     cuts += [envelope[:n] for n in range(1, len(envelope), 97)] + [envelope[:-1], envelope[:-2]]
-    rows = transform.transform(raw(cuts), settings).select("source_offset", "dlq_reason").collect()
+    rows = transform.assemble(raw(cuts), settings).select("source_offset", "dlq_reason").collect()
     assert len(rows) == len(cuts)
     assert Counter(r["dlq_reason"] for r in rows) == {"invalid_json": len(cuts)}
 
@@ -199,7 +199,7 @@ def test_json_whitespace_before_a_user_is_allowed(raw, settings, user):
         b" " + json.dumps(user()).encode(),
         b"\n\t\r " + json.dumps(user(login__uuid="0f8a7c2e-1b3d-4e5f-8a9b-0c1d2e3f4a5c")).encode(),
     ]
-    rows = transform.transform(raw(values), settings).collect()
+    rows = transform.assemble(raw(values), settings).collect()
     assert [r["outcome"] for r in rows] == ["stored", "stored"]
 
 
@@ -214,7 +214,7 @@ PROPERTY_SETTINGS = hsettings(
 
 
 def _run(spark, settings, values, keys=None):
-    shaped = transform.transform(kafka_frame(spark, values, keys), settings).persist()
+    shaped = transform.assemble(kafka_frame(spark, values, keys), settings).persist()
     try:
         return [r.asDict() for r in shaped.collect()], transform.outcome_counts(shaped)
     finally:

@@ -190,7 +190,7 @@ def test_stage_lines_are_what_stream_verbose_prints(raw, hmac_settings, users):
 
 
 def test_dead_letter_messages_carry_the_key_and_the_contract_fields(raw, hmac_settings):
-    shaped = transform.transform(raw(MALFORMED, keys=[b"k0", None]), hmac_settings)
+    shaped = transform.assemble(raw(MALFORMED, keys=[b"k0", None]), hmac_settings)
     letters = batch_writer.dead_letter_messages(transform.dead_letters(shaped))
     by_offset = {json.loads(v)["source_offset"]: (k, tuple(json.loads(v))) for k, v in letters}
     assert by_offset == {0: (b"k0", contract.DLQ_FIELDS), 1: (None, contract.DLQ_FIELDS)}

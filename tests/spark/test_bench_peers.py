@@ -28,7 +28,7 @@ def test_the_peer_style_rows_are_the_tables_columns_taken_straight_from_the_json
 
 def test_the_limit_reads_back_exactly_the_rows_it_was_given(raw, users, settings, as_of):
     full = settings.replace(store_profile=contract.FULL)  # the benchmark's runs store the full row
-    stored = transform.stored_rows(transform.transform(raw(users), full, as_of))
+    stored = transform.stored_rows(transform.assemble(raw(users), full, as_of))
     as_json = stored.select(F.to_json(F.struct(*stored.columns)).alias("value"))
     messages = [r["value"] for r in as_json.collect()]
     back = peers.limit_rows(stored.schema)(raw(messages))

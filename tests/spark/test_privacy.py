@@ -28,7 +28,7 @@ def full_address(u: dict, postcode: bool = True) -> str:
 
 
 def shaped_of(raw_df, settings):
-    return transform.validate_and_shape(transform.parse(raw_df), settings, AS_OF)
+    return transform.assemble(raw_df, settings, AS_OF)
 
 
 # ------------------------------------------------------------------ plain Python

@@ -15,7 +15,7 @@ AS_OF = "2026-01-15"  # the conftest settings' as_of
 
 
 def shape(raw_df, settings, as_of=AS_OF):
-    return transform.validate_and_shape(transform.parse(raw_df), settings, as_of)
+    return transform.assemble(raw_df, settings, as_of)
 
 
 def by_offset(df, *cols):
@@ -314,7 +314,7 @@ def test_forgotten_users_are_erased_whatever_their_age_and_keep_no_personal_data
 
     adult, minor = users[0], users[8]  # GB adult, FI minor (15)
     keys = [erasure_key(adult["login"]["uuid"].upper()), erasure_key(minor["login"]["uuid"])]
-    shaped = transform.validate_and_shape(transform.parse(raw(users)), settings, AS_OF, erased_keys=keys)
+    shaped = transform.assemble(raw(users), settings, AS_OF, erased_keys=keys)
     rows = {r["user_id"]: r for r in shaped.collect()}
     for u in (adult, minor):
         r = rows[u["login"]["uuid"].lower()]

@@ -4,8 +4,8 @@
 order is what makes a replay safe: docs/ARCHITECTURE.md, "Failure model"):
 
 1. one Spark pass (``transform.batch_pass``) over the batch parsed, validated, split and
-   hashed (a ``template`` per processing date and erasure register): its outcome counts,
-   its Kafka offset ranges, which name it (``contract.batch_key``), and its stored rows'
+   hashed (``transform.assemble``, prepared once per processing date and erasure register):
+   its outcome counts, its Kafka offset ranges, which name it (``contract.batch_key``), and its stored rows'
    contributions, on the driver. The pass leaves out the duplicate rule, a shuffle, and
    runs again with it only when it finds a user twice (``BatchPass.repeated``);
 2. the plan, its change to the aggregates (``contract.delta_rows``), written ahead before
@@ -39,8 +39,8 @@ from profilepipe import contract, stores
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError, DataLoss
-from profilepipe.pipeline import gaps, privacy, transform
-from profilepipe.pipeline.template import Template
+from profilepipe.pipeline import gaps, transform
+from profilepipe.pipeline.prepared import PreparedTransform
 from profilepipe.stores import Letter, Plan, Sinks
 
 #: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
@@ -216,10 +216,6 @@ class JobCounter:
         return len(self._ids() - self.before) if self.group else None
 
 
-def _ranges(offsets: dict) -> str:
-    return " ".join(f"{t}:{p}:{lo}-{hi}" for (t, p), (lo, hi) in sorted(offsets.items()))
-
-
 def stage_line(stage: str, batch_id: int | None, detail: str) -> str:
     """The line ``profilepipe stream -v`` prints for a stage event."""
     if stage == OFFSETS:
@@ -238,15 +234,15 @@ class BatchWriter:
     reports: list[BatchReport] = field(default_factory=list)
     on_batch: Callable[[BatchReport], object] | None = None  # e.g. print
     on_stage: StageHook | None = None  # (stage, batch_id, detail) after each step of a batch
-    hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed; privacy.hash_pii
+    hasher: Callable | None = None  # (shaped_df, settings) -> phone/address hashed (None: privacy.hash_pii)
     background: bool = False  # the applier in a thread of its own (the stream), else in the batch
     checkpoint_dir: str | None = None  # the query's: its planned offsets find the gaps (``gaps``)
     accept_loss: bool = False  # gaps recorded as acknowledged and the batch goes on, whatever the policy
     topic_id: str = ""  # ``gaps.TopicMarker.key_id``: in the batch keys of a recreated topic
     data_loss: DataLoss | None = field(default=None, init=False)  # why the writer stopped the query
 
-    # (as_of, erased, supersede) -> Template
-    _templates: dict = field(default_factory=dict, init=False, repr=False)
+    # (as_of, erased, supersede) -> PreparedTransform
+    _prepared: dict = field(default_factory=dict, init=False, repr=False)
     _applier: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _applying: Future | None = field(default=None, init=False, repr=False)  # the last batch handed over
 
@@ -276,7 +272,7 @@ class BatchWriter:
                 shaped, seen = self._pass(batch_df, as_of, erased)
             counts, offsets = seen.counts, seen.offsets
             stages = {OFFSETS: 0.0, PARSED: time.monotonic() - started}  # one pass gives both
-            self.stage(OFFSETS, batch_id, f"{_ranges(offsets)} (batch key {key})")
+            self.stage(OFFSETS, batch_id, f"{contract.ranges_text(offsets, ' ')} (batch key {key})")
             if lost:
                 self.stage(OFFSETS, batch_id, f"LOST: {gaps.describe(lost)}")
             outcomes = ", ".join(f"{k}={v}" for k, v in counts.items())
@@ -407,7 +403,7 @@ class BatchWriter:
     def warm_up(self, spark) -> None:
         """Pay before the query starts what its first batch would otherwise wait for.
 
-        The transform's template for today (``_shape``) and one pass of it over the sample
+        The transform prepared for today (``_shape``) and one pass of it over the sample
         user of ``data/samples/single_user.json`` as a static Kafka-shaped frame: the JIT,
         code generation and Python workers (bcrypt) of the batch's own job. Nothing is written.
         """
@@ -445,23 +441,19 @@ class BatchWriter:
         return shaped, seen
 
     def _shape(self, batch_df, as_of: dt.date, erased: set[str], supersede: bool = False):
-        """The batch parsed, validated, split and hashed (``transform``, ``privacy``), persisted;
-        with the duplicate rule if ``supersede`` (``transform.shape``).
-
-        The transform is built once per processing date, erasure register and rule
-        (``template``) and bound to each batch's rows."""
+        """The batch through ``transform.assemble``, persisted; with the duplicate rule if
+        ``supersede``. The transform is prepared once per processing date, erasure register
+        and rule (``prepared``) and bound to each batch's rows."""
         key = (as_of, frozenset(erased), supersede)
-        if key not in self._templates:
-            settings, hasher = self.settings, self.hasher or privacy.hash_pii
+        if key not in self._prepared:
+            settings, hasher = self.settings, self.hasher
 
             def build(raw):
-                parsed = transform.parse(raw, settings.max_message_bytes)
-                shaped = transform.shape(parsed, settings, as_of, erased_keys=erased, supersede=supersede)
-                return hasher(shaped, settings)
+                return transform.assemble(raw, settings, as_of, erased, supersede, hasher)
 
-            kept = {k: t for k, t in self._templates.items() if k[:2] == key[:2]}  # today's only
-            self._templates = {**kept, key: Template(batch_df.sparkSession, build)}
-        return self._templates[key].bind(batch_df).persist()
+            kept = {k: t for k, t in self._prepared.items() if k[:2] == key[:2]}  # today's only
+            self._prepared = {**kept, key: PreparedTransform(batch_df.sparkSession, build)}
+        return self._prepared[key].bind(batch_df).persist()
 
     def _write(
         self,

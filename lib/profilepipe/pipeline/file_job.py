@@ -3,12 +3,12 @@
 The file is cut into messages the way Kafka would carry them (``frame``), into a DataFrame
 with the Kafka source's columns (``contract.RAW_KAFKA_SCHEMA``), and then goes through::
 
-    shaped = transform.validate_and_shape(transform.parse(raw, settings.max_message_bytes), settings, as_of)
+    shaped = transform.assemble(raw, settings, as_of)
     counts = transform.outcome_counts(shaped)
     rows   = transform.stored_rows(shaped)     # in file order; phone and address already hashed
     dlq    = transform.dead_letters(shaped)
 
-``validate_and_shape`` is the stream's ``transform.shape`` followed by ``privacy.hash_pii``,
+``assemble`` is the stream's transform (parse, ``shape``, ``privacy.hash_pii``),
 without the erasure register (so ``erased`` is always 0). Nothing is written to a store.
 
 Framing: a file that is one JSON document (an API response, a single user, even
@@ -79,9 +79,7 @@ def transform_file(settings, path, as_of=None, out=None, err=None) -> Counts:
     spark = get_spark(settings, app_name="profilepipe-transform")
     raw = raw_frame(spark, path)
 
-    shaped = transform.validate_and_shape(
-        transform.parse(raw, settings.max_message_bytes), settings, as_of
-    ).persist()
+    shaped = transform.assemble(raw, settings, as_of).persist()
     try:
         counts = Counts(**transform.outcome_counts(shaped))
         in_order = shaped.orderBy("source_partition", "source_offset", "record_index")  # file order

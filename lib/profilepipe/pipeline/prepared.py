@@ -1,15 +1,15 @@
-"""A transform built once and bound to each micro-batch, instead of built again per batch.
+"""A transform prepared once and bound to each micro-batch's rows, instead of built again per batch.
 
-Building ``transform.parse`` -> ``shape`` -> ``privacy.hash_pii`` from Python costs about
-5,000 py4j calls and ten eager analyses of a wide plan: 0.6-1.1 s on two cores, whatever the
-batch's size, which made it most of a small micro-batch's cost. ``Template`` builds it once,
-over an empty frame of the Kafka rows' shape (``contract.RAW_KAFKA_SCHEMA``), and ``bind``
-puts a batch's rows in place of that empty leaf in the analysed plan: the template's plan
-is walked down to the leaf and rebuilt along that one path (``withNewChildren``), the leaf
-replaced by a projection of the batch's columns that keeps the leaf's attribute ids, so
-every expression above it still refers to them. About 60 py4j calls, 0.02-0.05 s.
+``PreparedTransform(spark, build)`` analyses ``build`` (``transform.assemble`` with the batch's
+settings) once, over an empty frame of the Kafka rows' shape (``contract.RAW_KAFKA_SCHEMA``);
+``bind(batch)`` puts a batch's rows in place of that empty leaf in the analysed plan: the plan is
+walked down to the leaf and rebuilt along that one path (``withNewChildren``), the leaf replaced
+by a projection of the batch's columns that keeps the leaf's attribute ids, so every expression
+above it still refers to them. Building the transform from Python takes thousands of py4j calls
+and several analyses of a wide plan; binding takes a few dozen (measured: docs/performance.md,
+"The prepared transform").
 
-The result is the same DataFrame a fresh build gives (``tests/spark/test_template.py``
+The result is the same DataFrame a fresh build gives (``tests/spark/test_prepared.py``
 compares them on every kind of bad input). A batch whose columns do not match the leaf's
 names and types is built the plain way (``bind`` returns ``build(batch)``).
 """
@@ -25,7 +25,7 @@ from profilepipe.contract import RAW_KAFKA_SCHEMA
 Build = Callable[[DataFrame], DataFrame]
 
 
-class Template:
+class PreparedTransform:
     """``build`` analysed once over an empty Kafka-shaped frame; ``bind(batch)`` == ``build(batch)``."""
 
     def __init__(self, spark, build: Build):
@@ -36,7 +36,7 @@ class Template:
         self.plan = build(empty)._jdf.queryExecution().analyzed()
         self.path = _path_to(self.plan, self.leaf)
         if self.path is None:
-            raise ValueError("the template's plan does not read its placeholder frame")
+            raise ValueError("the prepared plan does not read its placeholder frame")
         out = self.leaf.output()
         self.columns = [(out.apply(i).name(), out.apply(i)) for i in range(out.size())]
         self.ancestors = [self.plan]  # the nodes from the root down to the leaf's parent
@@ -45,7 +45,7 @@ class Template:
         self.nil = _seq(self.jvm, self.jvm.java.util.ArrayList())  # Catalyst's empty Seq
 
     def bind(self, batch: DataFrame) -> DataFrame:
-        """``build(batch)``: the template's plan with the batch's rows in place of its leaf."""
+        """``build(batch)``: the prepared plan with the batch's rows in place of its leaf."""
         jvm = self.jvm
         batch_plan = batch._jdf.queryExecution().analyzed()
         found = batch_plan.output()

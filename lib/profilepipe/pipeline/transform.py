@@ -2,7 +2,7 @@
 
 Read top to bottom, the way the stream uses it::
 
-    shaped = validate_and_shape(parse(raw), settings, as_of)   # one row per record, hashed
+    shaped = assemble(raw, settings, as_of)                    # parse, shape, hash: one row per record
     counts = outcome_counts(shaped)                            # read = stored + minors + erased + dead
                                                                # (a micro-batch: batch_pass, one job)
     rows   = stored_rows(shaped)                               # the Cassandra rows
@@ -25,7 +25,7 @@ longer than ``settings.max_message_bytes``; it is one record and is never JSON-p
 Privacy: the password material (``login.password/salt/md5/sha1/sha256``), ``cell``
 and the national ``id`` are not in the parse schema, so they are never read; the
 email's local part is cut off where it is read; phone and the full address exist
-in clear only inside ``validate_and_shape``, only on rows that will be stored, and
+in clear only inside ``assemble``, only on rows that will be stored, and
 leave it as ``phone_hash``/``address_hash`` (``privacy.hash_pii``). Minors and dead
 letters are never hashed and keep no personal data (minors: ``user_id`` and ``age``).
 """
@@ -33,7 +33,7 @@ letters are never hashed and keep no personal data (minors: ``user_id`` and ``ag
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
@@ -62,6 +62,7 @@ from profilepipe.contract import (
     TOO_LARGE,
     UUID_PATTERN,
 )
+from profilepipe.pipeline import privacy
 from profilepipe.pipeline.schema import DOCUMENT_SCHEMA, PARSE_SCHEMA, USER_FIELDS
 
 _UNHASHED = {"phone_hash": "phone", "address_hash": "address"}
@@ -222,14 +223,26 @@ def _blank(c: Column) -> Column:
     return c.isNull() | (F.trim(c) == "")
 
 
-# ------------------------------------------------------------------------ validate
-def validate_and_shape(
-    parsed: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
+# ------------------------------------------------------------------------ assemble
+def assemble(
+    raw: DataFrame,
+    settings,
+    as_of: dt.date | str | None = None,
+    erased_keys: Iterable[str] = (),
+    supersede: bool = True,
+    hasher: Callable[[DataFrame, object], DataFrame] | None = None,
 ) -> DataFrame:
-    """``shape`` then ``privacy.hash_pii``: one row per record, phone and address hashed."""
-    from profilepipe.pipeline import privacy
+    """The whole transform, the one way every caller builds it: ``parse`` -> ``shape`` -> hash.
 
-    return privacy.hash_pii(shape(parsed, settings, as_of, erased_keys), settings)
+    One row per record, phone and address hashed by ``hasher`` (``privacy.hash_pii``
+    unless given: ``(shaped, settings) -> hashed``). ``as_of``, ``erased_keys`` and
+    ``supersede`` are ``shape``'s; messages longer than ``settings.max_message_bytes`` are
+    ``too_large``. The stream binds it to each batch (``pipeline.prepared``), the file job
+    and the tests call it as it is.
+    """
+    parsed = parse(raw, settings.max_message_bytes)
+    shaped = shape(parsed, settings, as_of, erased_keys=erased_keys, supersede=supersede)
+    return (hasher or privacy.hash_pii)(shaped, settings)
 
 
 def shape(
@@ -248,7 +261,7 @@ def shape(
     postcode out (it is hashed, never stored, in either profile).
 
     Phone and address are still in clear here, on the rows whose outcome is ``stored``
-    and only there (null elsewhere); ``validate_and_shape`` hashes them. Non-stored rows
+    and only there (null elsewhere); ``assemble`` hashes them. Non-stored rows
     keep only ``user_id`` (when it is a valid UUID) and ``age``. ``as_of`` (default
     ``settings.as_of``, else today UTC) enters the plan as a date literal, so a rerun
     computes the same ages. ``ingested_at`` is the Kafka timestamp of the message (when
@@ -265,8 +278,6 @@ def shape(
     SHA-256 of the lower-case id; ``erasure_key_col`` here); a valid record of such a user has the outcome
     ``erased``, whatever its age, and keeps no personal data.
     """
-    from profilepipe.pipeline import privacy
-
     privacy.check_settings(settings)  # e.g. hmac without a key: refuse before any job
     as_of_lit = F.lit(resolve_as_of(settings, as_of))
     u = F.col("user")
@@ -455,10 +466,3 @@ def erasure_key_col(user_id: Column) -> Column:
     lower-casing again here keeps the two definitions the same for mixed-case input too.
     """
     return F.sha2(F.lower(F.trim(user_id)), 256)
-
-
-def transform(
-    raw: DataFrame, settings, as_of: dt.date | str | None = None, erased_keys: Iterable[str] = ()
-) -> DataFrame:
-    """``validate_and_shape(parse(raw, settings.max_message_bytes), settings, as_of)``."""
-    return validate_and_shape(parse(raw, settings.max_message_bytes), settings, as_of, erased_keys)

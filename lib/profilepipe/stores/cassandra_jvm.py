@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from profilepipe.config import Settings
+from profilepipe.config import DEFAULT_LOCAL_DC, Settings
 from profilepipe.contract import STORED_FIELDS
 from profilepipe.errors import StackError
 
@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 
 JAR_GROUP = "cassandra-writer"
 WRITER_CLASS = "profilepipe.cassandra.UsersWriter"
-DEFAULT_LOCAL_DC = "datacenter1"
-DEFAULT_MAX_IN_FLIGHT = 512
 
 
 def writer_jars(settings: Settings) -> list[str]:
