@@ -51,7 +51,7 @@ def _aggregates(settings, without=("ingested_minute",)) -> dict:
 
 def _rows(settings) -> dict:
     session = stores.connect(settings).cassandra.session()
-    rows = session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}")
+    rows = session.execute(f"SELECT * FROM {settings.users_table}")
     return {str(r.user_id): {k: v for k, v in r._asdict().items() if k != "ingested_at"} for r in rows}
 
 

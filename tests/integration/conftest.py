@@ -82,8 +82,8 @@ def isolated(tmp_path_factory):
 
 def _drop(settings) -> None:
     session = stores.connect(settings).cassandra.session()
-    for table in (settings.cassandra_table, f"{settings.cassandra_table}_erasures"):
-        session.execute(f"DROP TABLE IF EXISTS {settings.cassandra_keyspace}.{table}", timeout=60)
+    for table in (settings.users_table, settings.erasures_table):
+        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=60)
     stores.connect(settings).mongo.clear_aggregates()
     kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 

@@ -90,7 +90,7 @@ def test_planted_leaks_are_found_by_kind_and_place(run, monkeypatch, capsys, tmp
     phone, password, cell = phone_owner["phone"], password_owner["login"]["password"], cell_owner["cell"]
     assert min(len(phone), len(password), len(cell)) >= audit.MIN_LENGTH
     session = stores.connect(settings).cassandra.session()
-    table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
+    table = settings.users_table
     insert = (
         f"INSERT INTO {table} (user_id, phone_hash, birth_year, age, country) VALUES (%s, %s, %s, %s, %s)"
     )

@@ -84,7 +84,7 @@ def test_no_minor_and_no_plaintext_pii_is_stored(run):
     assert report.secrets_checked >= 8 * USERS
     assert report.clean, (report.plaintext_found[:5], report.minors_stored[:5])
     session = stores.connect(settings).cassandra.session()
-    rows = list(session.execute(f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"))
+    rows = list(session.execute(f"SELECT * FROM {settings.users_table}"))
     minors = {u["login"]["uuid"] for u in users} - {u["login"]["uuid"] for u in _expected(users)}
     assert not minors & {str(r.user_id) for r in rows}
     # long secrets cannot match by chance: none of them anywhere in either store

@@ -128,7 +128,7 @@ def test_cassandra_users_table_has_the_contract_columns(settings, cql):
 
 
 def test_cassandra_write_read_delete_a_row(settings, cql):
-    table = f"{settings.cassandra_keyspace}.{settings.cassandra_table}"
+    table = settings.users_table
     user_id = uuid.uuid4()
     insert = cql.prepare(
         f"INSERT INTO {table} (user_id, gender, birth_year, age, registered_at) VALUES (?, ?, ?, ?, ?)"

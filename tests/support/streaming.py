@@ -292,10 +292,7 @@ def expected_state(settings: Settings, users: list[dict], bad: list[dict]) -> di
 def assert_stores_match(settings: Settings, expected: dict) -> None:
     session = stores.connect(settings).cassandra.session()
     ids = [
-        str(r.user_id)
-        for r in session.execute(
-            f"SELECT user_id FROM {settings.cassandra_keyspace}.{settings.cassandra_table}", timeout=120
-        )
+        str(r.user_id) for r in session.execute(f"SELECT user_id FROM {settings.users_table}", timeout=120)
     ]
     assert len(ids) == len(set(ids))
     missing, extra = expected["adults"] - set(ids), set(ids) - expected["adults"]
@@ -328,7 +325,7 @@ def assert_stores_match(settings: Settings, expected: dict) -> None:
 def _group_by_table(settings: Settings) -> dict[tuple[str, str], tuple[int, int, int]]:
     """The aggregates the table implies, computed here in plain Python from its rows (not the library's)."""
     session = stores.connect(settings).cassandra.session()
-    cql = f"SELECT * FROM {settings.cassandra_keyspace}.{settings.cassandra_table}"
+    cql = f"SELECT * FROM {settings.users_table}"
     groups: dict[tuple[str, str], list[int]] = {}
     for r in session.execute(cql, timeout=120):
         keys = {
