@@ -12,8 +12,8 @@ exploded. ``RAW_KAFKA_SCHEMA`` is the shape of the Kafka source's rows.
 * ``dead_letter`` - a malformed record, sent to the dead-letter topic (``DLQ_FIELDS``) with
   the first of ``REASONS`` that applies (they are listed in precedence order).
 
-**The balance rule** (``BALANCE_RULE``): ``read = stored + filtered_minor + erased +
-dead_letter``, for every micro-batch and every sum of batches; ``balanced`` checks it on
+**The balance rule** (``BALANCE_RULE``, stated there once) holds for every micro-batch and
+every sum of batches; ``balanced`` checks it on
 anything that carries those counts (a batch report, a stream result, a batch-log document).
 
 **Instants** are UTC everywhere they are stored or compared. A naive datetime means
@@ -191,7 +191,7 @@ def counts_of(obj: Any) -> dict[str, int]:
 
 
 def balanced(obj: Any) -> bool:
-    """Whether ``read == stored + filtered_minor + erased + dead_letter`` holds for ``obj``."""
+    """Whether ``BALANCE_RULE`` holds for ``obj``."""
     c = counts_of(obj)
     return c["read"] == sum(c[name] for name in OUTCOMES)
 

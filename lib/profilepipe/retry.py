@@ -1,13 +1,10 @@
 """Bounded retries for writes to a store that may be briefly unreachable.
 
-A Cassandra node restarting, a MongoDB server restarting or a Kafka broker changing
-leader makes writes fail for some seconds. Every write of the stream is idempotent
-(upserts, parts keyed by the batch's offsets, dead letters checked before sending),
-so retrying is always safe. ``call`` retries *transient* errors with exponential
-backoff (0.5 s doubling up to 10 s) for at most ``settings.sink_retry_seconds``,
-logs each retry, then raises: the micro-batch fails, the query stops, and
-``stream.run`` restarts it from its checkpoint (the same offsets are read again).
-Errors that retrying cannot fix (a bad statement, a missing table) raise at once.
+``call`` retries *transient* errors (a node or server restarting, a broker changing leader)
+with exponential backoff, ``FIRST_DELAY`` doubling up to ``MAX_DELAY``, for at most
+``settings.sink_retry_seconds``, logs each retry, then raises; errors that retrying cannot
+fix (a bad statement, a missing table) raise at once. Why a retry is safe and what follows
+when it gives up: docs/ARCHITECTURE.md#failure-model.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One micro-batch: Kafka rows in; rows, aggregates, dead letters and the batch log out.
 
 ``BatchWriter`` is the query's ``foreachBatch`` function. Each batch, in this order (the
-order is what makes a replay safe: docs/ARCHITECTURE.md, "Failure model"):
+order is what makes a replay safe: docs/ARCHITECTURE.md#failure-model):
 
 1. one Spark pass (``transform.batch_pass``) over the batch parsed, validated, split and
    hashed (``transform.assemble``, prepared once per processing date and erasure register):

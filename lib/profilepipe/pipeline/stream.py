@@ -18,7 +18,7 @@ notebook 02 put together the same way::
 ``start`` takes any streaming source of Kafka's shape (``contract.RAW_KAFKA_SCHEMA``; a test
 reads a folder of JSON lines) and returns a ``StreamHandle``; ``run`` is the foreground loop
 of ``profilepipe stream``: bounded runs always stop the query, a failed query is restarted
-from its checkpoint (docs/ARCHITECTURE.md, "Failure model"), Ctrl-C stops after the batch
+from its checkpoint (docs/ARCHITECTURE.md#failure-model), Ctrl-C stops after the batch
 in flight.
 """
 
@@ -260,7 +260,7 @@ class StreamHandle:
 def stop_gracefully(query, wait: float = 120.0) -> None:
     """Let a running micro-batch finish (up to ``wait`` seconds), then stop the query.
 
-    Stopping in the middle of a batch is safe (docs/ARCHITECTURE.md, "Failure model") but
+    Stopping in the middle of a batch is safe (docs/ARCHITECTURE.md#failure-model) but
     noisy: Spark cancels the batch's jobs.
     """
     deadline = time.monotonic() + wait

@@ -3,7 +3,7 @@
 Read top to bottom, the way the stream uses it::
 
     shaped = assemble(raw, settings, as_of)                    # parse, shape, hash: one row per record
-    counts = outcome_counts(shaped)                            # read = stored + minors + erased + dead
+    counts = outcome_counts(shaped)                            # contract.BALANCE_RULE holds
                                                                # (a micro-batch: batch_pass, one job)
     rows   = stored_rows(shaped)                               # the Cassandra rows
     dlq    = dead_letters(shaped)                              # the dead-letter messages

@@ -44,7 +44,7 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def pick(rng: random.Random, seq):
-    """``rng.choice`` without its rejection sampling (3x faster; bias below 2**-50)."""
+    """``rng.choice`` without its rejection sampling (cheaper; bias below 2**-50)."""
     return seq[int(rng.random() * len(seq))]
 
 

@@ -4,23 +4,21 @@ Three store objects, each built from the settings and holding its client and its
 (``retry.Retry``, ``sink_retry_seconds``), which it applies to its own operations:
 
 * ``CassandraStore`` (``stores.cassandra``): the users table, written on the executors by the
-  Java driver (``stores.cassandra_jvm``); an INSERT is an upsert by ``user_id``, so a replayed
-  batch changes nothing. Read, erased and the erasure register of forgotten users
-  (``contract.erasure_key``) kept from Python.
+  Java driver (``stores.cassandra_jvm``), upserts by ``user_id``. Read, erased and the erasure
+  register of forgotten users (``contract.erasure_key``) kept from Python.
 * ``MongoStore`` (``stores.mongo``): the aggregates, equal to a GROUP BY over the users table
-  (``contract.AGGREGATE_RULE``): each batch writes its change ahead as a *plan* named by
-  the batch key (``contract.batch_key``), computed before its rows overwrite the ones it
-  replaces, and applies it exactly once, so a replay never double counts; the batch log.
+  (``contract.AGGREGATE_RULE``), changed by plans written ahead and named by the batch key
+  (``contract.batch_key``); the batch log.
 * ``DeadLetterTopic`` (``stores.dead_letters``): sent to ``<topic>.dlq`` with the reason and
   the source coordinates instead of the message itself (no personal data is copied), from the
-  driver, exactly once per batch even when the batch is replayed.
+  driver.
 
 ``StoreSinks`` holds the three (``.cassandra``, ``.mongo``, ``.dead_letters``) and is the one way
 in: ``stores.connect(settings)`` gives this process's, built once per settings. The batch writer
 and erasure and retention (``stores.erasure``) talk to it only through the ``Sinks`` interface
 below, so a test passes a fake one; the audit, the tools and the notebooks read through its
-stores: ``stores.connect(settings).cassandra.count_users()``. A store that stays unreachable past
-``sink_retry_seconds`` fails the batch, and ``stream.run`` restarts the query.
+stores: ``stores.connect(settings).cassandra.count_users()``. Every write is idempotent for the
+batch's key and retried while its store is unreachable: docs/ARCHITECTURE.md#failure-model.
 """
 
 from __future__ import annotations

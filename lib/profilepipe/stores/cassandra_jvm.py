@@ -7,12 +7,7 @@ The stream's only writer of the users table: ``CassandraStore.write_rows`` calls
 them to the executors. The folder holds no Spark, Scala, netty, jackson or slf4j jar, so it sits
 beside pyspark's jars without a clash. A session started without them still works: the first
 call adds them to the running session (``_writer``). It replaced a cassandra-driver writer in
-the Python workers, which reached 40-47% of the store's own limit here against this one's
-87-107% (``docs/performance.md``).
-
-Failure semantics to keep in mind: a partition's requests retry for at most
-``sink_retry_seconds`` each, then the task fails; in local mode the job fails at once, on a
-cluster Spark retries the task (``spark.task.maxFailures``, 4) before the batch fails.
+the Python workers (why, measured: docs/performance.md#the-cassandra-writer).
 
 What it does: ``write_cassandra_jvm(stored_df, settings)`` selects ``settings.user_columns`` (the
 storage profile's) in order, passes them with their CQL types as the ``columns`` option, and
@@ -22,7 +17,8 @@ calls ``profilepipe.cassandra.UsersWriter.write(df._jdf, options)`` through py4j
 ``user_id``: a replayed batch writes the same values), asynchronous executes with at most
 ``max_in_flight`` outstanding, token-aware routing, and retries of transient errors (server
 unreachable, timeouts, overloaded) with ``retry``'s backoff for at most
-``settings.sink_retry_seconds``; then the Spark job fails and the query restarts. Values:
+``settings.sink_retry_seconds``; then the task fails (on a cluster Spark retries it,
+``spark.task.maxFailures``), then the batch (docs/ARCHITECTURE.md#failure-model). Values:
 ``user_id`` text -> uuid, TimestampType -> Instant (UTC), DateType -> LocalDate, nulls as nulls.
 
 Connection options come from the same Settings fields as ``connections.cassandra_options``

@@ -10,7 +10,7 @@ confidence interval) without it; after ``profilepipe reset`` and a new run, all 
 batch changes them only by a ``Plan``: written ahead (``write_plan``: one *part* per group,
 ``_id`` ``<dimension>|<group>|<batch key>``, then a header in the batch log), applied
 exactly once (``apply_plan``), ended by ``record_batch``. Why in that order, and what a
-replay does: docs/ARCHITECTURE.md, "Failure model".
+replay does: docs/ARCHITECTURE.md#failure-model.
 
 The batch log (``<collection>_batches``) holds one document per batch key: the plan's
 header while one is written, the ``written`` mark, the dead-letter mark (``dlq_mark``: where
