@@ -33,14 +33,9 @@ def hmac_hash(value: str | None, key: str | bytes) -> str | None:
     return hmac.new(k, unicodedata.normalize("NFC", value).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _clean(series) -> list[str | None]:
-    return [None if v is None or v != v else str(v) for v in series]  # NaN -> None
-
-
 def hash_pii_udf(df, settings):
     """``privacy.hash_pii`` in hmac mode through one vectorised pandas UDF: phone and address
     replaced by ``phone_hash`` and ``address_hash`` (:func:`hmac_hash` of each) in their places."""
-    from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     privacy.check_settings(settings)
@@ -48,12 +43,8 @@ def hash_pii_udf(df, settings):
 
     @pandas_udf("phone_hash string, address_hash string")
     def pii_hashes(user_id: pd.Series, phone: pd.Series, address: pd.Series) -> pd.DataFrame:
-        p = [hmac_hash(v, key) for v in _clean(phone)]
-        a = [hmac_hash(v, key) for v in _clean(address)]
+        p = [hmac_hash(v, key) for v in privacy.text_values(phone)]
+        a = [hmac_hash(v, key) for v in privacy.text_values(address)]
         return pd.DataFrame({"phone_hash": p, "address_hash": a}, dtype=object)
 
-    hashed = df.withColumn("_pii", pii_hashes("user_id", "phone", "address"))
-    renamed = {"phone": "phone_hash", "address": "address_hash"}  # same position, new column
-    return hashed.select(
-        *[F.col(f"_pii.{renamed[c]}").alias(renamed[c]) if c in renamed else F.col(c) for c in df.columns]
-    )
+    return privacy.hashes_in_place(df, pii_hashes)

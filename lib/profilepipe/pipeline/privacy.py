@@ -94,21 +94,17 @@ def prehash(value: str) -> bytes:
     return base64.b64encode(hashlib.sha256(normalise(value).encode("utf-8")).digest())
 
 
-def _hmac_key_bytes(key: str | bytes) -> bytes:
-    """The HMAC key as bytes (UTF-8 if text); ``PrivacyError`` if it is empty."""
-    if not key:
-        raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
-    return key.encode("utf-8") if isinstance(key, str) else key
-
-
 def hmac_pads(key: str | bytes) -> tuple[bytes, bytes]:
     """RFC 2104's ``(ipad, opad)`` of ``key`` for SHA-256: 64 bytes each.
 
     The key (UTF-8 if text) is replaced by its SHA-256 if longer than SHA-256's 64-byte
     block, zero-padded to 64 bytes, then XORed with ``0x36`` and ``0x5c``; so
     ``sha256(opad + sha256(ipad + m)) == hmac.new(key, m, sha256)``. Secret: never log it.
+    ``PrivacyError`` if the key is empty.
     """
-    k = _hmac_key_bytes(key)
+    if not key:
+        raise PrivacyError("HMAC mode needs a key: set PROFILEPIPE_HMAC_KEY")
+    k = key.encode("utf-8") if isinstance(key, str) else key
     if len(k) > _BLOCK:
         k = hashlib.sha256(k).digest()
     k = k.ljust(_BLOCK, b"\0")
@@ -190,7 +186,8 @@ def hash_columns(user_ids, phones, addresses, cost: int = 12, threads: bool = Tr
     return out[:n], out[n:]
 
 
-def _clean(series):
+def text_values(series) -> list[str | None]:
+    """A pandas column's values as text, None (and NaN) as None: what the hashes take."""
     return [None if v is None or v != v else str(v) for v in series]  # NaN -> None
 
 
@@ -258,7 +255,6 @@ def hash_pii_udf(df: DataFrame, settings: Settings) -> DataFrame:
     hmac mode runs in the JVM (:func:`hmac_column`); its former Python path, kept as the
     reference the JVM path is tested against, is ``tests/support/hmac_reference.py``.
     """
-    from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     check_settings(settings)
@@ -270,8 +266,16 @@ def hash_pii_udf(df: DataFrame, settings: Settings) -> DataFrame:
 
     @pandas_udf("phone_hash string, address_hash string")
     def pii_hashes(user_id: pd.Series, phone: pd.Series, address: pd.Series) -> pd.DataFrame:
-        p, a = hash_columns(_clean(user_id), _clean(phone), _clean(address), cost)
+        p, a = hash_columns(text_values(user_id), text_values(phone), text_values(address), cost)
         return pd.DataFrame({"phone_hash": p, "address_hash": a}, dtype=object)
+
+    return hashes_in_place(df, pii_hashes)
+
+
+def hashes_in_place(df: DataFrame, pii_hashes) -> DataFrame:
+    """``df`` with ``phone`` and ``address`` replaced, in their places, by the ``phone_hash`` and
+    ``address_hash`` that ``pii_hashes(user_id, phone, address)`` (a pandas UDF) returns."""
+    from pyspark.sql import functions as F
 
     hashed = df.withColumn("_pii", pii_hashes("user_id", "phone", "address"))
     renamed = {"phone": "phone_hash", "address": "address_hash"}  # same position, new column
