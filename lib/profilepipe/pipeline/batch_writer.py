@@ -449,7 +449,9 @@ class BatchWriter:
             settings, hasher = self.settings, self.hasher
 
             def build(raw):
-                return transform.assemble(raw, settings, as_of, erased, supersede, hasher)
+                return transform.assemble(
+                    raw, settings, as_of, erased_keys=erased, supersede=supersede, hasher=hasher
+                )
 
             kept = {k: t for k, t in self._prepared.items() if k[:2] == key[:2]}  # today's only
             self._prepared = {**kept, key: PreparedTransform(batch_df.sparkSession, build)}

@@ -228,6 +228,7 @@ def assemble(
     raw: DataFrame,
     settings,
     as_of: dt.date | str | None = None,
+    *,
     erased_keys: Iterable[str] = (),
     supersede: bool = True,
     hasher: Callable[[DataFrame, object], DataFrame] | None = None,
