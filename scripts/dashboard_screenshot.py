@@ -28,11 +28,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from profilepipe import kafka_client, stores
 from profilepipe.config import get_settings, project_root
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.tools import dashboard
+from profilepipe.tools import dashboard, reset
 from profilepipe_stack import stack
 
 OUT = project_root() / "docs" / "figures" / "dashboard.png"
@@ -59,14 +58,6 @@ def own_pipeline(checkpoints: Path):
     stack.ensure_topics(settings)
     stack.ensure_schema(settings)
     return settings
-
-
-def drop(settings) -> None:
-    session = stores.connect(settings).cassandra.session()
-    for table in (settings.users_table, settings.erasures_table):
-        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=60)
-    stores.connect(settings).mongo.clear_aggregates()
-    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
 
 
 def photograph(url: str, out: Path) -> None:
@@ -112,7 +103,7 @@ def main() -> None:
             print(f"wrote {OUT}")
         finally:
             server.shutdown()
-            drop(settings)
+            reset.remove_all(settings)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ import uuid
 
 import pytest
 
-from profilepipe import kafka_client, retry, stores
+from profilepipe import kafka_client, retry
 from profilepipe.config import get_settings
+from profilepipe.tools import reset
 from profilepipe_stack import stack
 
 LIFECYCLE = "stack_lifecycle"
@@ -77,15 +78,7 @@ def isolated(tmp_path_factory):
 
     yield make
     for settings in made:  # retried: the lifecycle tests, which run last, have just restarted the stack
-        retry.call(lambda s=settings: _drop(s), f"drop {settings.kafka_topic}", budget=120)
-
-
-def _drop(settings) -> None:
-    session = stores.connect(settings).cassandra.session()
-    for table in (settings.users_table, settings.erasures_table):
-        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=60)
-    stores.connect(settings).mongo.clear_aggregates()
-    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+        retry.call(lambda s=settings: reset.remove_all(s), f"drop {settings.kafka_topic}", budget=120)
 
 
 @pytest.fixture(scope="session")

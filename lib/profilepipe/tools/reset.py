@@ -45,3 +45,13 @@ def reset_all(settings: Settings, echo: Callable[[str], object] = print) -> None
     if ckpt.exists():
         shutil.rmtree(ckpt)
     echo(f"checkpoint: {ckpt} removed")
+
+
+def remove_all(settings: Settings) -> None:
+    """Remove a scratch run's topics, tables and aggregates, made nowhere again (the integration
+    tests' isolated settings, the screenshot script's)."""
+    session = stores.connect(settings).cassandra.session()
+    for table in (settings.users_table, settings.erasures_table):
+        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=60)
+    stores.connect(settings).mongo.clear_aggregates()
+    kafka_client.delete_topics(settings, [settings.kafka_topic, settings.dlq_topic])
