@@ -12,18 +12,18 @@ import statistics
 from pathlib import Path
 
 from profilepipe.config import project_root
-from profilepipe.pipeline import batch_writer
+from profilepipe.pipeline import report as batch_report
 from profilepipe_bench.meter import ROLES
 
 #: The runs of a full benchmark, in the order of the main table.
 KEYS = (*("alone", "limit", "peer", "hmac", "bcrypt4", "seed4", "bcrypt10", "bcrypt12"),)
-#: Stages of the pipeline's batches shown in the stage table (``batch_writer.STAGES``).
+#: Stages of the pipeline's batches shown in the stage table (``pipeline.report.STAGES``).
 STAGE_COLUMNS = (
-    batch_writer.PARSED,
-    batch_writer.AGGREGATES,
-    batch_writer.ROWS,
-    batch_writer.DEAD_LETTERS,
-    batch_writer.MERGED,
+    batch_report.PARSED,
+    batch_report.AGGREGATES,
+    batch_report.ROWS,
+    batch_report.DEAD_LETTERS,
+    batch_report.MERGED,
 )
 
 

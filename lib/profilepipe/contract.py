@@ -379,6 +379,17 @@ def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]
     return [PlanRow(d, k, c, a, q) for (d, k), (c, a, q) in sorted(change.items()) if c or a or q]
 
 
+def plan_without(change: list[PlanRow], rows: list[dict]) -> list[PlanRow]:
+    """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
+    total = {(r.dimension, r.group): [r.count, r.age_sum, r.age_sq_sum] for r in change}
+    for (dimension, group), (count, age_sum, age_sq_sum) in group_rows(rows).items():
+        t = total.setdefault((dimension, group), [0, 0, 0])
+        t[0] -= count
+        t[1] -= age_sum
+        t[2] = None if t[2] is None else t[2] - age_sq_sum  # unknown stays unknown
+    return [PlanRow(d, g, c, a, q) for (d, g), (c, a, q) in total.items() if c or a or q]
+
+
 def erasure_key(user_id: str) -> str:
     """The erasure register's key of a user: SHA-256 (hex) of the trimmed, lower-case id."""
     return hashlib.sha256(str(user_id).strip().lower().encode("utf-8")).hexdigest()

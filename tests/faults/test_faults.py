@@ -30,8 +30,7 @@ import uuid
 import pytest
 
 from profilepipe import contract, kafka_client, stores
-from profilepipe.pipeline import batch_writer
-from profilepipe.pipeline.batch_writer import DEAD_LETTERS, MERGED, PARSED, ROWS
+from profilepipe.pipeline.report import AGGREGATES, DEAD_LETTERS, MERGED, PARSED, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe.sources import generator, producer
 from profilepipe.stores import erasure
@@ -215,7 +214,7 @@ def test_aggregates_equal_the_table_through_resends_a_replay_kills_and_erasures(
     again = _changed(users, 500)
     assert producer.produce(again, settings, progress=False).sent == 500  # 4 batches of <= 150
     kill_points = [
-        batch_writer.AGGREGATES,  # the plan written, no row overwritten yet
+        AGGREGATES,  # the plan written, no row overwritten yet
         ROWS,  # rows overwritten, the plan not yet applied
         MERGED,  # the plan applied, the batch not yet recorded
     ]
@@ -260,8 +259,8 @@ def test_a_user_forgotten_while_its_batch_is_written_leaves_no_contribution(faul
     assert StreamProcess(settings, log, "--until-idle").finish() == 0
     again = _changed(users, 100)
     assert producer.produce(again, settings, progress=False).sent == 100  # one batch
-    run = StreamProcess(settings, log, "--until-idle", hold=(batch_writer.AGGREGATES, 1))
-    run.wait_for_stage(batch_writer.AGGREGATES, 1, held=True)  # planned; the old rows still there
+    run = StreamProcess(settings, log, "--until-idle", hold=(AGGREGATES, 1))
+    run.wait_for_stage(AGGREGATES, 1, held=True)  # planned; the old rows still there
     victim = again[1]["login"]["uuid"]
     forgot: dict = {}
     forgetting = threading.Thread(

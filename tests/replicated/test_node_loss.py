@@ -30,7 +30,7 @@ import pytest
 
 from profilepipe import stores
 from profilepipe.config import Settings
-from profilepipe.pipeline.batch_writer import AGGREGATES, ROWS
+from profilepipe.pipeline.report import AGGREGATES, ROWS
 from profilepipe.pipeline.stream import QUERY_STARTED
 from profilepipe_stack import clients, stack
 

@@ -16,7 +16,8 @@ from pyspark.sql import functions as F
 from profilepipe import contract, stores
 from profilepipe.errors import BatchError
 from profilepipe.pipeline import batch_writer, transform
-from profilepipe.pipeline.batch_writer import STAGES, BatchWriter, stage_line
+from profilepipe.pipeline.batch_writer import BatchWriter
+from profilepipe.pipeline.report import STAGES, stage_line
 
 from support.sinks import FakeSinks
 

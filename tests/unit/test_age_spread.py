@@ -97,13 +97,11 @@ def test_a_merged_document_without_the_mark_has_an_unknown_age_sq_sum():
 
 
 def test_a_user_forgotten_mid_batch_takes_its_squares_back():
-    from profilepipe.pipeline.batch_writer import _without
-
     rows = [row(30), row(50)]
     plan = contract.delta_rows(rows, [])
-    left = {(r.dimension, r.group): r for r in _without(plan, rows[1:])}
+    left = {(r.dimension, r.group): r for r in contract.plan_without(plan, rows[1:])}
     assert left[("nationality", "DE")][2:] == (1, 30, 900)
-    assert _without(plan, rows) == []
+    assert contract.plan_without(plan, rows) == []
 
 
 def test_the_audit_checks_age_sq_sum_where_it_is_known():

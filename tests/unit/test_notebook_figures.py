@@ -14,7 +14,7 @@ from IPython.core.formatters import DisplayFormatter
 from matplotlib.figure import Figure
 
 from profilepipe.config import get_settings
-from profilepipe.pipeline.batch_writer import BatchReport, Counts
+from profilepipe.pipeline.report import BatchReport, Counts
 from profilepipe.tools import live
 from profilepipe.tools.notebooks import list_notebooks, unrendered_figures
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 from profilepipe.pipeline import stage_events
-from profilepipe.pipeline.batch_writer import STAGES, stage_line
+from profilepipe.pipeline.report import STAGES, stage_line
 from profilepipe.pipeline.stage_events import StageEventFile
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from profilepipe import contract, stores
-from profilepipe.pipeline.batch_writer import BatchReport, Counts
+from profilepipe.pipeline.report import BatchReport, Counts
 from profilepipe.tools import live, workshop
 
 

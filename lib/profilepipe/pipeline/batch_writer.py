@@ -19,7 +19,7 @@ order is what makes a replay safe: docs/ARCHITECTURE.md#failure-model):
    aggregates lag the rows by at most one batch.
 
 It reaches the stores only through ``stores.Sinks``, so a test can pass a fake. After each
-step it calls ``on_stage(stage, batch_id, detail)`` with one of ``STAGES``: ``stage_line``
+step it calls ``on_stage(stage, batch_id, detail)`` with one of ``report.STAGES``: ``report.stage_line``
 is how ``profilepipe stream -v`` prints it, ``stage_events`` how the fault tests see it.
 """
 
@@ -29,7 +29,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -37,89 +37,21 @@ from pyspark.sql import functions as F
 
 from profilepipe import contract, stores
 from profilepipe.config import Settings
-from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError, DataLoss
 from profilepipe.pipeline import gaps, transform
 from profilepipe.pipeline.prepared import PreparedTransform
-from profilepipe.stores import Letter, Plan, Sinks
-
-#: The steps of a batch, in the order they finish (``dead_letters`` only when there are some;
-#: ``mongo`` and ``recorded`` are the applier's).
-OFFSETS, PARSED, AGGREGATES, ROWS, DEAD_LETTERS, MERGED, RECORDED = STAGES = (
-    *("offsets", "parse+hash", "aggregates", "cassandra", "dead_letters", "mongo", "recorded"),
+from profilepipe.pipeline.report import (
+    AGGREGATES,
+    DEAD_LETTERS,
+    MERGED,
+    OFFSETS,
+    PARSED,
+    RECORDED,
+    ROWS,
+    BatchReport,
+    StageHook,
 )
-StageHook = Callable[[str, "int | None", str], None]  # (stage, batch_id, detail)
-
-
-@dataclass(kw_only=True)
-class Counts:
-    """What became of the records read by one batch or more: each record ends in exactly one
-    of ``contract.OUTCOMES`` (``balanced``: ``contract.BALANCE_RULE``).
-
-    A ``BatchReport`` is one batch's; ``Counts.total`` adds up batches (a stream's result).
-    ``outcomes`` and ``describe`` are how every caller prints them.
-    """
-
-    read: int = 0
-    stored: int = 0
-    filtered_minor: int = 0
-    erased: int = 0  # users in the erasure register (``profilepipe forget``), not stored
-    dead_letter: int = 0
-    seconds: float = 0.0
-    batches: int = 1
-    lost: int = 0  # offsets planned but gone from Kafka before they were read (``gaps``): not records
-
-    @property
-    def balanced(self) -> bool:
-        """``contract.BALANCE_RULE`` holds."""
-        return contract.balanced(self)
-
-    @property
-    def records_per_s(self) -> float:
-        return self.read / self.seconds if self.seconds else 0.0
-
-    def outcomes(self) -> str:
-        """``read=N stored=N filtered_minor=N erased=N dead_letter=N`` (no timing in it)."""
-        c = contract.counts_of(self)
-        return " ".join(f"{name}={c[name]}" for name in ("read", *contract.OUTCOMES))
-
-    def describe(self) -> str:
-        """``<what> <outcomes> in <seconds>s (<rate> records/s)``: ``batches=N`` or ``batch <id>:``."""
-        rate = f"{self.records_per_s:,.0f} records/s"
-        lost = f" LOST={self.lost}" if self.lost else ""
-        return f"{self._what()} {self.outcomes()}{lost} in {self.seconds:.1f}s ({rate})"
-
-    def _what(self) -> str:
-        return f"batches={self.batches}"
-
-    @classmethod
-    def total(cls, parts: Iterable[Counts], seconds: float) -> Counts:
-        """The sum of ``parts`` (batches), over ``seconds``."""
-        parts = list(parts)
-        sums = {name: sum(getattr(p, name) for p in parts) for name in ("read", *contract.OUTCOMES, "lost")}
-        return cls(**sums, seconds=seconds, batches=len(parts))
-
-
-@dataclass(kw_only=True)
-class BatchReport(Counts):
-    """One batch's ``Counts``, its key and its timings."""
-
-    batch_id: int
-    batch_key: str = ""
-    started_at: float = 0.0  # time.time() when the batch began / ended (for end-to-end rates)
-    finished_at: float = 0.0
-    stages: dict = field(default_factory=dict)  # seconds per step: offsets, counts, cassandra, ...
-    dead_letter_reasons: dict = field(default_factory=dict)  # reason -> dead letters of this batch
-    jobs: int | None = None  # Spark jobs this batch ran (``JobCounter``; None: not countable)
-    lost_ranges: list[gaps.Gap] = field(default_factory=list)  # where ``lost`` was, and why
-
-    def _what(self) -> str:
-        return f"batch {self.batch_id}:" if self.batch_id >= 0 else "before the first batch:"
-
-    def describe(self) -> str:
-        """``Counts.describe``, and the line of ``gaps.describe`` when the batch met a gap."""
-        line = super().describe()
-        return f"{line}\n  LOST: {gaps.describe(self.lost_ranges)}" if self.lost_ranges else line
+from profilepipe.stores import Letter, Plan, Sinks
 
 
 def batch_log(
@@ -216,13 +148,6 @@ class JobCounter:
         return len(self._ids() - self.before) if self.group else None
 
 
-def stage_line(stage: str, batch_id: int | None, detail: str) -> str:
-    """The line ``profilepipe stream -v`` prints for a stage event."""
-    if stage == OFFSETS:
-        return f"batch {batch_id}: offsets {detail}"
-    if stage == RECORDED:
-        return f"batch {batch_id}: recorded in the batch log; Spark commits the offsets next"
-    return f"batch {batch_id}: {stage} done: {detail}"
 
 
 @dataclass
@@ -497,21 +422,12 @@ class BatchWriter:
             rows = [r for r in seen.stored if contract.erasure_key(r["user_id"]) in late]
             sinks.delete_erased([r["user_id"] for r in rows])
             if rows and plan is not None:  # ...and take back what the plan adds for them
-                plan = sinks.write_plan(key, _without(plan.rows, rows), plan.as_of or as_of.isoformat())
+                plan = sinks.write_plan(
+                    key, contract.plan_without(plan.rows, rows), plan.as_of or as_of.isoformat()
+                )
         if counts[contract.DEAD]:
             letters = dead_letter_messages(transform.dead_letters(shaped))
             reasons = dict(Counter(json.loads(value)["reason"] for _key, value in letters))
             sent = sinks.write_dead_letters(letters, key)
             lap(DEAD_LETTERS, f"{sent} of {len(letters)} sent (the rest were already there)")
         return written, reasons, plan
-
-
-def _without(change: list[PlanRow], rows: list[dict]) -> list[PlanRow]:
-    """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
-    total = {(r.dimension, r.group): [r.count, r.age_sum, r.age_sq_sum] for r in change}
-    for (dimension, group), (count, age_sum, age_sq_sum) in contract.group_rows(rows).items():
-        t = total.setdefault((dimension, group), [0, 0, 0])
-        t[0] -= count
-        t[1] -= age_sum
-        t[2] = None if t[2] is None else t[2] - age_sq_sum  # unknown stays unknown
-    return [PlanRow(d, g, c, a, q) for (d, g), (c, a, q) in total.items() if c or a or q]

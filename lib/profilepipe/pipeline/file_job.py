@@ -31,7 +31,7 @@ from pathlib import Path
 
 from profilepipe.contract import RAW_KAFKA_SCHEMA
 from profilepipe.pipeline import privacy, transform
-from profilepipe.pipeline.batch_writer import Counts
+from profilepipe.pipeline.report import Counts
 from profilepipe.pipeline.spark import get_spark
 
 JSON_OPTIONS = {

@@ -1,7 +1,7 @@
 """The stage-event file: a stage hook that lets a test see, and hold, a running stream.
 
 When ``$PROFILEPIPE_STAGE_EVENTS`` names a file, ``stream.start`` adds a ``StageEventFile``
-on it to the writer's stage hook (``batch_writer.STAGES``), and ``stream.run`` sends it
+on it to the writer's stage hook (``report.STAGES``), and ``stream.run`` sends it
 ``stream.QUERY_STARTED`` when a query has started. The fault tests (``tests/faults``) wait
 on its lines and hold the stream at an exact step with its hold file, instead of matching
 log text. Off (no hook at all) when the variable is not set.

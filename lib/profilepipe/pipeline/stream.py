@@ -37,7 +37,8 @@ from profilepipe import kafka_client
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import gaps, privacy
-from profilepipe.pipeline.batch_writer import OFFSETS, BatchReport, BatchWriter, Counts, StageHook, stage_line
+from profilepipe.pipeline.batch_writer import BatchWriter
+from profilepipe.pipeline.report import OFFSETS, BatchReport, Counts, StageHook, stage_line
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.pipeline.stage_events import StageEventFile, stage_hook_from_env
 from profilepipe.stores import Sinks
@@ -112,7 +113,7 @@ def batch_writer(
     (``BatchWriter.recover``); checks that the checkpoint's offsets are of the topic there
     now (``check_topic``); pays the first batch's start-up costs on one in-memory user
     (``BatchWriter.warm_up``: nothing is stored). ``on_batch`` receives each ``BatchReport``,
-    ``on_stage`` each finished step ``(stage, batch_id, detail)`` (``batch_writer.STAGES``).
+    ``on_stage`` each finished step ``(stage, batch_id, detail)`` (``report.STAGES``).
     ``accept_loss``: offsets Kafka no longer has are recorded as accepted and the stream goes
     on (``profilepipe stream --accept-loss``), whatever ``on_data_loss`` says.
     """
@@ -295,7 +296,7 @@ def start(
     """Start the query. ``trigger``: ``processing`` (every ``trigger_seconds``) or ``available_now``.
 
     ``on_batch`` receives each ``BatchReport``; ``on_stage`` each finished step
-    ``(stage, batch_id, detail)`` (``batch_writer.STAGES``; also written to
+    ``(stage, batch_id, detail)`` (``report.STAGES``; also written to
     ``$PROFILEPIPE_STAGE_EVENTS`` when that is set). ``sinks``: where the batches go
     (default ``stores.connect(settings)``). ``source(spark, settings)``: the streaming
     DataFrame read (default ``read_kafka``), in the Kafka rows' shape. ``accept_loss``: as
@@ -340,7 +341,7 @@ def run(
     ``until_idle``: process what the topic holds now, then stop (``availableNow``).
     ``seconds``: stream for that long, then stop. Neither: until interrupted (Ctrl-C).
     ``progress``: called with one line per batch (``Counts.describe``; and per step with
-    ``verbose``: ``batch_writer.stage_line``).
+    ``verbose``: ``report.stage_line``).
 
     A failed query is started again at most ``stream_restarts`` times, waiting 5 s, 10 s,
     20 s... (max 60 s); the query is stopped in every case. Offsets gone from Kafka before

@@ -29,7 +29,7 @@ from profilepipe.config import Settings
 from profilepipe.errors import NotReady
 
 if TYPE_CHECKING:
-    from profilepipe.pipeline.batch_writer import Counts
+    from profilepipe.pipeline.report import Counts
 
 RUN_01 = "run notebook 01 (or `profilepipe produce`) first"
 RUN_02 = "run notebook 02 (or `profilepipe stream --until-idle`) first"
