@@ -28,10 +28,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from profilepipe.analysis import dashboard
 from profilepipe.config import get_settings, project_root
 from profilepipe.pipeline import stream
 from profilepipe.sources import generator, producer
-from profilepipe.tools import dashboard, reset
+from profilepipe.tools import reset
 from profilepipe_stack import stack
 
 OUT = project_root() / "docs" / "figures" / "dashboard.png"

@@ -37,6 +37,6 @@ if __name__ == "__main__":
     os.environ.update(reference_env())  # inherited by every kernel started below
     for book in list_notebooks(sys.argv[1:] or None):
         refresh(book)
-    from profilepipe.tools.plots import export_readme_figure
+    from profilepipe.analysis.plots import export_readme_figure
 
     export_readme_figure()  # docs/figures/: the README figure, copied from notebook 03's output

@@ -222,7 +222,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_lag(args: argparse.Namespace) -> int:
-    from profilepipe.tools import lag
+    from profilepipe.analysis import lag
 
     report = lag.read(_settings(args))  # NotReady when Kafka does not answer: one line, exit 2
     print(report.table())
@@ -260,7 +260,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from profilepipe.tools import dashboard
+    from profilepipe.analysis import dashboard
 
     settings = get_settings().replace(dashboard_port=args.port, dashboard_refresh_seconds=args.refresh)
     every = settings.dashboard_refresh_seconds

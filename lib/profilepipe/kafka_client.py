@@ -1,7 +1,7 @@
 """Kafka clients shared by what writes to Kafka and what reads it back: the tuned,
 idempotent producer (``acks="all"``), raw sends with a count of every acknowledgement
 and failure (``send_all``, ``produce_raw``), a topic's end offsets, a topic read to its end
-(``read_to_end``), topics deleted (``delete_topics``), and what ``tools.lag`` reads: each
+(``read_to_end``), topics deleted (``delete_topics``), and what ``analysis.lag`` reads: each
 partition's log start and end (``log_offsets``), the timestamp of the message at an offset
 (``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``).
 
@@ -292,7 +292,7 @@ def end_offsets(settings: Settings, topic: str | None = None) -> dict[int, int]:
         consumer.close()
 
 
-# --------------------------------------------------------------------------- lag (tools.lag)
+# --------------------------------------------------------------------------- lag (analysis.lag)
 def _reader(settings: Settings, timeout_s: float):
     """A group-less consumer that gives up after ``timeout_s`` when no broker answers."""
     from kafka import KafkaConsumer

@@ -23,7 +23,8 @@ import time
 import pytest
 
 from profilepipe import kafka_client, stores
-from profilepipe.pipeline import disclosure, gaps, stream
+from profilepipe.analysis import disclosure
+from profilepipe.pipeline import gaps, stream
 from profilepipe.sources import generator, producer
 from profilepipe.stores import erasure
 

@@ -1,4 +1,4 @@
-"""The Kafka lag on the real stack (``tools.lag.read``, ``profilepipe lag``), on a topic of its own.
+"""The Kafka lag on the real stack (``analysis.lag.read``, ``profilepipe lag``), on a topic of its own.
 
 Messages are sent with known timestamps (two hours ago, one second apart, per partition), so
 the oldest unread message of each partition, its age and the retention margin are exact. A
@@ -18,9 +18,9 @@ from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from profilepipe import cli, kafka_client
+from profilepipe.analysis import lag
 from profilepipe.config import Settings
 from profilepipe.connections import kafka_options
-from profilepipe.tools import lag
 
 PER_PARTITION = {0: 12, 1: 7, 2: 0}  # messages sent to each partition (2 stays empty)
 BASE = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)

@@ -164,12 +164,6 @@ class FakeMongo:
     def read_raw_aggregates(self) -> list[dict]:
         return self.aggregates()  # computed when read: the rows may change between audits
 
-    def read_aggregates(self, dimension: str | None = None) -> list[dict]:
-        """The same documents (a test gives them as published)."""
-        return [
-            d for d in self.aggregates() if dimension is None or d.get("dimension", dimension) == dimension
-        ]
-
     def read_batches(self) -> list[dict]:
         return list(self.batches)
 

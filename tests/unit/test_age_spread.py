@@ -10,10 +10,10 @@ import statistics
 import pytest
 
 from profilepipe import contract
-from profilepipe.pipeline import disclosure
+from profilepipe.analysis import disclosure, figure_data, plots
 from profilepipe.sources import generator
 from profilepipe.stores import mongo
-from profilepipe.tools import audit, figure_data, plots
+from profilepipe.tools import audit
 
 from support.rows import aggregate_row
 

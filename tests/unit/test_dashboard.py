@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from profilepipe.tools import dashboard, lag
+from profilepipe.analysis import dashboard, lag
 
 K = 5
 T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""Disclosure control (``pipeline.disclosure``): no hidden group can be computed from what is published.
+"""Disclosure control (``analysis.disclosure``): no hidden group can be computed from what is published.
 
 Populations with many small groups are turned into aggregate documents (``contract.group_rows``),
 protected, and handed to an attacker written here, independently of the module: it knows every
@@ -21,7 +21,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from profilepipe import contract
-from profilepipe.pipeline import disclosure
+from profilepipe.analysis import disclosure
 from profilepipe.sources import generator
 
 COUNTRY = {nat: generator.nationality(nat).country for nat in contract.NATIONALITIES}

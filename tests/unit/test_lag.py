@@ -1,4 +1,4 @@
-"""The lag arithmetic (``tools.lag.report``) on plain data: no Kafka, no Spark, no clock."""
+"""The lag arithmetic (``analysis.lag.report``) on plain data: no Kafka, no Spark, no clock."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from profilepipe import cli
+from profilepipe.analysis import lag
 from profilepipe.errors import NotReady
-from profilepipe.tools import lag
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 WEEK_MS = 7 * 24 * 3600 * 1000

@@ -84,7 +84,8 @@ def test_notebook_view_displays_png_and_updates_it_in_place(monkeypatch):
         shown.append(_formatted(obj))
         return Handle()
 
-    mongo = FakeMongo(aggregates=lambda: [{"key": "FR", "count": 7}])
+    fr = {"dimension": "nationality", "key": "FR", "count": 7, "age_sum": 280, "age_sq_sum": 11_480}
+    mongo = FakeMongo(aggregates=lambda: [{**fr, "avg_age": 40.0, "suppressed": False}])
     view = live.NotebookView(get_settings(), rate=10, display=display, mongo=mongo)
     reports = [_report(0, 5, 100.5, 1.5), _report(1, 20, 102.0, 1.6)]
     view.batch(live.batch_rates(reports[:1], opened_at=100.0))

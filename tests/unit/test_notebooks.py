@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from profilepipe.analysis import plots
 from profilepipe.config import get_settings
-from profilepipe.tools import plots
 from profilepipe.tools.notebooks import KERNEL, list_notebooks
 
 BOOKS = list_notebooks()

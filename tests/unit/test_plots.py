@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from profilepipe.tools import figure_data, plots
+from profilepipe.analysis import figure_data, plots
 
 NAMES = [
     "users_by_nationality",
@@ -252,7 +252,7 @@ def test_a_group_that_would_give_a_small_one_away_is_hidden_with_it():
 
 
 def test_protected_documents_are_drawn_as_they_are():
-    from profilepipe.pipeline import disclosure
+    from profilepipe.analysis import disclosure
 
     once = disclosure.protect(DOCS, 5)
     for name in NAMES:

@@ -7,7 +7,7 @@ rows they replace, is ``contract.delta_rows`` (plain Python on the rows
 ``transform.batch_pass`` brings to the driver). Counts and age sums
 add up across batches, so the merged average age (``age_sum / count``) is exact however
 the stream was cut into batches, and so do the sums of squared ages (``age_sq_sum``), which give
-the spread of the ages (``tools.figure_data.mean_interval``); the MongoDB merge is ``stores.mongo``'s.
+the spread of the ages (``analysis.figure_data.mean_interval``); the MongoDB merge is ``stores.mongo``'s.
 
 Dimensions (``contract.DIMENSIONS``): ``nationality``, ``country``, ``gender``, ``age_band``,
 ``country_gender`` (``"Germany|female"``: average age by country and gender),

@@ -148,8 +148,6 @@ class JobCounter:
         return len(self._ids() - self.before) if self.group else None
 
 
-
-
 @dataclass
 class BatchWriter:
     """The ``foreachBatch`` function: one micro-batch in, the ``Sinks`` written (see the module)."""

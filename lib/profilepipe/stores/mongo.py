@@ -2,7 +2,7 @@
 
 The merged documents (``_id`` ``<dimension>|<group>``: ``count``, ``age_sum``, ``age_sq_sum``)
 follow ``contract.AGGREGATE_RULE``; ``read_raw_aggregates`` reads them exactly (``avg_age`` and
-``suppressed`` derived), ``read_aggregates`` as they may be published (``pipeline.disclosure``).
+``suppressed`` derived); ``analysis.disclosure.read_aggregates`` publishes them protected.
 ``age_sq_sum`` is exact only in a document created with it: one created by a version before it
 lacks the field, and a later ``$inc`` would start it part way, so a document created here carries
 ``AGE_SQ_KNOWN`` (set on insert) and the read functions give ``age_sq_sum`` None (unknown: no
@@ -215,23 +215,6 @@ class MongoStore:
                 colls.batches.delete_one({"_id": batch_key})
 
         self.retry("mongodb: drop a finished plan", drop)
-
-    def read_aggregates(self, dimension: str | None = None) -> list[dict]:
-        """The aggregates as they may be published (of one ``dimension``, or all), with ``k_anonymity``.
-
-        ``pipeline.disclosure.protect`` over every dimension together (then the one asked for): a
-        group below k is hidden, and so is every group that would give a hidden one away (its
-        ``suppression`` says which); each document carries its dimension's published total,
-        ``dimension_count``. Shown groups come largest first, the hidden ones after them by key (their
-        place must not tell their size). For the exact numbers (a reconciliation): ``read_raw_aggregates``.
-        """
-        from profilepipe.pipeline import disclosure
-
-        docs = disclosure.protect(self.read_raw_aggregates(), self.settings.k_anonymity)
-        docs = [d for d in docs if dimension is None or d["dimension"] == dimension]
-        return sorted(
-            docs, key=lambda d: (d["dimension"], d["suppressed"], -(d["count"] or 0), str(d["key"]))
-        )
 
     def read_raw_aggregates(self, dimension: str | None = None) -> list[dict]:
         """The exact merged aggregates, small groups included: only to reconcile, never to publish.

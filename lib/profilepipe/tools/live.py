@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from profilepipe import sources, stores
+from profilepipe.analysis import disclosure
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import stream
@@ -347,7 +348,11 @@ class NotebookView:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set(title="Records per second, per micro-batch", xlabel="batch", ylabel="records/s")
         ax.legend(loc="upper left", ncols=2, fontsize="small")
-        docs = [d for d in self.mongo.read_aggregates("nationality") if not d.get("suppressed")]
+        docs = [
+            d
+            for d in disclosure.read_aggregates(self.settings, "nationality", mongo=self.mongo)
+            if not d.get("suppressed")
+        ]
         docs = sorted(docs, key=lambda d: (-d["count"], d["key"]))[: self.top]
         ax = self.nat_ax
         ax.clear()

@@ -139,11 +139,11 @@ def describe_profile(settings: Settings) -> list[str]:
 def describe_suppression(raw: list[dict], k: int) -> list[str]:
     """The aggregates ``raw`` (``MongoStore.read_raw_aggregates``) as published at ``k``, in words.
 
-    How many groups are shown, hidden below k and hidden with them (``pipeline.disclosure``), and
+    How many groups are shown, hidden below k and hidden with them (``analysis.disclosure``), and
     one example: a small group and a group hidden with it because a published total or margin
     minus the latter would give the small one away. Names groups, never a hidden value.
     """
-    from profilepipe.pipeline import disclosure
+    from profilepipe.analysis import disclosure
 
     docs = disclosure.protect(raw, k)
     why = {(d["dimension"], str(d["key"])): d["suppression"] for d in docs}

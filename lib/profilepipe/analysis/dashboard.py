@@ -7,7 +7,7 @@ and the batch log (``MongoStore.read_batches``:
 ``read``, ``stored``, ``filtered_minor``, ``erased``, ``dead_letter``, ``dead_letter_reasons``,
 ``seconds``, ``finished_at``, ...), the batches written whose aggregates are not applied yet
 (``MongoStore.written_batches``), the size of the erasure register (``CassandraStore.erased_keys``,
-Cassandra: the users forgotten by ``profilepipe forget``) and the Kafka lag (``tools.lag.read``:
+Cassandra: the users forgotten by ``profilepipe forget``) and the Kafka lag (``analysis.lag.read``:
 what waits for the stream, how old, against the topic's retention). It only reads.
 
 Contract:
@@ -15,7 +15,7 @@ Contract:
 * ``snapshot(aggregate_docs, batch_docs, k, forgotten, behind, lag)`` is pure and returns every number
   the page shows; ``page(snapshot, refreshed_at, source)`` builds the layout from it and nothing else.
 * k-anonymity: ``snapshot`` protects the documents with its k, every dimension together
-  (``pipeline.disclosure.protect``): a group of 1 to k-1 users (``count < k``, recomputed
+  (``analysis.disclosure.protect``): a group of 1 to k-1 users (``count < k``, recomputed
   whatever the stored ``suppressed`` flag says), and every group that would give one away
   (the users held minus the other genders, a gender minus its other nationalities, ...), is shown
   as ``suppressed``, never its count or average age; the charts leave it out and say how many
@@ -34,7 +34,7 @@ Contract:
   ``contract.BALANCE_RULE`` for every batch. Aggregates behind (id ``aggregates-behind``):
   the batches whose rows are stored and whose change to the aggregates is not applied yet
   (0 or 1 while a stream runs: ``pipeline.batch_writer``'s applier), beside the batches.
-* Kafka lag (``tools.lag``): the messages waiting in the topic for the stream (``lag-waiting``),
+* Kafka lag (``analysis.lag``): the messages waiting in the topic for the stream (``lag-waiting``),
   the age of the oldest of them (``lag-oldest``), how long until retention may delete it
   (``lag-margin``; negative: past retention) and the messages deleted before the stream read them
   (``lag-lost``), with the one line of ``profilepipe lag`` (``lag-summary``); ``-`` when Kafka
@@ -57,10 +57,10 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
 from profilepipe import contract
+from profilepipe.analysis import disclosure
+from profilepipe.analysis import lag as kafka_lag
 from profilepipe.config import Settings
 from profilepipe.contract import AGE_BANDS
-from profilepipe.pipeline import disclosure
-from profilepipe.tools import lag as kafka_lag
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SUPPRESSED = "suppressed"
@@ -217,11 +217,11 @@ def snapshot(
     """Every number the page shows, from the aggregate documents, the batch log, the number of
     users in the erasure register (``forgotten``; None when it could not be read), of
     batches written whose aggregates are not applied yet (``behind``; None: not read) and the
-    Kafka lag (``lag``, ``tools.lag.report``'s; None: not read).
+    Kafka lag (``lag``, ``analysis.lag.report``'s; None: not read).
 
     Pure: no I/O, no clock. Batches are taken in ``finished_at`` order (the last one is the
     newest). ``aggregate_docs``: exact (``MongoStore.read_raw_aggregates``) or already protected;
-    they are protected here with ``k`` (``pipeline.disclosure``), and every hidden group carries
+    they are protected here with ``k`` (``analysis.disclosure``), and every hidden group carries
     ``count=None, avg_age=None, suppressed=True``. ``users_held`` is None when withheld (fewer
     than k users). ``empty`` is true when no batch has been logged yet.
     """
@@ -545,7 +545,7 @@ def behind(settings: Settings) -> int | None:
 
 
 def lag(settings: Settings, now: dt.datetime | None = None) -> kafka_lag.LagReport | None:
-    """The Kafka lag now (``tools.lag.read``, short timeouts), or None when Kafka cannot be read now."""
+    """The Kafka lag now (``analysis.lag.read``, short timeouts), or None when Kafka cannot be read now."""
     try:
         return kafka_lag.read(settings, now, timeout_s=2.0)
     except Exception:  # noqa: BLE001 - Kafka down, the topic missing, ...: the page says "-"

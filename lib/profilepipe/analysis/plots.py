@@ -1,14 +1,15 @@
 """matplotlib figures of the aggregates stored in MongoDB, and the numbers each one draws.
 
-Input: aggregate documents (``MongoStore.read_aggregates``, or the exact ``read_raw_aggregates``):
+Input: aggregate documents (``analysis.disclosure.read_aggregates``, or the exact
+``MongoStore.read_raw_aggregates``):
 dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
 ``suppressed``. Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
-some dimensions too. What is hidden, and why more than the small groups: ``tools.figure_data``.
+some dimensions too. What is hidden, and why more than the small groups: ``analysis.figure_data``.
 
 The contract of every figure in ``FIGURES``:
 
-* **Numbers.** ``figure_data(name, docs, k)`` (``tools.figure_data``: suppression, averages,
+* **Numbers.** ``figure_data(name, docs, k)`` (``analysis.figure_data``: suppression, averages,
   the text table) is what figure ``name`` draws, and the drawing code draws exactly that.
   ``show`` prints the table under the figure, so nbval compares the data of every figure.
 * **Layout.** Legends sit outside the axes, on the right; notes (suppressed groups, why the
@@ -43,8 +44,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from profilepipe.pipeline.disclosure import COMPLEMENTARY
-from profilepipe.tools.figure_data import (
+from profilepipe.analysis.disclosure import COMPLEMENTARY
+from profilepipe.analysis.figure_data import (
     BUILDERS,
     DOCUMENT_FIELDS,
     PUBLISHED_FIELDS,
@@ -419,7 +420,7 @@ def export_readme_figure(root: str | Path | None = None) -> Path:
     return path
 
 
-#: What a notebook calls: the figures, and the numbers of each (from ``tools.figure_data``).
+#: What a notebook calls: the figures, and the numbers of each (from ``analysis.figure_data``).
 __all__ = [
     "DOCUMENT_FIELDS",
     "PUBLISHED_FIELDS",

@@ -1,13 +1,14 @@
 """What each figure of the aggregates draws: its numbers, as data and as a text table.
 
-Input: aggregate documents (``MongoStore.read_aggregates``, or the exact ``read_raw_aggregates``):
+Input: aggregate documents (``analysis.disclosure.read_aggregates``, or the exact
+``MongoStore.read_raw_aggregates``):
 dicts with ``dimension``, ``key``, ``count``, ``age_sum``, ``age_sq_sum``, ``avg_age`` and
 ``suppressed`` (``age_sq_sum`` may be missing or None: unknown, the interval is then not given). Any
 list of them works: an empty one (notebook 03 run before notebooks 01 and 02) and one that lacks
-some dimensions too. ``tools.plots`` draws exactly this data; nothing here imports matplotlib.
+some dimensions too. ``analysis.plots`` draws exactly this data; nothing here imports matplotlib.
 
 * **Suppression.** Every builder first protects all the documents together
-  (``pipeline.disclosure.protect``, over every dimension, not the one drawn): a group below
+  (``analysis.disclosure.protect``, over every dimension, not the one drawn): a group below
   ``k`` is hidden (recomputed, so notebook 03's ``k`` decides; with ``k=None`` the stored
   ``suppressed`` flags say which groups are small), and so is every group that would give a
   hidden one away through the totals, the other groups or another dimension. A hidden group is
@@ -41,8 +42,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
+from profilepipe.analysis import disclosure
 from profilepipe.contract import AGE_BANDS, DIMENSIONS, OPEN_AGE_BAND
-from profilepipe.pipeline import disclosure
 
 #: The fields of an aggregate document.
 DOCUMENT_FIELDS = ("dimension", "key", "count", "age_sum", "age_sq_sum", "avg_age", "suppressed")
@@ -213,7 +214,7 @@ def by_dimension(docs: Iterable[dict], dimension: str) -> list[dict]:
 
 
 def protected(docs: Iterable[dict], k: int | None = None) -> list[dict]:
-    """The documents as they may be shown with ``k`` (``pipeline.disclosure.protect``, all
+    """The documents as they may be shown with ``k`` (``analysis.disclosure.protect``, all
     dimensions together)."""
     return disclosure.protect(docs, k)
 

@@ -5,11 +5,13 @@ anonymous. Hiding it alone is not enough, because the published tables add up. W
 total on the dashboard, a hidden gender is the total minus the genders shown; a hidden
 ``country_gender`` cell is its country minus the other genders of that country; a hidden
 nationality is its country, since a randomuser.me nationality has one country. ``protect``
-hides more cells until no hidden one can be computed. Pure: no Spark, no I/O but one read of
-the package's nationality files (through the generator's reader, on first use).
+hides more cells until no hidden one can be computed. ``protect`` is pure: no Spark, no I/O but
+one read of the package's nationality files (through the generator's reader, on first use);
+``read_aggregates`` is the one reader of what may be published: MongoDB's exact aggregates
+(``stores.read_raw_aggregates``), protected.
 
 **The attacker model.** A *cell* is one aggregate group, ``(dimension, key)``. The attacker
-reads every published table (``MongoStore.read_aggregates``, notebook 03's figures, the dashboard)
+reads every published table (``read_aggregates``, notebook 03's figures, the dashboard)
 and knows these linear relations between the cells (``relations``):
 
 * *totals*: the cells of a dimension sum to its total, and every total is public (the number
@@ -74,7 +76,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from profilepipe import contract
+from profilepipe import contract, stores
+from profilepipe.config import Settings
 
 #: Why a group is hidden: fewer than k users, or it would give away a hidden group.
 BELOW_K, COMPLEMENTARY = "below_k", "complementary"
@@ -241,6 +244,22 @@ def protect(docs: Iterable[dict], k: int | None, nat_country: Mapping[str, str] 
         d["dimension_count"] = total
         out.append(d)
     return out
+
+
+def read_aggregates(settings: Settings, dimension: str | None = None, mongo=None) -> list[dict]:
+    """The aggregates as they may be published (of one ``dimension``, or all), with ``k_anonymity``.
+
+    ``protect`` over every dimension together (then the one asked for): a
+    group below k is hidden, and so is every group that would give a hidden one away (its
+    ``suppression`` says which); each document carries its dimension's published total,
+    ``dimension_count``. Shown groups come largest first, the hidden ones after them by key (their
+    place must not tell their size). ``mongo``: the store read (default ``stores.connect(settings).mongo``);
+    the exact numbers (a reconciliation) are its ``read_raw_aggregates``.
+    """
+    mongo = mongo or stores.connect(settings).mongo
+    docs = protect(mongo.read_raw_aggregates(), settings.k_anonymity)
+    docs = [d for d in docs if dimension is None or d["dimension"] == dimension]
+    return sorted(docs, key=lambda d: (d["dimension"], d["suppressed"], -(d["count"] or 0), str(d["key"])))
 
 
 def _complement(rels: list[Relation], counts: dict[Cell, int], hidden: dict[Cell, str]) -> bool:
