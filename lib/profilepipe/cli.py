@@ -231,7 +231,7 @@ def cmd_lag(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    from profilepipe.pipeline import file_job
+    from profilepipe.tools import file_job
 
     settings = _settings(args)
     file_job.transform_file(settings, args.file, as_of=args.as_of)

@@ -287,9 +287,9 @@ def age_band(age: int | None) -> str | None:
 def dimension_keys(row: Mapping[str, Any]) -> dict[str, str]:
     """``{dimension: key}`` of one stored row (its ``CONTRIBUTION_COLUMNS``); a null key is left out.
 
-    The plain-Python definition of the ``DIMENSIONS``; ``pipeline.aggregates.compute`` is
-    the same in Spark (a test compares them). ``registered_at``/``ingested_at``: datetimes,
-    naive ones in UTC (as the Cassandra driver returns them).
+    The plain-Python definition of the ``DIMENSIONS``; the same in Spark is the tests' oracle,
+    ``compute`` in tests/support/spark_aggregates.py (a test compares them).
+    ``registered_at``/``ingested_at``: datetimes, naive ones in UTC (as the Cassandra driver returns them).
     """
 
     def text(name: str) -> str | None:

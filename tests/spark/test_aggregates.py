@@ -7,7 +7,9 @@ import datetime as dt
 from pyspark.sql import functions as F
 
 from profilepipe import contract
-from profilepipe.pipeline import aggregates, transform
+from profilepipe.pipeline import transform
+
+from support import spark_aggregates as aggregates
 
 SCHEMA = (
     "user_id string, full_name string, gender string, username string, email_domain string, "

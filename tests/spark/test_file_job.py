@@ -11,7 +11,8 @@ import pytest
 
 from profilepipe import contract
 from profilepipe.errors import PrivacyError
-from profilepipe.pipeline import file_job, privacy
+from profilepipe.pipeline import privacy
+from profilepipe.tools import file_job
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"

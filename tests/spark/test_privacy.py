@@ -11,8 +11,9 @@ import bcrypt
 import pytest
 
 from profilepipe.errors import PrivacyError
-from profilepipe.pipeline import aggregates, privacy, transform
+from profilepipe.pipeline import privacy, transform
 
+from support import spark_aggregates as aggregates
 from support.hmac_reference import hmac_hash
 
 AS_OF = "2026-01-15"

@@ -1,10 +1,10 @@
-"""Aggregates of one micro-batch of stored rows, computed in Spark.
+"""The test oracle of the aggregates: the same GROUP BY computed in Spark (tests only).
 
 ``compute`` returns long-format rows ``(dimension, key, count, age_sum, age_sq_sum)`` of a static frame:
 ``contract.group_rows`` in Spark (tests/spark/test_aggregates.py holds the two equal). The
-stream does not call it: a micro-batch's change, its rows' contributions minus those of the
-rows they replace, is ``contract.delta_rows`` (plain Python on the rows
-``transform.batch_pass`` brings to the driver). Counts and age sums
+package does not call it, so it lives here, beside the tests that do: a micro-batch's change,
+its rows' contributions minus those of the rows they replace, is ``contract.delta_rows`` (plain
+Python on the rows ``transform.batch_pass`` brings to the driver). Counts and age sums
 add up across batches, so the merged average age (``age_sum / count``) is exact however
 the stream was cut into batches, and so do the sums of squared ages (``age_sq_sum``), which give
 the spread of the ages (``analysis.figure_data.mean_interval``); the MongoDB merge is ``stores.mongo``'s.
