@@ -25,7 +25,7 @@ import time
 
 from profilepipe.config import Settings, get_settings
 from profilepipe.pipeline.spark import get_spark
-from profilepipe_bench import peers, report, runs
+from profilepipe_bench import report, runs
 from profilepipe_bench.runs import isolated
 from profilepipe_stack import stack
 
@@ -67,6 +67,8 @@ def versions(settings: Settings) -> dict[str, str]:
 def main(quick: bool = False, users: int | None = None, skip_baseline: bool = False) -> int:
     """Run every measurement on the same machine and input; write ``bench/results/<date>.md``."""
     import psutil
+
+    from profilepipe_bench import peers  # pyspark at import: the unit tier reads this package without it
 
     base = get_settings().in_mode("throughput")
     n = users or (4000 if quick else 200_000)

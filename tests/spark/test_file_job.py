@@ -10,6 +10,8 @@ import bcrypt
 import pytest
 
 from profilepipe import contract
+from profilepipe.cli import main
+from profilepipe.config import project_root
 from profilepipe.errors import PrivacyError
 from profilepipe.pipeline import privacy
 from profilepipe.tools import file_job
@@ -179,3 +181,12 @@ def test_the_session_is_built_from_settings_and_reused(spark, settings):
     # master and shuffle partitions are those of whoever started the session in this process
     # (the unit fixture, or an earlier test when the whole suite runs in one process)
     assert spark.sparkContext.master.startswith("local[")
+
+
+def test_hmac_without_key_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("PROFILEPIPE_PII_MODE", "hmac")
+    monkeypatch.delenv("PROFILEPIPE_HMAC_KEY", raising=False)
+    rc = main(["transform", str(project_root() / "data" / "samples" / "single_user.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and "PROFILEPIPE_HMAC_KEY" in err
+    assert "Traceback" not in err

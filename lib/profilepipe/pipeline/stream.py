@@ -32,22 +32,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from profilepipe import kafka_client
 from profilepipe.config import Settings
 from profilepipe.errors import QueryFailed
 from profilepipe.pipeline import gaps, privacy
-from profilepipe.pipeline.batch_writer import BatchWriter
 from profilepipe.pipeline.report import OFFSETS, BatchReport, Counts, StageHook, stage_line
 from profilepipe.pipeline.spark import get_spark
 from profilepipe.pipeline.stage_events import StageEventFile, stage_hook_from_env
 from profilepipe.stores import Sinks
 
+if TYPE_CHECKING:  # imported where a writer is made: it brings pyspark, which the unit tier has not
+    from profilepipe.pipeline.batch_writer import BatchWriter
+
 __all__ = [
     "QUERY_NAME",
     "QUERY_STARTED",
     "BatchReport",
-    "BatchWriter",
     "Counts",
     "StreamHandle",
     "batch_writer",
@@ -117,6 +119,8 @@ def batch_writer(
     ``accept_loss``: offsets Kafka no longer has are recorded as accepted and the stream goes
     on (``profilepipe stream --accept-loss``), whatever ``on_data_loss`` says.
     """
+    from profilepipe.pipeline.batch_writer import BatchWriter
+
     privacy.check_settings(settings)
     if sinks is None:  # the real table: never rows of one storage profile into the other's table
         from profilepipe import stores

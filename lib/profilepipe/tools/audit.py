@@ -51,7 +51,7 @@ from typing import Any
 from profilepipe import contract, kafka_client, stores
 from profilepipe.config import Settings
 from profilepipe.errors import AuditFindings
-from profilepipe.pipeline import gaps, transform
+from profilepipe.pipeline import gaps
 
 #: The kinds of personal value, in report order (``contract.pii_paths`` of the profile that stores least).
 KINDS = tuple(contract.pii_paths(contract.MINIMAL))
@@ -730,5 +730,5 @@ def audit(
     sinks: stores.StoreSinks | None = None,
 ) -> AuditReport:
     """Read the input topic (every message) and ``scan`` ``sinks``; ``as_of`` defaults as in the stream."""
-    day = transform.resolve_as_of(settings, as_of)
+    day = contract.processing_date(settings.as_of if as_of is None else as_of)
     return scan(settings, raw_users(settings, timeout_s), day, min_age, sinks)
