@@ -1,4 +1,5 @@
-"""The import graph keeps its layers: the pipeline, the tools around it, the local stack, the bench.
+"""The import graph keeps its layers: the pipeline, the read side, the tools around them, the local
+stack, the bench.
 
 Every module under ``lib/`` is parsed (no import runs) and every import counts wherever it is
 written: at the top, inside a function (the CLI's lazy imports), or as
@@ -6,8 +7,11 @@ written: at the top, inside a function (the CLI's lazy imports), or as
 
 * nothing in ``profilepipe`` imports ``profilepipe_stack`` (``lib/profilepipe_stack``) except the
   CLI and the tools in :data:`STACK_USERS`, each with its reason;
-* ``profilepipe.pipeline`` imports nothing from ``profilepipe.tools``, ``profilepipe_stack`` or
-  the benchmark;
+* ``profilepipe.pipeline`` imports nothing from the read side (``profilepipe.analysis``),
+  ``profilepipe.tools``, ``profilepipe_stack`` or the benchmark;
+* the read side imports of the pipeline only its pure modules (:data:`PURE_PIPELINE`), and
+  nothing from the tools; it may read the stores, which import neither the read side nor the
+  tools (nor the pipeline but its pure modules);
 * the packages import nothing from ``bench/`` (not installed) except :data:`BENCH_USERS`, and
   only inside a function, so that the package works without a checkout;
 * the stack uses only the base of ``profilepipe`` (:data:`STACK_NEEDS`).
@@ -41,6 +45,12 @@ STACK_USERS = {
 BENCH_USERS = {
     "profilepipe.cli": "`profilepipe bench` imports bench/profilepipe_bench from the checkout",
 }
+#: the modules of ``profilepipe.pipeline`` the read side and the stores may import (no pyspark), and why
+PURE_PIPELINE = {
+    "profilepipe.pipeline.gaps": "what Kafka dropped before the stream read it (the lag's margin)",
+    "profilepipe.pipeline.report": "a batch's counts and stage lines",
+}
+READ_SIDE = "profilepipe.analysis"
 #: what the stack may import from ``profilepipe``, and why
 STACK_NEEDS = {
     "profilepipe.config": "Settings and the project's folders",
@@ -129,9 +139,28 @@ def stack_importers(imports: list[Import]) -> list[Import]:
 
 
 def pipeline_upward(imports: list[Import]) -> list[Import]:
-    """Imports of the tools, the stack or the benchmark by ``profilepipe.pipeline``."""
-    above = ("profilepipe.tools", STACK, *bench_modules())
+    """Imports of the read side, the tools, the stack or the benchmark by ``profilepipe.pipeline``."""
+    above = (READ_SIDE, "profilepipe.tools", STACK, *bench_modules())
     return [i for i in imports if in_package(i, "profilepipe.pipeline") and i.of(*above)]
+
+
+def _impure_pipeline(imp: Import) -> bool:
+    return imp.of("profilepipe.pipeline") and not imp.of(*PURE_PIPELINE)
+
+
+def read_side_reaching(imports: list[Import]) -> list[Import]:
+    """Imports by the read side of the tools or of the pipeline but its :data:`PURE_PIPELINE`."""
+    return [
+        i for i in imports if in_package(i, READ_SIDE) and (i.of("profilepipe.tools") or _impure_pipeline(i))
+    ]
+
+
+def stores_reaching_up(imports: list[Import]) -> list[Import]:
+    """Imports by ``profilepipe.stores`` of the read side, the tools or the pipeline but its pure modules."""
+    above = (READ_SIDE, "profilepipe.tools")
+    return [
+        i for i in imports if in_package(i, "profilepipe.stores") and (i.of(*above) or _impure_pipeline(i))
+    ]
 
 
 def bench_importers(imports: list[Import]) -> list[Import]:
@@ -168,9 +197,29 @@ def test_every_listed_stack_user_still_imports_the_stack():
     assert set(STACK_USERS) <= users, f"no longer import {STACK}, strike them: {set(STACK_USERS) - users}"
 
 
-def test_the_pipeline_imports_no_tool_no_stack_and_no_benchmark():
+def test_the_pipeline_imports_no_read_side_no_tool_no_stack_and_no_benchmark():
     offending = pipeline_upward(lib_imports())
     assert not offending, f"profilepipe.pipeline reaches up:\n{listing(offending)}"
+
+
+def test_the_read_side_imports_only_the_pure_pipeline_and_no_tool():
+    offending = read_side_reaching(lib_imports())
+    assert not offending, (
+        f"{READ_SIDE} may import of the pipeline only {sorted(PURE_PIPELINE)}:\n{listing(offending)}"
+    )
+
+
+def test_the_stores_import_neither_the_read_side_nor_the_tools():
+    offending = stores_reaching_up(lib_imports())
+    assert not offending, f"profilepipe.stores reaches up:\n{listing(offending)}"
+
+
+def test_the_read_side_is_a_layer_of_its_own():
+    imports = lib_imports()
+    users = {i.importer for i in imports if i.of(READ_SIDE) and not in_package(i, READ_SIDE)}
+    assert {"profilepipe.cli", "profilepipe.tools.live"} <= users  # the commands, notebook 05's view
+    reads = {i.name for i in imports if in_package(i, READ_SIDE)}
+    assert {"profilepipe.stores", "profilepipe.pipeline.gaps"} <= reads  # the stores, the pipeline's books
 
 
 def test_the_packages_import_nothing_from_bench():
@@ -198,6 +247,11 @@ def test_every_check_catches_a_lazy_import():
         (stack_importers, "profilepipe.stores.made_up", "from profilepipe_stack import stack"),
         (pipeline_upward, "profilepipe.pipeline.made_up", "from profilepipe.tools import audit"),
         (pipeline_upward, "profilepipe.pipeline.made_up", "import profilepipe_stack.cluster"),
+        (pipeline_upward, "profilepipe.pipeline.made_up", "from profilepipe.analysis import disclosure"),
+        (read_side_reaching, "profilepipe.analysis.made_up", "from profilepipe.pipeline import transform"),
+        (read_side_reaching, "profilepipe.analysis.made_up", "from profilepipe.tools import audit"),
+        (stores_reaching_up, "profilepipe.stores.made_up", "from profilepipe.analysis import disclosure"),
+        (stores_reaching_up, "profilepipe.stores.made_up", "from profilepipe.pipeline import batch_writer"),
         (bench_importers, "profilepipe.tools.made_up", "import profilepipe_bench"),
         (stack_reaching_up, "profilepipe_stack.made_up", "from profilepipe.pipeline import spark"),
         (
