@@ -2,7 +2,7 @@
 
 The folder a test is in decides its tier: ``TIERS`` below is the one list of them, and
 ``pytest_collection_modifyitems`` marks every test under ``tests/<tier>/`` with that tier's
-marker (nothing else sets a tier marker; ``tests/unit/test_tiers.py`` checks it). What each
+marker (nothing else sets a tier marker; ``tests/spark/test_tiers_collected.py`` checks it). What each
 tier needs, how long it takes and how to run it: the table in ``tests/README.md``.
 
 Helpers shared across tiers live in ``tests/support`` (importable as ``support``).
