@@ -338,7 +338,7 @@ class PlanRow(NamedTuple):
     before it existed); applying it leaves the group's ``age_sq_sum`` unknown (``stores.mongo``)."""
 
     dimension: str  # one of ``contract.DIMENSIONS``
-    group: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality``
+    key: str  # the group's key in that dimension, e.g. ``"DE"`` of ``nationality`` (stored as ``key``)
     count: int
     age_sum: int
     age_sq_sum: int | None = None
@@ -360,7 +360,7 @@ class PlanRow(NamedTuple):
     @property
     def merged_id(self) -> str:
         """The ``_id`` of the merged document it changes: ``<dimension>|<group>``."""
-        return f"{self.dimension}|{self.group}"
+        return f"{self.dimension}|{self.key}"
 
 
 def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]]) -> list[PlanRow]:
@@ -381,7 +381,7 @@ def delta_rows(new: Iterable[Mapping[str, Any]], old: Iterable[Mapping[str, Any]
 
 def plan_without(change: list[PlanRow], rows: list[dict]) -> list[PlanRow]:
     """A plan's ``change`` minus the contributions of ``rows`` (users forgotten mid-batch), non-zero."""
-    total = {(r.dimension, r.group): [r.count, r.age_sum, r.age_sq_sum] for r in change}
+    total = {(r.dimension, r.key): [r.count, r.age_sum, r.age_sq_sum] for r in change}
     for (dimension, group), (count, age_sum, age_sq_sum) in group_rows(rows).items():
         t = total.setdefault((dimension, group), [0, 0, 0])
         t[0] -= count

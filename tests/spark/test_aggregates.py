@@ -164,12 +164,12 @@ def test_delta_takes_the_replaced_rows_away_and_adds_the_new_ones(spark):
     old = df.where(F.col("age") < 40)  # what the table holds for three of the users
     new = old.withColumn("country", F.lit("Norway")).withColumn("age", F.col("age") + 1)
     change = contract.delta_rows(_contributions(new), _contributions(old))
-    change = {(r.dimension, r.group): (r.count, r.age_sum) for r in change}
+    change = {(r.dimension, r.key): (r.count, r.age_sum) for r in change}
     assert change[("country", "Norway")] == (3, 18 + 30 + 24 + 3)
     assert change[("country", "Germany")] == (-2, -48)
     assert change[("nationality", "DE")] == (0, 2)  # same group, one year older each
     squares = {
-        (r.dimension, r.group): r.age_sq_sum
+        (r.dimension, r.key): r.age_sq_sum
         for r in contract.delta_rows(_contributions(new), _contributions(old))
     }
     assert squares[("nationality", "DE")] == (19**2 + 31**2) - (18**2 + 30**2)

@@ -49,7 +49,7 @@ def test_one_batch_parse_outcomes_rows_aggregates_dead_letters_and_log(raw, hmac
     assert sorted(r["user_id"] for r in sinks.rows) == sorted(u["login"]["uuid"].lower() for u in adults)
     assert all(tuple(r) == hmac_settings.user_columns for r in sinks.rows)
     assert not any(r["phone_hash"] in (None, u["phone"]) for r, u in zip(sinks.rows, adults, strict=False))
-    aggs = {(r.dimension, r.group): r.count for r in sinks.aggregates[key]}
+    aggs = {(r.dimension, r.key): r.count for r in sinks.aggregates[key]}
     assert sum(c for (d, _), c in aggs.items() if d == "nationality") == len(adults)
     assert {d for d, _ in aggs} == set(contract.DIMENSIONS)
     letters = [(k, json.loads(v)) for k, v in sinks.letters[key]]

@@ -59,7 +59,7 @@ class FakeSinks:
         self.calls.append("apply_plan")
         if not plan.applied:
             for r in plan.rows:
-                total = self.merged.setdefault((r.dimension, r.group), [0, 0, 0])
+                total = self.merged.setdefault((r.dimension, r.key), [0, 0, 0])
                 total[0] += r.count
                 total[1] += r.age_sum
                 total[2] += r.age_sq_sum

@@ -69,7 +69,7 @@ def test_group_rows_and_delta_rows_carry_the_sum_of_squared_ages():
     assert contract.group_rows(rows)[("nationality", "DE")] == (2, 80, 30 * 30 + 50 * 50)
     # the same users, count and age sum, other ages: only age_sq_sum changes, and the plan says so
     change = contract.delta_rows([row(40, gender="male"), row(40)], rows)
-    de = next(r for r in change if (r.dimension, r.group) == ("nationality", "DE"))
+    de = next(r for r in change if (r.dimension, r.key) == ("nationality", "DE"))
     assert (de.count, de.age_sum, de.age_sq_sum) == (0, 0, 2 * 1600 - 3400)
     assert contract.delta_rows(rows, rows) == []
 
@@ -99,7 +99,7 @@ def test_a_merged_document_without_the_mark_has_an_unknown_age_sq_sum():
 def test_a_user_forgotten_mid_batch_takes_its_squares_back():
     rows = [row(30), row(50)]
     plan = contract.delta_rows(rows, [])
-    left = {(r.dimension, r.group): r for r in contract.plan_without(plan, rows[1:])}
+    left = {(r.dimension, r.key): r for r in contract.plan_without(plan, rows[1:])}
     assert left[("nationality", "DE")][2:] == (1, 30, 900)
     assert contract.plan_without(plan, rows) == []
 

@@ -35,9 +35,7 @@ def test_every_caller_prints_the_counts_the_same_way():
 def test_plan_rows_read_back_from_parts_written_by_any_version():
     part = {"dimension": "nationality", "key": "DE", "batch": "b1", "count": 2, "age_sum": 70}  # stored names
     row = contract.PlanRow.of(part)
-    assert (
-        row == ("nationality", "DE", 2, 70, None) and row.group == "DE" and row.merged_id == "nationality|DE"
-    )
+    assert row == ("nationality", "DE", 2, 70, None) and row.key == "DE" and row.merged_id == "nationality|DE"
     plan = stores.Plan("b1", [part], None)
     assert plan.batch_key == "b1" and plan.rows == [row]
     # a part from before age_sq_sum existed reads as unknown (None), one from now with its value

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from profilepipe import retry
+from profilepipe import contract, retry
 from profilepipe.config import Settings
 from profilepipe.contract import PlanRow
 from profilepipe.errors import BatchError
@@ -161,7 +161,7 @@ class MongoStore:
         new = {"count": 0, "age_sum": 0, "age_sq_sum": 0, AGE_SQ_KNOWN: True}
         start = [
             UpdateOne(
-                {"_id": dk}, {"$setOnInsert": {"dimension": r.dimension, "key": r.group, **new}}, upsert=True
+                {"_id": dk}, {"$setOnInsert": {"dimension": r.dimension, "key": r.key, **new}}, upsert=True
             )
             for dk, r in dks.items()
         ]
@@ -315,7 +315,7 @@ def _part(row: PlanRow, batch_key: str) -> dict:
         "_id": f"{row.merged_id}|{batch_key}",
         "dk": row.merged_id,
         "dimension": row.dimension,
-        "key": row.group,
+        "key": row.key,
         "batch": batch_key,
         "count": row.count,
         "age_sum": row.age_sum,
@@ -325,7 +325,8 @@ def _part(row: PlanRow, batch_key: str) -> dict:
 
 def _derived(count: int, age_sum: int, k_anonymity: int) -> dict:
     """A merged document's fields derived from its ``count`` and ``age_sum``."""
-    return {"avg_age": round(age_sum / count, 3) if count else None, "suppressed": count < k_anonymity}
+    avg_age = round(age_sum / count, 3) if count else None
+    return {"avg_age": avg_age, "suppressed": contract.below_k(count, k_anonymity)}
 
 
 def _merged(doc: dict, k_anonymity: int) -> dict:
