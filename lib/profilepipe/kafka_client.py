@@ -3,7 +3,8 @@ idempotent producer (``acks="all"``), raw sends with a count of every acknowledg
 and failure (``send_all``, ``produce_raw``), a topic's end offsets, a topic read to its end
 (``read_to_end``), topics deleted (``delete_topics``), and what ``analysis.lag`` reads: each
 partition's log start and end (``log_offsets``), the timestamp of the message at an offset
-(``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``).
+(``timestamps_at``) and the topic's ``retention.ms`` (``retention_ms``); the topic's id
+(``topic_id``: the stream's check for a topic recreated under its name).
 
 Below both ``sources.producer`` (users) and ``stores.dead_letters``, so neither
 imports the other. (The ``kafka`` imports below are kafka-python, not this module.)
@@ -358,6 +359,27 @@ def timestamps_at(
         return found
     finally:
         consumer.close()
+
+
+def topic_id(settings: Settings, topic: str, timeout_s: float = 5.0) -> str:
+    """``topic``'s id in Kafka, which a topic deleted and created again under its name changes
+    ("" if the broker does not say)."""
+    from kafka.admin import KafkaAdminClient
+
+    from profilepipe.connections import kafka_options
+
+    ms = int(timeout_s * 1000)
+    admin = KafkaAdminClient(
+        **kafka_options(settings),
+        client_id="profilepipe-stream",
+        bootstrap_timeout_ms=ms,
+        request_timeout_ms=max(ms, 1000),
+    )
+    try:
+        found = admin.describe_topics([topic])
+    finally:
+        admin.close()
+    return next((str(t.get("topic_id") or "") for t in found if t.get("name") == topic), "")
 
 
 def retention_ms(settings: Settings, topic: str, timeout_s: float = 5.0) -> int | None:

@@ -142,7 +142,9 @@ def batch_writer(
         from profilepipe import retry
 
         topic_id = retry.call(
-            lambda: kafka_topic_id(settings), "kafka: the topic's id", settings.sink_retry_seconds
+            lambda: kafka_client.topic_id(settings, settings.kafka_topic),
+            "kafka: the topic's id",
+            settings.sink_retry_seconds,
         )
         writer.topic_id = check_topic(settings, writer, topic_id)
         logs = retry.call(
@@ -153,20 +155,6 @@ def batch_writer(
         check_positions(settings, writer, logs)
     writer.warm_up(spark)
     return writer
-
-
-def kafka_topic_id(settings: Settings) -> str:
-    """The users topic's id in Kafka ("" if the broker does not say: then no check)."""
-    from kafka import KafkaAdminClient
-
-    from profilepipe import connections
-
-    admin = KafkaAdminClient(**connections.kafka_options(settings), client_id="profilepipe-stream")
-    try:
-        found = admin.describe_topics([settings.kafka_topic])
-    finally:
-        admin.close()
-    return next((str(t.get("topic_id") or "") for t in found if t.get("name") == settings.kafka_topic), "")
 
 
 def check_positions(settings: Settings, writer: BatchWriter, logs: dict[int, tuple[int, int]]) -> None:
